@@ -1,0 +1,6 @@
+//! The order system: domain, validation, ports and handlers. No AWS SDK and no I/O of its own:
+//! handlers are plain async functions over the traits in [`ports`].
+
+pub mod domain;
+pub mod ports;
+pub mod settings;

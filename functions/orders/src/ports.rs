@@ -1,0 +1,183 @@
+//! Ports: what the handlers need from the outside world, as traits. Adapters (SQLite for the
+//! local stack, DynamoDB/SQS on AWS) implement them; handlers never see an SDK.
+
+use crate::domain::{Order, OrderStatus};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// Failure of a storage or queue dependency. The message names the operation and the cause.
+#[derive(Debug, thiserror::Error)]
+pub enum DependencyError {
+    #[error("{operation} failed: {message}")]
+    Failed { operation: &'static str, message: String },
+    #[error("{operation} returned data that could not be read: {message}")]
+    Corrupt { operation: &'static str, message: String },
+}
+
+impl DependencyError {
+    pub fn failed(operation: &'static str, cause: impl std::fmt::Display) -> Self {
+        DependencyError::Failed { operation, message: cause.to_string() }
+    }
+    pub fn corrupt(operation: &'static str, cause: impl std::fmt::Display) -> Self {
+        DependencyError::Corrupt { operation, message: cause.to_string() }
+    }
+}
+
+/// An `Idempotency-Key` with the fingerprint of the request it was first used with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyKey {
+    pub key: String,
+    /// Hex SHA-256 of the validated request, so the same key with another body is detected.
+    pub request_hash: String,
+    /// After this the key may be forgotten (a TTL on DynamoDB, a sweep locally).
+    pub expires_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CreateOutcome {
+    /// The order was written (unpublished: the caller must publish it, or the sweeper will).
+    Created(Order),
+    /// The key was seen before with the same request: this is the order it created.
+    Replayed(Order),
+    /// The key was seen before with another request.
+    KeyConflict,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SortOrder {
+    Asc,
+    #[default]
+    Desc,
+}
+
+impl SortOrder {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SortOrder::Asc => "asc",
+            SortOrder::Desc => "desc",
+        }
+    }
+}
+
+/// One page of a listing. `cursor` is the store's own position marker; the handler signs it
+/// into the public `nextToken`, so stores need not make it tamper-proof.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListQuery {
+    pub status: Option<OrderStatus>,
+    pub limit: u32,
+    pub sort: SortOrder,
+    pub cursor: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Page {
+    pub orders: Vec<Order>,
+    /// Present when more orders may follow.
+    pub cursor: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Transition {
+    /// The order was in the expected status and now has the new one.
+    Applied(Order),
+    /// The order had already left the expected status (a duplicate delivery).
+    AlreadyDone(Order),
+    NotFound,
+}
+
+#[async_trait]
+pub trait OrderStore: Send + Sync {
+    /// Writes a new order marked unpublished, together with its idempotency record if any,
+    /// atomically.
+    async fn create(
+        &self,
+        order: &Order,
+        idempotency: Option<&IdempotencyKey>,
+    ) -> Result<CreateOutcome, DependencyError>;
+
+    async fn get(&self, id: Uuid) -> Result<Option<Order>, DependencyError>;
+
+    /// Newest or oldest first by (`createdAt`, `id`), optionally for one status.
+    async fn list(&self, query: &ListQuery) -> Result<Page, DependencyError>;
+
+    /// Moves an order from `from` to `to`, only if it is still in `from`.
+    async fn transition(
+        &self,
+        id: Uuid,
+        from: OrderStatus,
+        to: OrderStatus,
+        reason: Option<&str>,
+        at: DateTime<Utc>,
+    ) -> Result<Transition, DependencyError>;
+
+    /// Clears the unpublished marker once the order's message is on the queue.
+    async fn mark_published(&self, id: Uuid) -> Result<(), DependencyError>;
+
+    /// Orders still marked unpublished that were created before `created_before`, oldest first.
+    async fn unpublished(
+        &self,
+        created_before: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<Order>, DependencyError>;
+
+    /// A cheap read that proves the store answers.
+    async fn ping(&self) -> Result<(), DependencyError>;
+}
+
+/// The message that tells the processor an order was created.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct OrderCreated {
+    pub order_id: Uuid,
+    #[serde(with = "crate::domain::timestamp")]
+    pub created_at: DateTime<Utc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub correlation_id: Option<String>,
+}
+
+#[async_trait]
+pub trait OrderQueue: Send + Sync {
+    /// Sends the message; returns the queue's message id.
+    async fn publish(&self, message: &OrderCreated) -> Result<String, DependencyError>;
+
+    /// A cheap call that proves the queue answers.
+    async fn ping(&self) -> Result<(), DependencyError>;
+}
+
+pub trait Clock: Send + Sync {
+    fn now(&self) -> DateTime<Utc>;
+}
+
+/// Wall-clock time truncated to milliseconds, the precision of every stored timestamp.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> DateTime<Utc> {
+        let now = Utc::now();
+        DateTime::from_timestamp_millis(now.timestamp_millis()).unwrap_or(now)
+    }
+}
+
+/// A clock that only moves when told to: for tests of time-based behaviour (visibility
+/// timeouts, grace periods, expiry) without sleeping.
+#[derive(Debug)]
+pub struct ManualClock(std::sync::Mutex<DateTime<Utc>>);
+
+impl ManualClock {
+    pub fn new(start: DateTime<Utc>) -> Self {
+        ManualClock(std::sync::Mutex::new(start))
+    }
+    pub fn advance(&self, by: std::time::Duration) {
+        let mut t = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        *t += chrono::Duration::from_std(by).unwrap_or(chrono::Duration::zero());
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> DateTime<Utc> {
+        *self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}

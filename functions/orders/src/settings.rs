@@ -1,0 +1,147 @@
+//! Names and settings that cross a boundary (environment variables, routes, function and
+//! queue settings), defined once. The local stack reads its defaults from here and
+//! `template.yaml` must agree with them (a test checks it).
+
+use std::time::Duration;
+
+/// Environment variables the functions read.
+pub mod env {
+    /// Name of the DynamoDB table (AWS) holding orders.
+    pub const ORDERS_TABLE: &str = "ORDERS_TABLE";
+    /// URL of the SQS queue that carries `OrderCreated` messages.
+    pub const ORDERS_QUEUE_URL: &str = "ORDERS_QUEUE_URL";
+    /// URL of the dead-letter queue.
+    pub const ORDERS_DLQ_URL: &str = "ORDERS_DLQ_URL";
+    /// Service name stamped on every log line and metric.
+    pub const SERVICE_NAME: &str = "SERVICE_NAME";
+    /// dev / staging / prod / local.
+    pub const ENVIRONMENT: &str = "ENVIRONMENT";
+}
+
+/// The functions of the order system, as named in logs, metrics and the template.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Function {
+    CreateOrder,
+    GetOrder,
+    ListOrders,
+    Health,
+    OrderProcessor,
+    OrderSweeper,
+}
+
+impl Function {
+    pub const ALL: [Function; 6] = [
+        Function::CreateOrder,
+        Function::GetOrder,
+        Function::ListOrders,
+        Function::Health,
+        Function::OrderProcessor,
+        Function::OrderSweeper,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Function::CreateOrder => "create-order",
+            Function::GetOrder => "get-order",
+            Function::ListOrders => "list-orders",
+            Function::Health => "health",
+            Function::OrderProcessor => "order-processor",
+            Function::OrderSweeper => "order-sweeper",
+        }
+    }
+
+    /// Lambda timeout. The API functions stay well under API Gateway's 30 s integration limit.
+    pub fn timeout(self) -> Duration {
+        match self {
+            Function::OrderProcessor => PROCESSOR_TIMEOUT,
+            Function::OrderSweeper => Duration::from_secs(30),
+            _ => Duration::from_secs(10),
+        }
+    }
+
+    pub fn memory_mb(self) -> u32 {
+        128
+    }
+
+    /// Concurrent instances the local stack allows by default. On AWS the API functions share
+    /// the account's unreserved pool and the processor is capped by the event source's
+    /// `MaximumConcurrency`.
+    pub fn local_concurrency(self) -> usize {
+        match self {
+            Function::OrderProcessor => QUEUE.max_concurrency,
+            Function::OrderSweeper => 1,
+            _ => 10,
+        }
+    }
+}
+
+/// The processor's timeout; the queue's visibility timeout is six times it, as AWS advises.
+pub const PROCESSOR_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The orders queue and its event source mapping.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QueueSettings {
+    pub batch_size: usize,
+    pub visibility_timeout: Duration,
+    /// Receives before SQS moves a message to the DLQ.
+    pub max_receive_count: u32,
+    /// The event source mapping's `ScalingConfig.MaximumConcurrency`.
+    pub max_concurrency: usize,
+    /// How long messages are retained (4 days, SQS's default) and the DLQ's (14 days, the max).
+    pub retention: Duration,
+    pub dlq_retention: Duration,
+}
+
+pub const QUEUE: QueueSettings = QueueSettings {
+    batch_size: 10,
+    visibility_timeout: Duration::from_secs(6 * PROCESSOR_TIMEOUT.as_secs()),
+    max_receive_count: 3,
+    max_concurrency: 5,
+    retention: Duration::from_secs(4 * 24 * 3600),
+    dlq_retention: Duration::from_secs(14 * 24 * 3600),
+};
+
+/// The sweeper that publishes orders whose enqueue failed after they were written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SweeperSettings {
+    /// How often it runs (an EventBridge schedule on AWS).
+    pub interval: Duration,
+    /// Orders younger than this are left to the create call that is still publishing them.
+    pub grace: Duration,
+    /// Orders handled per run.
+    pub batch: u32,
+}
+
+pub const SWEEPER: SweeperSettings = SweeperSettings {
+    interval: Duration::from_secs(60),
+    grace: Duration::from_secs(30),
+    batch: 100,
+};
+
+/// How long an `Idempotency-Key` is remembered.
+pub const IDEMPOTENCY_TTL: Duration = Duration::from_secs(24 * 3600);
+
+/// Largest accepted `POST /orders` body.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// The HTTP API's routes, in API Gateway's `routeKey` form.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Route {
+    pub method: &'static str,
+    /// Path template; `{id}` is a path parameter.
+    pub path: &'static str,
+    pub function: Function,
+}
+
+impl Route {
+    pub fn key(&self) -> String {
+        format!("{} {}", self.method, self.path)
+    }
+}
+
+pub const ROUTES: [Route; 4] = [
+    Route { method: "POST", path: "/orders", function: Function::CreateOrder },
+    Route { method: "GET", path: "/orders", function: Function::ListOrders },
+    Route { method: "GET", path: "/orders/{id}", function: Function::GetOrder },
+    Route { method: "GET", path: "/health", function: Function::Health },
+];
