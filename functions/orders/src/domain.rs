@@ -110,6 +110,7 @@ pub struct Order {
 impl Order {
     /// A new `PENDING` order; totals are computed here, in decimal, never in floating point.
     pub fn place(id: Uuid, new: NewOrder, now: DateTime<Utc>) -> Order {
+        let now = timestamp::to_millis(now);
         let total = new
             .items
             .iter()
@@ -210,6 +211,11 @@ pub mod timestamp {
     use chrono::{DateTime, SecondsFormat, Utc};
     use serde::{Deserialize, Deserializer, Serializer, de::Error as _};
 
+    /// Drops sub-millisecond precision, which the wire format cannot carry.
+    pub fn to_millis(t: DateTime<Utc>) -> DateTime<Utc> {
+        DateTime::from_timestamp_millis(t.timestamp_millis()).unwrap_or(t)
+    }
+
     pub fn format(t: &DateTime<Utc>) -> String {
         t.to_rfc3339_opts(SecondsFormat::Millis, true)
     }
@@ -263,16 +269,32 @@ mod tests {
 
     #[test]
     fn status_rules() {
-        assert_eq!(order(vec![item("A", 1, "5")]).decide().status, OrderStatus::Confirmed);
+        assert_eq!(
+            order(vec![item("A", 1, "5")]).decide().status,
+            OrderStatus::Confirmed
+        );
         let many: Vec<_> = (0..11).map(|i| item(&format!("S{i}"), 1, "1")).collect();
-        assert_eq!(order(many.clone()).decide().status, OrderStatus::PendingReview);
+        assert_eq!(
+            order(many.clone()).decide().status,
+            OrderStatus::PendingReview
+        );
         let ten: Vec<_> = many[..10].to_vec();
         assert_eq!(order(ten).decide().status, OrderStatus::Confirmed);
-        assert_eq!(order(vec![item("A", 1, "10000.00")]).decide().status, OrderStatus::Confirmed);
-        assert_eq!(order(vec![item("A", 1, "10000.01")]).decide().status, OrderStatus::PendingApproval);
+        assert_eq!(
+            order(vec![item("A", 1, "10000.00")]).decide().status,
+            OrderStatus::Confirmed
+        );
+        assert_eq!(
+            order(vec![item("A", 1, "10000.01")]).decide().status,
+            OrderStatus::PendingApproval
+        );
         let mut big = many;
         big.push(item("BIG", 2, "6000"));
-        assert_eq!(order(big).decide().status, OrderStatus::PendingApproval, "approval wins over review");
+        assert_eq!(
+            order(big).decide().status,
+            OrderStatus::PendingApproval,
+            "approval wins over review"
+        );
     }
 
     #[test]

@@ -2,5 +2,9 @@
 //! handlers are plain async functions over the traits in [`ports`].
 
 pub mod domain;
+pub mod handlers;
+pub mod http;
+pub mod pagination;
 pub mod ports;
 pub mod settings;
+pub mod validation;

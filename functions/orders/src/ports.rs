@@ -11,17 +11,29 @@ use uuid::Uuid;
 #[derive(Debug, thiserror::Error)]
 pub enum DependencyError {
     #[error("{operation} failed: {message}")]
-    Failed { operation: &'static str, message: String },
+    Failed {
+        operation: &'static str,
+        message: String,
+    },
     #[error("{operation} returned data that could not be read: {message}")]
-    Corrupt { operation: &'static str, message: String },
+    Corrupt {
+        operation: &'static str,
+        message: String,
+    },
 }
 
 impl DependencyError {
     pub fn failed(operation: &'static str, cause: impl std::fmt::Display) -> Self {
-        DependencyError::Failed { operation, message: cause.to_string() }
+        DependencyError::Failed {
+            operation,
+            message: cause.to_string(),
+        }
     }
     pub fn corrupt(operation: &'static str, cause: impl std::fmt::Display) -> Self {
-        DependencyError::Corrupt { operation, message: cause.to_string() }
+        DependencyError::Corrupt {
+            operation,
+            message: cause.to_string(),
+        }
     }
 }
 
@@ -156,8 +168,7 @@ pub struct SystemClock;
 
 impl Clock for SystemClock {
     fn now(&self) -> DateTime<Utc> {
-        let now = Utc::now();
-        DateTime::from_timestamp_millis(now.timestamp_millis()).unwrap_or(now)
+        crate::domain::timestamp::to_millis(Utc::now())
     }
 }
 

@@ -140,8 +140,24 @@ impl Route {
 }
 
 pub const ROUTES: [Route; 4] = [
-    Route { method: "POST", path: "/orders", function: Function::CreateOrder },
-    Route { method: "GET", path: "/orders", function: Function::ListOrders },
-    Route { method: "GET", path: "/orders/{id}", function: Function::GetOrder },
-    Route { method: "GET", path: "/health", function: Function::Health },
+    Route {
+        method: "POST",
+        path: "/orders",
+        function: Function::CreateOrder,
+    },
+    Route {
+        method: "GET",
+        path: "/orders",
+        function: Function::ListOrders,
+    },
+    Route {
+        method: "GET",
+        path: "/orders/{id}",
+        function: Function::GetOrder,
+    },
+    Route {
+        method: "GET",
+        path: "/health",
+        function: Function::Health,
+    },
 ];

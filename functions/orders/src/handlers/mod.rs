@@ -1,0 +1,18 @@
+//! The Lambda handlers as plain async functions over the ports. Each handler is a struct that
+//! holds what it needs (built once per Lambda instance) with an async `handle` method.
+
+mod context;
+mod create;
+mod get;
+mod health;
+mod list;
+mod processor;
+mod sweeper;
+
+pub use context::{RequestInfo, request_info};
+pub use create::CreateOrder;
+pub use get::GetOrder;
+pub use health::Health;
+pub use list::ListOrders;
+pub use processor::{ProcessOrders, ProcessingFailure};
+pub use sweeper::{SweepReport, Sweeper};

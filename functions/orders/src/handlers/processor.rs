@@ -1,0 +1,126 @@
+use crate::domain::OrderStatus;
+use crate::ports::{Clock, DependencyError, OrderCreated, OrderStore, Transition};
+use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
+use std::sync::Arc;
+use tracing::{Instrument, error, info, warn};
+
+/// Why one message could not be processed. Its record is reported as a batch item failure,
+/// so SQS redelivers it and, after maxReceiveCount receives, moves it to the DLQ.
+#[derive(Debug, thiserror::Error)]
+pub enum ProcessingFailure {
+    #[error("message body is not an OrderCreated message: {0}")]
+    MalformedMessage(String),
+    #[error("order {0} does not exist")]
+    OrderNotFound(uuid::Uuid),
+    #[error(transparent)]
+    Dependency(#[from] DependencyError),
+}
+
+impl ProcessingFailure {
+    /// A closed set of names, for logs and metric dimensions.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ProcessingFailure::MalformedMessage(_) => "MalformedMessage",
+            ProcessingFailure::OrderNotFound(_) => "OrderNotFound",
+            ProcessingFailure::Dependency(_) => "DependencyFailure",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Processed {
+    Moved(OrderStatus),
+    /// A duplicate delivery: the order had already left `PENDING`. Counted, not an error.
+    AlreadyProcessed,
+}
+
+/// The SQS-triggered order processor: moves each `PENDING` order to its final status.
+pub struct ProcessOrders {
+    store: Arc<dyn OrderStore>,
+    clock: Arc<dyn Clock>,
+}
+
+impl ProcessOrders {
+    pub fn new(store: Arc<dyn OrderStore>, clock: Arc<dyn Clock>) -> Self {
+        ProcessOrders { store, clock }
+    }
+
+    /// Processes every record and reports the failed ones (`ReportBatchItemFailures`), so one
+    /// bad message does not make SQS redeliver the whole batch.
+    pub async fn handle(&self, event: SqsEvent) -> SqsBatchResponse {
+        let mut response = SqsBatchResponse::default();
+        for record in &event.records {
+            let message_id = record.message_id.clone().unwrap_or_default();
+            let receive_count = record
+                .attributes
+                .get("ApproximateReceiveCount")
+                .cloned()
+                .unwrap_or_default();
+            let span = tracing::info_span!(
+                "process_order",
+                message_id = %message_id,
+                receive_count = %receive_count,
+                order_id = tracing::field::Empty,
+                correlation_id = tracing::field::Empty,
+            );
+            let result = self.process(record).instrument(span.clone()).await;
+            let _entered = span.enter();
+            match result {
+                Ok(Processed::Moved(status)) => info!(%status, "order processed"),
+                Ok(Processed::AlreadyProcessed) => {
+                    info!("duplicate delivery skipped: order already processed")
+                }
+                Err(e) => {
+                    error!(error = %e, error_type = e.kind(), "processing failed; message will be retried");
+                    let mut failure = BatchItemFailure::default();
+                    failure.item_identifier = message_id;
+                    response.batch_item_failures.push(failure);
+                }
+            }
+        }
+        response
+    }
+
+    pub async fn process(&self, record: &SqsMessage) -> Result<Processed, ProcessingFailure> {
+        let body = record.body.as_deref().unwrap_or_default();
+        let message: OrderCreated = serde_json::from_str(body)
+            .map_err(|e| ProcessingFailure::MalformedMessage(e.to_string()))?;
+        let span = tracing::Span::current();
+        span.record("order_id", tracing::field::display(message.order_id));
+        if let Some(c) = &message.correlation_id {
+            span.record("correlation_id", c.as_str());
+        }
+        let order = self
+            .store
+            .get(message.order_id)
+            .await?
+            .ok_or(ProcessingFailure::OrderNotFound(message.order_id))?;
+        if order.status != OrderStatus::Pending {
+            return Ok(Processed::AlreadyProcessed);
+        }
+        let decision = order.decide();
+        let now = self.clock.now();
+        let transition = self
+            .store
+            .transition(
+                order.id,
+                OrderStatus::Pending,
+                decision.status,
+                decision.reason.as_deref(),
+                now,
+            )
+            .await?;
+        match transition {
+            Transition::Applied(order) => {
+                let lag_ms = (now - order.created_at).num_milliseconds();
+                info!(lag_ms, status = %order.status, "status updated");
+                Ok(Processed::Moved(order.status))
+            }
+            Transition::AlreadyDone(_) => Ok(Processed::AlreadyProcessed),
+            Transition::NotFound => {
+                warn!("order vanished between read and update");
+                Err(ProcessingFailure::OrderNotFound(order.id))
+            }
+        }
+    }
+}

@@ -1,0 +1,80 @@
+use crate::ports::{Clock, DependencyError, OrderCreated, OrderQueue, OrderStore};
+use crate::settings::SweeperSettings;
+use std::sync::Arc;
+use tracing::{error, info};
+
+/// What one sweep did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SweepReport {
+    /// Unpublished orders older than the grace period.
+    pub found: usize,
+    pub published: usize,
+    pub failed: usize,
+}
+
+/// Closes the gap between "order written" and "message sent": publishes every order still
+/// marked unpublished after the grace period (its create call crashed or its send failed).
+/// A message sent twice is harmless: the processor's update is conditional on `PENDING`.
+pub struct Sweeper {
+    store: Arc<dyn OrderStore>,
+    queue: Arc<dyn OrderQueue>,
+    clock: Arc<dyn Clock>,
+    settings: SweeperSettings,
+}
+
+impl Sweeper {
+    pub fn new(
+        store: Arc<dyn OrderStore>,
+        queue: Arc<dyn OrderQueue>,
+        clock: Arc<dyn Clock>,
+        settings: SweeperSettings,
+    ) -> Self {
+        Sweeper {
+            store,
+            queue,
+            clock,
+            settings,
+        }
+    }
+
+    pub async fn handle(&self) -> Result<SweepReport, DependencyError> {
+        let grace =
+            chrono::Duration::from_std(self.settings.grace).unwrap_or(chrono::Duration::zero());
+        let cutoff = self.clock.now() - grace;
+        let orders = self.store.unpublished(cutoff, self.settings.batch).await?;
+        let mut report = SweepReport {
+            found: orders.len(),
+            ..SweepReport::default()
+        };
+        for order in orders {
+            let message = OrderCreated {
+                order_id: order.id,
+                created_at: order.created_at,
+                correlation_id: None,
+            };
+            let sent = match self.queue.publish(&message).await {
+                Ok(_) => self.store.mark_published(order.id).await,
+                Err(e) => Err(e),
+            };
+            match sent {
+                Ok(()) => {
+                    report.published += 1;
+                    info!(order_id = %order.id, "unpublished order published by the sweeper");
+                }
+                Err(e) => {
+                    report.failed += 1;
+                    error!(order_id = %order.id, error = %e, "sweeper could not publish the order");
+                }
+            }
+        }
+        if report.found > 0 {
+            info!(
+                found = report.found,
+                published = report.published,
+                failed = report.failed,
+                "sweep done"
+            );
+        }
+        Ok(report)
+    }
+}

@@ -1,0 +1,116 @@
+//! The API's response shapes: JSON bodies, and errors as
+//! `{"error": "<plain words>", "code": "<MACHINE_CODE>", "details": [...]}`.
+
+use crate::validation::{BodyError, FieldError};
+use lambda_http::http::{HeaderValue, StatusCode, header};
+use lambda_http::{Body, Response};
+use serde::Serialize;
+
+/// Header a client may set to follow its request through the logs; echoed on every response.
+pub const CORRELATION_HEADER: &str = "x-correlation-id";
+pub const IDEMPOTENCY_HEADER: &str = "idempotency-key";
+/// Set on a response that replays an earlier request with the same `Idempotency-Key`.
+pub const IDEMPOTENT_REPLAY_HEADER: &str = "idempotent-replayed";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ErrorCode {
+    ValidationFailed,
+    InvalidJson,
+    PayloadTooLarge,
+    InvalidId,
+    InvalidQuery,
+    InvalidNextToken,
+    InvalidHeader,
+    NotFound,
+    IdempotencyKeyReused,
+    DependencyFailed,
+    Internal,
+}
+
+/// An error response: status, code, message, and the per-field problems if any.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: ErrorCode,
+    pub message: String,
+    pub details: Vec<FieldError>,
+}
+
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    error: &'a str,
+    code: ErrorCode,
+    #[serde(skip_serializing_if = "<[FieldError]>::is_empty")]
+    details: &'a [FieldError],
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: ErrorCode, message: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+            details: Vec::new(),
+        }
+    }
+
+    pub fn bad_request(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, code, message)
+    }
+
+    pub fn with_details(mut self, details: Vec<FieldError>) -> Self {
+        self.details = details;
+        self
+    }
+
+    pub fn into_response(self) -> Response<Body> {
+        json(
+            self.status,
+            &ErrorBody {
+                error: &self.message,
+                code: self.code,
+                details: &self.details,
+            },
+        )
+    }
+}
+
+impl From<BodyError> for ApiError {
+    fn from(e: BodyError) -> Self {
+        let message = e.to_string();
+        match e {
+            BodyError::TooLarge { .. } => ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                ErrorCode::PayloadTooLarge,
+                message,
+            ),
+            BodyError::Empty | BodyError::NotAnObject => {
+                ApiError::bad_request(ErrorCode::ValidationFailed, message)
+            }
+            BodyError::Malformed(_) => ApiError::bad_request(ErrorCode::InvalidJson, message),
+            BodyError::Invalid(details) => {
+                ApiError::bad_request(ErrorCode::ValidationFailed, message).with_details(details)
+            }
+        }
+    }
+}
+
+/// A JSON response. Serialising our own response types cannot fail; if it ever did, the client
+/// gets a 500 with a JSON body rather than a panic.
+pub fn json<T: Serialize + ?Sized>(status: StatusCode, body: &T) -> Response<Body> {
+    let (status, text) = match serde_json::to_string(body) {
+        Ok(text) => (status, text),
+        Err(_) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            r#"{"error":"internal error","code":"INTERNAL"}"#.to_owned(),
+        ),
+    };
+    let mut response = Response::new(Body::Text(text));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
+}
