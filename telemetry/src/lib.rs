@@ -1,1 +1,5 @@
+//! Telemetry shared by every function and the local stack: structured JSON logs with the flat
+//! keys of DESIGN.md (`timestamp, level, message, service, function_name, function_request_id,
+//! xray_trace_id, cold_start, correlation_id, order_id`). EMF metrics join here later.
 
+pub mod logs;
