@@ -1,0 +1,175 @@
+//! The shared conformance suite, and durability, against `SqliteOrderStore` on real files.
+
+use orders::domain::OrderStatus;
+use orders::ports::{CreateOutcome, ListQuery, OrderStore, SortOrder, Transition};
+use orders_sqlite::{QueueConfig, SqliteError, SqliteOrderStore, SqliteQueue};
+use std::sync::Arc;
+use tempfile::TempDir;
+
+/// A fresh store in its own temp dir; the dir is the guard that must outlive the store.
+async fn fresh() -> (SqliteOrderStore, TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteOrderStore::open(&dir.path().join("orders.db")).unwrap();
+    (store, dir)
+}
+
+mod checks {
+    // One #[tokio::test] per conformance check.
+    conformance::store_tests!(super::fresh);
+}
+
+#[tokio::test]
+async fn run_all_in_memory() {
+    conformance::run_all(|| async { (SqliteOrderStore::open_in_memory().unwrap(), ()) }).await;
+}
+
+#[tokio::test]
+async fn orders_survive_reopening() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("orders.db");
+    let order = conformance::sample_order(conformance::at(7));
+    let published = conformance::sample_order(conformance::at(8));
+    {
+        let store = SqliteOrderStore::open(&path).unwrap();
+        store.create(&order, None).await.unwrap();
+        store.create(&published, None).await.unwrap();
+        store.mark_published(published.id).await.unwrap();
+        let t = store
+            .transition(
+                order.id,
+                OrderStatus::Pending,
+                OrderStatus::Confirmed,
+                None,
+                conformance::at(9),
+            )
+            .await
+            .unwrap();
+        assert!(matches!(t, Transition::Applied(_)));
+    }
+    let store = SqliteOrderStore::open(&path).unwrap();
+    let got = store.get(order.id).await.unwrap().unwrap();
+    assert_eq!(got.status, OrderStatus::Confirmed);
+    assert_eq!(got.updated_at, conformance::at(9));
+    let unpublished = store.unpublished(conformance::at(100), 10).await.unwrap();
+    assert_eq!(
+        unpublished.iter().map(|o| o.id).collect::<Vec<_>>(),
+        vec![order.id]
+    );
+}
+
+/// A killed process never closes its connection or checkpoints the WAL. Leaking the
+/// connection does the same; a second connection must still see every committed write.
+#[tokio::test]
+async fn commits_survive_an_unclean_exit() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("orders.db");
+    let order = conformance::sample_order(conformance::at(7));
+    let store = SqliteOrderStore::open(&path).unwrap();
+    store.create(&order, None).await.unwrap();
+    std::mem::forget(store);
+
+    let reopened = SqliteOrderStore::open(&path).unwrap();
+    assert_eq!(reopened.get(order.id).await.unwrap(), Some(order));
+}
+
+#[tokio::test]
+async fn two_handles_on_one_file_see_each_other() {
+    let (a, dir) = fresh().await;
+    let b = SqliteOrderStore::open(&dir.path().join("orders.db")).unwrap();
+    let order = conformance::sample_order(conformance::at(1));
+    a.create(&order, None).await.unwrap();
+    assert_eq!(b.get(order.id).await.unwrap(), Some(order));
+}
+
+#[tokio::test]
+async fn the_last_page_has_no_cursor_even_when_full() {
+    let (store, _dir) = fresh().await;
+    for i in 0..6 {
+        store
+            .create(&conformance::sample_order(conformance::at(i)), None)
+            .await
+            .unwrap();
+    }
+    let mut q = ListQuery {
+        status: None,
+        limit: 3,
+        sort: SortOrder::Asc,
+        cursor: None,
+    };
+    let first = store.list(&q).await.unwrap();
+    q.cursor = first.cursor;
+    let second = store.list(&q).await.unwrap();
+    assert_eq!(second.orders.len(), 3);
+    assert_eq!(
+        second.cursor, None,
+        "exactly two full pages: no cursor to an empty third"
+    );
+}
+
+#[tokio::test]
+async fn a_zero_limit_is_refused() {
+    let (store, _dir) = fresh().await;
+    let q = ListQuery {
+        status: None,
+        limit: 0,
+        sort: SortOrder::Desc,
+        cursor: None,
+    };
+    assert!(store.list(&q).await.is_err());
+}
+
+#[tokio::test]
+async fn expired_keys_are_purged() {
+    let (store, _dir) = fresh().await;
+    let key = conformance::fresh_key("h", conformance::at(1_000));
+    let order = conformance::sample_order(conformance::at(0));
+    store.create(&order, Some(&key)).await.unwrap();
+    assert_eq!(
+        store
+            .purge_expired_keys(conformance::at(999))
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        store
+            .purge_expired_keys(conformance::at(1_000))
+            .await
+            .unwrap(),
+        1
+    );
+    // With the record gone, the key is new again.
+    let again = conformance::sample_order(conformance::at(500));
+    let outcome = store.create(&again, Some(&key)).await.unwrap();
+    assert_eq!(outcome, CreateOutcome::Created(again));
+}
+
+#[tokio::test]
+async fn the_queue_file_is_not_an_order_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("queue.db");
+    let clock = Arc::new(orders::ports::ManualClock::new(conformance::base_time()));
+    drop(SqliteQueue::open(&path, QueueConfig::from_settings(), clock).unwrap());
+    match SqliteOrderStore::open(&path) {
+        Err(SqliteError::WrongDatabase { .. }) => {}
+        other => panic!("opening the queue's file as a store gave {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_newer_schema_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("orders.db");
+    drop(SqliteOrderStore::open(&path).unwrap());
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.pragma_update(None, "user_version", 2).unwrap();
+    drop(conn);
+    match SqliteOrderStore::open(&path) {
+        Err(SqliteError::SchemaTooNew {
+            found: 2,
+            supported: 1,
+            ..
+        }) => {}
+        other => panic!("a file from a newer build gave {other:?}"),
+    }
+}
