@@ -96,6 +96,14 @@ impl From<BodyError> for ApiError {
     }
 }
 
+/// Echoes the correlation id, so a client can quote it when asking about a request.
+pub fn with_correlation(mut response: Response<Body>, correlation_id: &str) -> Response<Body> {
+    if let Ok(v) = HeaderValue::from_str(correlation_id) {
+        response.headers_mut().insert(CORRELATION_HEADER, v);
+    }
+    response
+}
+
 /// A JSON response. Serialising our own response types cannot fail; if it ever did, the client
 /// gets a 500 with a JSON body rather than a panic.
 pub fn json<T: Serialize + ?Sized>(status: StatusCode, body: &T) -> Response<Body> {

@@ -1,7 +1,7 @@
 use super::request_info;
 use crate::domain::{LineItem, Order};
 use crate::http::{
-    ApiError, CORRELATION_HEADER, ErrorCode, IDEMPOTENCY_HEADER, IDEMPOTENT_REPLAY_HEADER, json,
+    ApiError, ErrorCode, IDEMPOTENCY_HEADER, IDEMPOTENT_REPLAY_HEADER, json, with_correlation,
 };
 use crate::ports::{Clock, CreateOutcome, IdempotencyKey, OrderCreated, OrderQueue, OrderStore};
 use crate::settings::{IDEMPOTENCY_TTL, MAX_BODY_BYTES};
@@ -45,7 +45,7 @@ impl CreateOrder {
             correlation_id = %info.correlation_id,
             order_id = tracing::field::Empty,
         );
-        let mut response = match self
+        let response = match self
             .create(&req, &info.correlation_id)
             .instrument(span)
             .await
@@ -53,10 +53,7 @@ impl CreateOrder {
             Ok(response) => response,
             Err(e) => e.into_response(),
         };
-        if let Ok(v) = HeaderValue::from_str(&info.correlation_id) {
-            response.headers_mut().insert(CORRELATION_HEADER, v);
-        }
-        response
+        with_correlation(response, &info.correlation_id)
     }
 
     async fn create(

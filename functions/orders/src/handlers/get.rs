@@ -1,5 +1,5 @@
 use super::request_info;
-use crate::http::{ApiError, ErrorCode, json};
+use crate::http::{ApiError, ErrorCode, json, with_correlation};
 use crate::ports::OrderStore;
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, RequestExt, Response};
@@ -25,14 +25,15 @@ impl GetOrder {
             .unwrap_or_default()
             .to_owned();
         let span = tracing::info_span!("get_order", correlation_id = %info.correlation_id, order_id = %raw_id);
-        async {
+        let response = async {
             match self.get(&raw_id).await {
                 Ok(r) => r,
                 Err(e) => e.into_response(),
             }
         }
         .instrument(span)
-        .await
+        .await;
+        with_correlation(response, &info.correlation_id)
     }
 
     async fn get(&self, raw_id: &str) -> Result<Response<Body>, ApiError> {

@@ -1,6 +1,6 @@
 use super::request_info;
 use crate::domain::{Order, OrderStatus};
-use crate::http::{ApiError, ErrorCode, json};
+use crate::http::{ApiError, ErrorCode, json, with_correlation};
 use crate::pagination::PageTokens;
 use crate::ports::{ListQuery, OrderStore, SortOrder};
 use crate::validation::FieldError;
@@ -36,14 +36,15 @@ impl ListOrders {
     pub async fn handle(&self, req: Request) -> Response<Body> {
         let info = request_info(&req);
         let span = tracing::info_span!("list_orders", correlation_id = %info.correlation_id);
-        async {
+        let response = async {
             match self.list(&req).await {
                 Ok(r) => r,
                 Err(e) => e.into_response(),
             }
         }
         .instrument(span)
-        .await
+        .await;
+        with_correlation(response, &info.correlation_id)
     }
 
     async fn list(&self, req: &Request) -> Result<Response<Body>, ApiError> {
