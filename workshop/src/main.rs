@@ -1,1 +1,181 @@
-fn main() {}
+//! `workshop`: run the local stack and administer it.
+
+use clap::{Parser, Subcommand};
+use orders::settings::Function;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+use telemetry::logs::{JsonLayer, env_filter};
+use tracing_subscriber::prelude::*;
+use workshop::data_dir::{DEFAULT_DATA_DIR, DataDir};
+use workshop::stack::functions::Limits;
+use workshop::stack::logs::LocalLogs;
+use workshop::stack::{self, StackOptions};
+
+#[derive(Parser)]
+#[command(
+    name = "workshop",
+    version,
+    about = "The order observability workshop kit: local stack and tools"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the local stack: API Gateway, Lambda, SQS and the sweeper's schedule, on SQLite.
+    Up(UpArgs),
+    /// Inspect or redrive the local dead-letter queue.
+    Dlq {
+        #[command(subcommand)]
+        command: DlqCommand,
+    },
+}
+
+#[derive(clap::Args)]
+struct DataArgs {
+    /// Where the local stack keeps its data and logs.
+    #[arg(long, default_value = DEFAULT_DATA_DIR, env = "WORKSHOP_DATA_DIR")]
+    data_dir: PathBuf,
+}
+
+#[derive(clap::Args)]
+struct UpArgs {
+    /// Port of the HTTP API (0 picks a free one).
+    #[arg(long, default_value_t = 3000)]
+    port: u16,
+    /// Address to bind. Loopback by default: nothing is reachable from other machines.
+    #[arg(long, default_value_t = IpAddr::V4(Ipv4Addr::LOCALHOST))]
+    host: IpAddr,
+    #[command(flatten)]
+    data: DataArgs,
+    /// Concurrency limit of a function, as FUNCTION=N (repeatable), e.g. create-order=2.
+    /// 0 throttles every invocation, like reserved concurrency of 0.
+    #[arg(long = "concurrency", value_parser = parse_limit)]
+    concurrency: Vec<(Function, usize)>,
+    /// Queue visibility timeout in seconds (default: the template's).
+    #[arg(long)]
+    visibility_timeout: Option<u64>,
+    /// Seconds between sweeper runs (default: the template's schedule).
+    #[arg(long)]
+    sweep_interval: Option<u64>,
+    /// Seconds an unpublished order is left to its create call before the sweeper publishes it.
+    #[arg(long)]
+    sweep_grace: Option<u64>,
+    /// Do not echo log lines to the terminal (they still go to the data dir).
+    #[arg(long)]
+    quiet: bool,
+}
+
+#[derive(Subcommand)]
+enum DlqCommand {
+    /// List the messages in the DLQ without changing them.
+    List {
+        #[command(flatten)]
+        data: DataArgs,
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Move every DLQ message back to the orders queue.
+    Redrive {
+        #[command(flatten)]
+        data: DataArgs,
+    },
+}
+
+fn parse_limit(s: &str) -> Result<(Function, usize), String> {
+    let (name, n) = s
+        .split_once('=')
+        .ok_or_else(|| format!("expected FUNCTION=N, got {s:?}"))?;
+    let function = Function::ALL
+        .into_iter()
+        .find(|f| f.name() == name)
+        .ok_or_else(|| {
+            let names: Vec<_> = Function::ALL.iter().map(|f| f.name()).collect();
+            format!("unknown function {name:?}; one of {}", names.join(", "))
+        })?;
+    let n = n
+        .parse()
+        .map_err(|_| format!("{n:?} is not a whole number"))?;
+    Ok((function, n))
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}
+
+async fn up(args: UpArgs) -> Result<(), Box<dyn std::error::Error>> {
+    let data_dir = DataDir::new(&args.data.data_dir)?;
+    let logs = LocalLogs::new(&data_dir.logs(), !args.quiet)?;
+    tracing_subscriber::registry()
+        .with(env_filter())
+        .with(JsonLayer::new("orders", logs))
+        .try_init()?;
+    let mut opts = StackOptions::new(SocketAddr::new(args.host, args.port), data_dir);
+    opts.limits = Limits(args.concurrency.into_iter().collect());
+    if let Some(vt) = args.visibility_timeout {
+        opts.queue.visibility_timeout = Duration::from_secs(vt);
+    }
+    if let Some(s) = args.sweep_interval {
+        opts.sweeper.interval = Duration::from_secs(s);
+    }
+    if let Some(s) = args.sweep_grace {
+        opts.sweeper.grace = Duration::from_secs(s);
+    }
+    stack::run(opts, shutdown_signal()).await?;
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Up(args) => up(args).await,
+        Command::Dlq {
+            command: DlqCommand::List { data, limit, json },
+        } => match DataDir::new(data.data_dir) {
+            Ok(dir) => workshop::dlq::list(&dir, limit, json)
+                .await
+                .map(|out| println!("{out}")),
+            Err(e) => Err(e.into()),
+        },
+        Command::Dlq {
+            command: DlqCommand::Redrive { data },
+        } => match DataDir::new(data.data_dir) {
+            Ok(dir) => workshop::dlq::redrive(&dir)
+                .await
+                .map(|n| println!("Redrove {n} message(s) from the DLQ to the orders queue.")),
+            Err(e) => Err(e.into()),
+        },
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("workshop: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

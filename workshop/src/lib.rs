@@ -1,0 +1,5 @@
+//! The `workshop` CLI's library: the local stack and its admin commands.
+
+pub mod data_dir;
+pub mod dlq;
+pub mod stack;

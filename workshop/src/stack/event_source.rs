@@ -1,0 +1,133 @@
+//! The SQS event source mapping: pollers receive batches from the queue, invoke the processor
+//! and delete what it did not report as failed (`ReportBatchItemFailures`). What is not deleted
+//! comes back after the visibility timeout and, after maxReceiveCount receives, goes to the DLQ.
+
+use super::lambda::FunctionPool;
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+use orders::handlers::ProcessOrders;
+use orders::settings::QueueSettings;
+use orders_sqlite::{ReceivedMessage, SqliteQueue};
+use serde_json::{Map, Value, json};
+use std::collections::HashSet;
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+use tracing::{error, warn};
+
+/// How long a poller waits before asking an empty queue again (SQS long polling answers as
+/// soon as a message arrives; this keeps the local emulation close to that).
+pub const IDLE_POLL: Duration = Duration::from_millis(100);
+/// Back-off after an error or a throttle, as the event source mapping does.
+pub const BACKOFF: Duration = Duration::from_secs(1);
+
+pub const QUEUE_ARN: &str = "arn:aws:sqs:local:000000000000:orders";
+
+pub struct EventSource {
+    pub queue: Arc<SqliteQueue>,
+    pub processor: Arc<FunctionPool<ProcessOrders>>,
+    pub settings: QueueSettings,
+}
+
+/// The event Lambda would receive for these messages.
+pub fn sqs_event(messages: &[ReceivedMessage]) -> Result<SqsEvent, serde_json::Error> {
+    let records: Vec<Value> = messages
+        .iter()
+        .map(|m| {
+            let mut attrs = Map::new();
+            for (k, v) in &m.attributes {
+                attrs.insert(k.clone(), json!({ "stringValue": v, "dataType": "String" }));
+            }
+            json!({
+                "messageId": m.message_id,
+                "receiptHandle": m.receipt_handle,
+                "body": m.body,
+                "attributes": {
+                    "ApproximateReceiveCount": m.receive_count.to_string(),
+                    "SentTimestamp": m.sent_at.timestamp_millis().to_string(),
+                    "SenderId": "local",
+                    "ApproximateFirstReceiveTimestamp": m.first_received_at.timestamp_millis().to_string(),
+                },
+                "messageAttributes": attrs,
+                "eventSource": "aws:sqs",
+                "eventSourceARN": QUEUE_ARN,
+                "awsRegion": "local",
+            })
+        })
+        .collect();
+    serde_json::from_value(json!({ "Records": records }))
+}
+
+/// Which messages to delete after the processor answered. Like Lambda, a response that names
+/// a message not in the batch (or an empty id) fails the whole batch.
+pub fn to_delete<'a>(
+    messages: &'a [ReceivedMessage],
+    response: &SqsBatchResponse,
+) -> Vec<&'a ReceivedMessage> {
+    let ids: HashSet<&str> = messages.iter().map(|m| m.message_id.as_str()).collect();
+    let failed: HashSet<&str> = response
+        .batch_item_failures
+        .iter()
+        .map(|f| f.item_identifier.as_str())
+        .collect();
+    if failed.iter().any(|id| !ids.contains(id)) {
+        return Vec::new();
+    }
+    messages
+        .iter()
+        .filter(|m| !failed.contains(m.message_id.as_str()))
+        .collect()
+}
+
+impl EventSource {
+    /// One poller; the mapping runs `max_concurrency` of them.
+    pub async fn poll(self: Arc<Self>, mut stop: watch::Receiver<bool>) {
+        while !*stop.borrow() {
+            let pause = match self.once().await {
+                Ok(0) => IDLE_POLL,
+                Ok(_) => Duration::ZERO,
+                Err(()) => BACKOFF,
+            };
+            if !pause.is_zero() {
+                tokio::select! {
+                    _ = tokio::time::sleep(pause) => {}
+                    _ = stop.changed() => {}
+                }
+            }
+        }
+    }
+
+    /// Receives one batch and processes it; returns how many messages it received.
+    pub async fn once(&self) -> Result<usize, ()> {
+        let messages = self
+            .queue
+            .receive(self.settings.batch_size)
+            .await
+            .map_err(|e| {
+                error!(error = %e, "event source could not receive from the queue");
+            })?;
+        if messages.is_empty() {
+            return Ok(0);
+        }
+        let event = sqs_event(&messages)
+            .map_err(|e| error!(error = %e, "could not build the SQS event"))?;
+        let outcome = self
+            .processor
+            .invoke(|handler, _| async move { Ok::<_, Infallible>(handler.handle(event).await) })
+            .await;
+        let response = match outcome {
+            Ok(r) => r,
+            Err(e) => {
+                // Nothing is deleted: the whole batch returns after the visibility timeout.
+                warn!(error = %e, messages = messages.len(), "processor invocation failed; the batch will be retried");
+                return Err(());
+            }
+        };
+        for m in to_delete(&messages, &response) {
+            if let Err(e) = self.queue.delete(&m.receipt_handle).await {
+                error!(error = %e, message_id = %m.message_id, "could not delete a processed message");
+            }
+        }
+        Ok(messages.len())
+    }
+}

@@ -1,0 +1,408 @@
+//! Lambda emulation: per function a pool of instances. An instance serves one event at a
+//! time; a new instance runs the function's init first (a cold start, reported like Lambda's
+//! `Init Duration`); at most `limit` instances run at once and the excess is throttled, as
+//! reserved concurrency does. A timed-out or crashed instance is discarded, as Lambda resets
+//! the sandbox.
+
+use std::future::Future;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tracing::{Instrument, error, info, warn};
+
+/// Idle instances older than this are reclaimed, so a quiet function cold-starts again.
+pub const IDLE_INSTANCE_TTL: Duration = Duration::from_secs(10 * 60);
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum InvokeError {
+    /// `TooManyRequestsException`: every allowed instance is busy.
+    #[error("Rate Exceeded: {function} is at its concurrency limit of {limit}")]
+    Throttled {
+        function: &'static str,
+        limit: usize,
+    },
+    #[error("Task timed out after {} seconds", .0.as_secs_f64())]
+    TimedOut(Duration),
+    /// The handler crashed (a panic: Lambda's `Runtime.ExitError`).
+    #[error("function crashed: {0}")]
+    Crashed(String),
+    /// The handler returned an error (Lambda's `Errors` metric counts it; the sandbox lives on).
+    #[error("function error: {0}")]
+    Failed(String),
+}
+
+/// Counters a dashboard reads (the AWS/Lambda metrics of this function).
+#[derive(Debug, Default)]
+pub struct FunctionStats {
+    pub invocations: AtomicU64,
+    pub errors: AtomicU64,
+    pub throttles: AtomicU64,
+    pub cold_starts: AtomicU64,
+    pub timeouts: AtomicU64,
+    /// Highest number of instances busy at once.
+    pub peak_concurrency: AtomicUsize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct StatsSnapshot {
+    pub invocations: u64,
+    pub errors: u64,
+    pub throttles: u64,
+    pub cold_starts: u64,
+    pub timeouts: u64,
+    pub peak_concurrency: usize,
+    pub busy: usize,
+    pub idle: usize,
+}
+
+struct Instance<H: ?Sized> {
+    handler: Arc<H>,
+    last_used: Instant,
+}
+
+/// Runs the function's init phase, building what a Lambda `main` builds before its loop.
+pub type Init<H> = Box<dyn Fn() -> Arc<H> + Send + Sync>;
+
+pub struct FunctionPool<H: ?Sized> {
+    pub name: &'static str,
+    limit: usize,
+    timeout: Duration,
+    memory_mb: u32,
+    init: Init<H>,
+    idle: Mutex<Vec<Instance<H>>>,
+    busy: AtomicUsize,
+    stats: FunctionStats,
+    next_request: AtomicU64,
+}
+
+/// What the function sees of its invocation (Lambda's context).
+#[derive(Debug, Clone)]
+pub struct Invocation {
+    pub request_id: String,
+    pub deadline: Instant,
+    pub cold_start: bool,
+}
+
+/// Holds a concurrency slot; releasing it on drop keeps the count right on every path,
+/// including a cancelled future.
+struct Slot<'a>(&'a AtomicUsize);
+impl Drop for Slot<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+impl<H: ?Sized + Send + Sync + 'static> FunctionPool<H> {
+    pub fn new(
+        name: &'static str,
+        limit: usize,
+        timeout: Duration,
+        memory_mb: u32,
+        init: Init<H>,
+    ) -> Self {
+        FunctionPool {
+            name,
+            limit,
+            timeout,
+            memory_mb,
+            init,
+            idle: Mutex::new(Vec::new()),
+            busy: AtomicUsize::new(0),
+            stats: FunctionStats::default(),
+            next_request: AtomicU64::new(1),
+        }
+    }
+
+    pub fn limit(&self) -> usize {
+        self.limit
+    }
+
+    pub fn stats(&self) -> StatsSnapshot {
+        let s = &self.stats;
+        StatsSnapshot {
+            invocations: s.invocations.load(Ordering::Relaxed),
+            errors: s.errors.load(Ordering::Relaxed),
+            throttles: s.throttles.load(Ordering::Relaxed),
+            cold_starts: s.cold_starts.load(Ordering::Relaxed),
+            timeouts: s.timeouts.load(Ordering::Relaxed),
+            peak_concurrency: s.peak_concurrency.load(Ordering::Relaxed),
+            busy: self.busy.load(Ordering::Relaxed),
+            idle: self.idle.lock().map(|i| i.len()).unwrap_or(0),
+        }
+    }
+
+    fn reserve(&self) -> Option<Slot<'_>> {
+        let mut current = self.busy.load(Ordering::Acquire);
+        loop {
+            if current >= self.limit {
+                return None;
+            }
+            match self.busy.compare_exchange(
+                current,
+                current + 1,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => {
+                    self.stats
+                        .peak_concurrency
+                        .fetch_max(current + 1, Ordering::Relaxed);
+                    return Some(Slot(&self.busy));
+                }
+                Err(actual) => current = actual,
+            }
+        }
+    }
+
+    fn take_idle(&self) -> Option<Instance<H>> {
+        let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
+        idle.retain(|i| i.last_used.elapsed() < IDLE_INSTANCE_TTL);
+        // Most recently used first: Lambda keeps reusing warm sandboxes.
+        idle.pop()
+    }
+
+    fn give_back(&self, handler: Arc<H>) {
+        let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
+        idle.push(Instance {
+            handler,
+            last_used: Instant::now(),
+        });
+    }
+
+    /// Invokes the function with `event`: picks a warm instance or cold-starts one, runs
+    /// `call` under the function's timeout, and logs START/END/REPORT as Lambda does.
+    pub async fn invoke<R, E, F, Fut>(&self, call: F) -> Result<R, InvokeError>
+    where
+        F: FnOnce(Arc<H>, Invocation) -> Fut,
+        Fut: Future<Output = Result<R, E>> + Send + 'static,
+        R: Send + 'static,
+        E: std::fmt::Display + Send + 'static,
+    {
+        let request_id = format!(
+            "{:08x}-local-{:012x}",
+            rand::random::<u32>(),
+            self.next_request.fetch_add(1, Ordering::Relaxed)
+        );
+        let Some(slot) = self.reserve() else {
+            self.stats.throttles.fetch_add(1, Ordering::Relaxed);
+            let e = InvokeError::Throttled {
+                function: self.name,
+                limit: self.limit,
+            };
+            warn!(function_name = self.name, error = %e, "invocation throttled (TooManyRequestsException)");
+            return Err(e);
+        };
+        self.stats.invocations.fetch_add(1, Ordering::Relaxed);
+
+        let (handler, init_duration) = match self.take_idle() {
+            Some(instance) => (instance.handler, None),
+            None => {
+                let started = Instant::now();
+                let handler = (self.init)();
+                self.stats.cold_starts.fetch_add(1, Ordering::Relaxed);
+                (handler, Some(started.elapsed()))
+            }
+        };
+        let cold_start = init_duration.is_some();
+        let span = tracing::info_span!(
+            "invocation",
+            function_name = self.name,
+            function_request_id = %request_id,
+            cold_start,
+            xray_trace_id = %format!("Root=1-{:08x}-{:024x}", chrono::Utc::now().timestamp(), rand::random::<u128>() >> 32),
+        );
+        let invocation = Invocation {
+            request_id: request_id.clone(),
+            deadline: Instant::now() + self.timeout,
+            cold_start,
+        };
+        let started = Instant::now();
+        span.in_scope(|| info!(kind = "platform.start", "START RequestId: {request_id}"));
+        // A task of its own, so a panicking handler is reported as a crash, not a dead stack.
+        let task = tokio::spawn(call(handler.clone(), invocation).instrument(span.clone()));
+        let abort = task.abort_handle();
+        let outcome = match tokio::time::timeout(self.timeout, task).await {
+            Ok(Ok(Ok(r))) => Ok(r),
+            Ok(Ok(Err(e))) => Err(InvokeError::Failed(e.to_string())),
+            Ok(Err(join)) => Err(InvokeError::Crashed(join.to_string())),
+            Err(_) => {
+                abort.abort();
+                Err(InvokeError::TimedOut(self.timeout))
+            }
+        };
+        let elapsed = started.elapsed();
+        let _entered = span.enter();
+        match &outcome {
+            Ok(_) => self.give_back(handler),
+            Err(e @ InvokeError::Failed(_)) => {
+                self.stats.errors.fetch_add(1, Ordering::Relaxed);
+                error!(kind = "platform.error", error = %e, "RequestId: {request_id} Error: {e}");
+                self.give_back(handler);
+            }
+            Err(e) => {
+                // The sandbox is reset: the next invocation cold-starts.
+                self.stats.errors.fetch_add(1, Ordering::Relaxed);
+                if matches!(e, InvokeError::TimedOut(_)) {
+                    self.stats.timeouts.fetch_add(1, Ordering::Relaxed);
+                }
+                error!(kind = "platform.runtimeError", error = %e, "RequestId: {request_id} Error: {e}");
+            }
+        }
+        info!(kind = "platform.end", "END RequestId: {request_id}");
+        let duration_ms = elapsed.as_secs_f64() * 1000.0;
+        let billed_ms = duration_ms.ceil() as u64;
+        let init = init_duration
+            .map(|d| format!("\tInit Duration: {:.2} ms", d.as_secs_f64() * 1000.0))
+            .unwrap_or_default();
+        info!(
+            kind = "platform.report",
+            duration_ms,
+            billed_duration_ms = billed_ms,
+            memory_size_mb = self.memory_mb,
+            init_duration_ms = init_duration.map(|d| d.as_secs_f64() * 1000.0),
+            "REPORT RequestId: {request_id}\tDuration: {duration_ms:.2} ms\tBilled Duration: {billed_ms} ms\tMemory Size: {} MB{init}",
+            self.memory_mb
+        );
+        drop(slot);
+        outcome
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicUsize;
+    use tokio::sync::Semaphore;
+
+    struct Slow {
+        running: AtomicUsize,
+        max_seen: AtomicUsize,
+        gate: Semaphore,
+    }
+
+    fn pool(limit: usize, inits: Arc<AtomicUsize>, shared: Arc<Slow>) -> Arc<FunctionPool<Slow>> {
+        Arc::new(FunctionPool::new(
+            "slow",
+            limit,
+            Duration::from_secs(30),
+            128,
+            Box::new(move || {
+                inits.fetch_add(1, Ordering::SeqCst);
+                shared.clone()
+            }),
+        ))
+    }
+
+    async fn slow_call(h: Arc<Slow>) -> Result<usize, String> {
+        let now = h.running.fetch_add(1, Ordering::SeqCst) + 1;
+        h.max_seen.fetch_max(now, Ordering::SeqCst);
+        let _permit = h.gate.acquire().await;
+        h.running.fetch_sub(1, Ordering::SeqCst);
+        Ok(now)
+    }
+
+    #[tokio::test]
+    async fn at_most_limit_run_at_once_and_the_excess_is_throttled() {
+        let shared = Arc::new(Slow {
+            running: AtomicUsize::new(0),
+            max_seen: AtomicUsize::new(0),
+            gate: Semaphore::new(0),
+        });
+        let inits = Arc::new(AtomicUsize::new(0));
+        let pool = pool(3, inits.clone(), shared.clone());
+        let mut tasks = Vec::new();
+        for _ in 0..3 {
+            let pool = pool.clone();
+            tasks.push(tokio::spawn(async move {
+                pool.invoke(|h, _| slow_call(h)).await
+            }));
+        }
+        while shared.running.load(Ordering::SeqCst) < 3 {
+            tokio::task::yield_now().await;
+        }
+        // All three instances are busy: the fourth and fifth calls are throttled at once.
+        for _ in 0..2 {
+            let r = pool.invoke(|h, _| slow_call(h)).await;
+            assert_eq!(
+                r,
+                Err(InvokeError::Throttled {
+                    function: "slow",
+                    limit: 3
+                })
+            );
+        }
+        shared.gate.add_permits(10);
+        for t in tasks {
+            assert!(t.await.unwrap().is_ok());
+        }
+        let s = pool.stats();
+        assert_eq!(
+            (
+                s.invocations,
+                s.throttles,
+                s.cold_starts,
+                s.peak_concurrency
+            ),
+            (3, 2, 3, 3)
+        );
+        assert_eq!(shared.max_seen.load(Ordering::SeqCst), 3);
+        assert_eq!(inits.load(Ordering::SeqCst), 3, "one init per instance");
+
+        // Warm instances are reused: no new cold start.
+        pool.invoke(|h, _| slow_call(h)).await.unwrap();
+        assert_eq!(pool.stats().cold_starts, 3);
+        assert_eq!(pool.stats().idle, 3);
+    }
+
+    #[tokio::test]
+    async fn a_limit_of_zero_throttles_everything() {
+        let shared = Arc::new(Slow {
+            running: AtomicUsize::new(0),
+            max_seen: AtomicUsize::new(0),
+            gate: Semaphore::new(1),
+        });
+        let pool = pool(0, Arc::new(AtomicUsize::new(0)), shared);
+        assert!(matches!(
+            pool.invoke(|h, _| slow_call(h)).await,
+            Err(InvokeError::Throttled { .. })
+        ));
+        assert_eq!(pool.stats().throttles, 1);
+    }
+
+    #[tokio::test]
+    async fn timeouts_and_crashes_discard_the_instance() {
+        let shared = Arc::new(Slow {
+            running: AtomicUsize::new(0),
+            max_seen: AtomicUsize::new(0),
+            gate: Semaphore::new(0),
+        });
+        let inits = Arc::new(AtomicUsize::new(0));
+        let pool = Arc::new(FunctionPool::new("t", 2, Duration::from_millis(50), 128, {
+            let (inits, shared) = (inits.clone(), shared.clone());
+            Box::new(move || {
+                inits.fetch_add(1, Ordering::SeqCst);
+                shared.clone()
+            })
+        }));
+        let r = pool.invoke(|h, _| slow_call(h)).await;
+        assert!(matches!(r, Err(InvokeError::TimedOut(_))));
+        let r: Result<(), _> = pool
+            .invoke(|_, _| async {
+                if true {
+                    panic!("boom")
+                }
+                Ok::<(), String>(())
+            })
+            .await;
+        assert!(matches!(r, Err(InvokeError::Crashed(_))));
+        let s = pool.stats();
+        assert_eq!((s.errors, s.timeouts, s.idle, s.busy), (2, 1, 0, 0));
+        assert_eq!(inits.load(Ordering::SeqCst), 2);
+        // A handler error is counted but keeps the instance warm.
+        let r: Result<(), _> = pool
+            .invoke(|_, _| async { Err::<(), _>("bad input") })
+            .await;
+        assert_eq!(r, Err(InvokeError::Failed("bad input".into())));
+        assert_eq!((pool.stats().errors, pool.stats().idle), (3, 1));
+    }
+}

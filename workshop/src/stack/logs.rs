@@ -1,0 +1,109 @@
+//! Where the local stack's log lines go: JSON lines to one file per function in the data dir
+//! (what CloudWatch Logs would hold), and a short readable line to the terminal.
+
+use serde_json::Value;
+use std::collections::HashMap;
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use telemetry::logs::{LogRecord, LogSink};
+use tracing::Level;
+
+/// Log group for lines outside any function (the gateway, the event source).
+pub const STACK_LOG: &str = "workshop";
+
+pub struct LocalLogs {
+    dir: PathBuf,
+    files: Mutex<HashMap<String, File>>,
+    terminal: bool,
+}
+
+impl LocalLogs {
+    pub fn new(dir: &Path, terminal: bool) -> std::io::Result<Self> {
+        std::fs::create_dir_all(dir)?;
+        Ok(LocalLogs {
+            dir: dir.to_owned(),
+            files: Mutex::new(HashMap::new()),
+            terminal,
+        })
+    }
+
+    pub fn file_for(dir: &Path, function: &str) -> PathBuf {
+        dir.join(format!("{function}.log"))
+    }
+
+    fn append(&self, group: &str, line: &str) {
+        let mut files = self.files.lock().unwrap_or_else(|p| p.into_inner());
+        if !files.contains_key(group) {
+            match OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(Self::file_for(&self.dir, group))
+            {
+                Ok(f) => {
+                    files.insert(group.to_owned(), f);
+                }
+                Err(e) => {
+                    eprintln!("cannot open the log file for {group}: {e}");
+                    return;
+                }
+            }
+        }
+        if let Some(f) = files.get_mut(group) {
+            // One write per line, so a killed process leaves whole lines behind.
+            let _ = f.write_all(format!("{line}\n").as_bytes());
+        }
+    }
+}
+
+/// `12:03:04.567 INFO  create-order    order created  order_id=… total=12.50`
+pub fn readable(record: &LogRecord) -> String {
+    let f = &record.fields;
+    let time = f
+        .get("timestamp")
+        .and_then(Value::as_str)
+        .and_then(|t| t.get(11..23))
+        .unwrap_or("");
+    let who = record.function_name.as_deref().unwrap_or(STACK_LOG);
+    let message = f.get("message").and_then(Value::as_str).unwrap_or("");
+    let mut line = format!("{time} {:<5} {who:<15} {message}", record.level.as_str());
+    const SHOWN: [&str; 5] = [
+        "order_id",
+        "status",
+        "error",
+        "correlation_id",
+        "message_id",
+    ];
+    for key in SHOWN {
+        if let Some(v) = f.get(key) {
+            let v = v
+                .as_str()
+                .map(str::to_owned)
+                .unwrap_or_else(|| v.to_string());
+            line.push_str(&format!("  {key}={v}"));
+        }
+    }
+    line
+}
+
+impl LogSink for LocalLogs {
+    fn write(&self, record: &LogRecord) {
+        let group = record
+            .function_name
+            .as_deref()
+            .unwrap_or(STACK_LOG)
+            .to_owned();
+        self.append(&group, &record.to_json());
+        // The terminal shows INFO and above, without the per-invocation START/END noise.
+        let kind = record
+            .fields
+            .get("kind")
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        let noisy = matches!(kind, "platform.start" | "platform.end");
+        if self.terminal && record.level <= Level::INFO && !noisy {
+            println!("{}", readable(record));
+        }
+    }
+}

@@ -1,0 +1,179 @@
+//! Test harness: runs the real `workshop up` binary on a free loopback port with its own data
+//! dir, and talks to it over HTTP like any client.
+#![allow(dead_code)]
+
+use serde_json::{Value, json};
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub struct Stack {
+    child: Child,
+    pub url: String,
+    pub data_dir: PathBuf,
+}
+
+/// Upper bound for waiting on asynchronous outcomes; generous for slow CI machines.
+pub const PATIENCE: Duration = Duration::from_secs(120);
+
+pub fn workshop() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_workshop"))
+}
+
+impl Stack {
+    pub fn start(data_dir: &Path, extra: &[&str]) -> Stack {
+        let mut child = workshop()
+            .args(["up", "--port", "0", "--quiet", "--data-dir"])
+            .arg(data_dir)
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("workshop up starts");
+        let stdout = child.stdout.take().expect("stdout is piped");
+        let mut lines = BufReader::new(stdout).lines();
+        let url = loop {
+            let line = lines
+                .next()
+                .expect("workshop up printed its ready line before exiting")
+                .expect("stdout is readable");
+            if let Some(rest) = line.strip_prefix("Local stack ready: API ") {
+                break rest.split_whitespace().next().unwrap().to_owned();
+            }
+        };
+        // Keep draining stdout so the child never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        Stack {
+            child,
+            url,
+            data_dir: data_dir.to_owned(),
+        }
+    }
+
+    /// SIGKILL: no chance to clean up.
+    pub fn kill(mut self) {
+        self.child.kill().expect("kill");
+        self.child.wait().expect("wait");
+    }
+
+    /// SIGTERM, as Ctrl-C would, and wait for a clean exit.
+    pub fn stop(mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill -TERM");
+        self.child.wait().expect("wait")
+    }
+
+    pub fn client(&self) -> Client {
+        Client {
+            http: reqwest::Client::new(),
+            url: self.url.clone(),
+        }
+    }
+
+    /// Lines of one function's JSON log in the data dir.
+    pub fn log(&self, function: &str) -> Vec<Value> {
+        read_log(&self.data_dir, function)
+    }
+}
+
+impl Drop for Stack {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn read_log(data_dir: &Path, function: &str) -> Vec<Value> {
+    let path = data_dir.join("logs").join(format!("{function}.log"));
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect()
+}
+
+#[derive(Clone)]
+pub struct Client {
+    pub http: reqwest::Client,
+    pub url: String,
+}
+
+pub struct Reply {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+    pub text: String,
+}
+
+impl Client {
+    pub async fn send(&self, req: reqwest::RequestBuilder) -> Reply {
+        let resp = req.send().await.expect("request reaches the stack");
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        let text = resp.text().await.expect("body");
+        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Reply {
+            status,
+            headers,
+            body,
+            text,
+        }
+    }
+
+    pub async fn post_raw(
+        &self,
+        body: impl Into<reqwest::Body>,
+        headers: &[(&str, &str)],
+    ) -> Reply {
+        let mut req = self
+            .http
+            .post(format!("{}/orders", self.url))
+            .header("content-type", "application/json")
+            .body(body);
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        self.send(req).await
+    }
+
+    pub async fn create(&self, order: &Value) -> Reply {
+        self.post_raw(order.to_string(), &[]).await
+    }
+
+    pub async fn get(&self, path: &str) -> Reply {
+        self.send(self.http.get(format!("{}{path}", self.url)))
+            .await
+    }
+
+    /// Polls `GET /orders/{id}` until the order leaves PENDING; returns it.
+    pub async fn wait_final(&self, id: &str) -> Value {
+        let started = Instant::now();
+        loop {
+            let r = self.get(&format!("/orders/{id}")).await;
+            assert_eq!(r.status, 200, "{}", r.text);
+            if r.body["status"] != "PENDING" {
+                return r.body;
+            }
+            assert!(
+                started.elapsed() < PATIENCE,
+                "order {id} still PENDING after {PATIENCE:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+pub fn order(lines: usize, price: &str) -> Value {
+    let items: Vec<Value> = (0..lines)
+        .map(|i| json!({ "sku": format!("SKU-{i}"), "qty": 1, "price": serde_json::from_str::<Value>(price).unwrap() }))
+        .collect();
+    json!({ "customerName": "Test Customer", "items": items })
+}
+
+pub fn is_uuid(s: &str) -> bool {
+    s.len() == 36 && uuid::Uuid::try_parse(s).is_ok()
+}
