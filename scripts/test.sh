@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# The one test command: formatting, lints, every test, and the README's quick start.
+# Installs what it needs; safe to run on a fresh machine with only rustup.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n== %s\n' "$*"; }
+
+step "toolchain"
+if ! command -v cargo >/dev/null; then
+  echo "cargo not found: install Rust with rustup (https://rustup.rs)" >&2
+  exit 1
+fi
+rustup component add rustfmt clippy >/dev/null 2>&1 || true
+for tool in curl python3; do
+  command -v "$tool" >/dev/null || { apt-get update -qq && apt-get install -y -qq "$tool"; }
+done
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "cargo clippy"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "cargo test"
+cargo test --workspace --locked
+
+step "README quick start"
+./scripts/readme-smoke.sh
