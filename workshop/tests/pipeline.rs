@@ -201,7 +201,7 @@ async fn ctrl_c_stops_cleanly_and_data_survives_a_restart() {
     let r = c.create(&order(1, "3.00")).await;
     let id = r.body["id"].as_str().unwrap().to_owned();
     c.wait_final(&id).await;
-    assert!(stack.stop().success(), "clean exit on SIGTERM");
+    assert!(stack.stop().success(), "clean exit on Ctrl-C");
     let stack = Stack::start(dir.path(), &[]);
     let r = stack.client().get(&format!("/orders/{id}")).await;
     assert_eq!(r.body["status"], "CONFIRMED");

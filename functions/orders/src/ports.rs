@@ -102,7 +102,8 @@ pub enum Transition {
 #[async_trait]
 pub trait OrderStore: Send + Sync {
     /// Writes a new order marked unpublished, together with its idempotency record if any,
-    /// atomically.
+    /// atomically. Key expiry is judged against `order.created_at` (the request's "now").
+    /// `Replayed` returns the order as it is now, which may be past `PENDING`.
     async fn create(
         &self,
         order: &Order,
@@ -111,7 +112,8 @@ pub trait OrderStore: Send + Sync {
 
     async fn get(&self, id: Uuid) -> Result<Option<Order>, DependencyError>;
 
-    /// Newest or oldest first by (`createdAt`, `id`), optionally for one status.
+    /// Newest or oldest first by (`createdAt`, `id`), optionally for one status. A cursor the
+    /// store cannot read is `DependencyError::Corrupt` (the handler checks tokens first).
     async fn list(&self, query: &ListQuery) -> Result<Page, DependencyError>;
 
     /// Moves an order from `from` to `to`, only if it is still in `from`.
@@ -124,7 +126,8 @@ pub trait OrderStore: Send + Sync {
         at: DateTime<Utc>,
     ) -> Result<Transition, DependencyError>;
 
-    /// Clears the unpublished marker once the order's message is on the queue.
+    /// Clears the unpublished marker once the order's message is on the queue. An unknown id
+    /// is `Ok` and creates nothing.
     async fn mark_published(&self, id: Uuid) -> Result<(), DependencyError>;
 
     /// Orders still marked unpublished that were created before `created_before`, oldest first.

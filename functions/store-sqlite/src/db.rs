@@ -113,9 +113,10 @@ impl Db {
     {
         let conn = Arc::clone(&self.conn);
         tokio::task::spawn_blocking(move || {
-            let mut guard = conn
-                .lock()
-                .map_err(|_| SqliteError::Poisoned { operation })?;
+            // A panic while holding the lock cannot leave a half-done write behind: an
+            // unfinished rusqlite Transaction rolls back on unwind. So the connection is still
+            // sound, and refusing every later call would turn one bug into an outage.
+            let mut guard = conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
             f(&mut guard)
         })
         .await

@@ -54,10 +54,6 @@ pub enum SqliteError {
         id: uuid::Uuid,
     },
 
-    /// A panic while the connection was held; the connection is no longer trusted.
-    #[error("{operation} failed: the database connection lock was poisoned by an earlier panic")]
-    Poisoned { operation: &'static str },
-
     #[error("{operation} failed: the blocking database task did not complete: {message}")]
     Join {
         operation: &'static str,
@@ -90,7 +86,6 @@ impl SqliteError {
             | SqliteError::Corrupt { operation, .. }
             | SqliteError::InvalidInput { operation, .. }
             | SqliteError::DuplicateOrder { operation, .. }
-            | SqliteError::Poisoned { operation }
             | SqliteError::Join { operation, .. } => operation,
         }
     }
@@ -109,10 +104,6 @@ impl From<SqliteError> for DependencyError {
             SqliteError::DuplicateOrder { id, .. } => {
                 DependencyError::failed(operation, format!("order {id} already exists"))
             }
-            SqliteError::Poisoned { .. } => DependencyError::failed(
-                operation,
-                "the database connection lock was poisoned by an earlier panic",
-            ),
             other => DependencyError::failed(operation, other),
         }
     }

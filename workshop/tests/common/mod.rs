@@ -57,13 +57,13 @@ impl Stack {
         self.child.wait().expect("wait");
     }
 
-    /// SIGTERM, as Ctrl-C would, and wait for a clean exit.
+    /// SIGINT, as Ctrl-C sends, and wait for a clean exit.
     pub fn stop(mut self) -> std::process::ExitStatus {
         let pid = self.child.id().to_string();
         Command::new("kill")
-            .args(["-TERM", &pid])
+            .args(["-INT", &pid])
             .status()
-            .expect("kill -TERM");
+            .expect("kill -INT");
         self.child.wait().expect("wait")
     }
 
