@@ -16,6 +16,11 @@ pub mod env {
     pub const SERVICE_NAME: &str = "SERVICE_NAME";
     /// dev / staging / prod / local.
     pub const ENVIRONMENT: &str = "ENVIRONMENT";
+    /// ARN of the Secrets Manager secret holding the `nextToken` signing key (list-orders).
+    pub const PAGE_TOKEN_SECRET_ARN: &str = "PAGE_TOKEN_SECRET_ARN";
+    /// Endpoint override for every AWS client (moto server in tests, LocalStack for users);
+    /// read by aws-config itself.
+    pub const AWS_ENDPOINT_URL: &str = "AWS_ENDPOINT_URL";
 }
 
 /// The functions of the order system, as named in logs, metrics and the template.
@@ -161,3 +166,30 @@ pub const ROUTES: [Route; 4] = [
         function: Function::Health,
     },
 ];
+
+/// The DynamoDB table design, shared by the DynamoDB adapter and `template.yaml`.
+///
+/// One table. Items are orders (`pk = ORDER#<id>`) and idempotency records
+/// (`pk = IDEMPOTENCY#<key>`, removed by TTL). Three global secondary indexes, all sorted by
+/// `createdAtId` (`<createdAt>#<id>`, so orders created in the same millisecond still have a
+/// total order):
+/// - by status, for `GET /orders?status=`;
+/// - by `listPk` (one constant value), for newest-first across all orders without a Scan. One
+///   partition takes about 1,000 writes/s, far above this workshop's load; shard the key by
+///   day if you need more;
+/// - by `unpublished`, a sparse index holding only orders whose message is not yet sent, which
+///   is all the sweeper reads.
+pub mod table {
+    pub const PARTITION_KEY: &str = "pk";
+    pub const ORDER_PREFIX: &str = "ORDER#";
+    pub const IDEMPOTENCY_PREFIX: &str = "IDEMPOTENCY#";
+    pub const SORT_ATTRIBUTE: &str = "createdAtId";
+    pub const STATUS_ATTRIBUTE: &str = "status";
+    pub const LIST_ATTRIBUTE: &str = "listPk";
+    pub const LIST_VALUE: &str = "ORDERS";
+    pub const UNPUBLISHED_ATTRIBUTE: &str = "unpublished";
+    pub const TTL_ATTRIBUTE: &str = "expiresAt";
+    pub const STATUS_INDEX: &str = "byStatus";
+    pub const LIST_INDEX: &str = "byCreatedAt";
+    pub const UNPUBLISHED_INDEX: &str = "unpublished";
+}

@@ -1,0 +1,1 @@
+//! AWS adapters (DynamoDB order store, SQS order queue).
