@@ -1,1 +1,19 @@
-//! AWS adapters (DynamoDB order store, SQS order queue).
+//! AWS adapters for the `orders` ports: the order store on DynamoDB ([`DynamoDbOrderStore`]),
+//! the order queue on SQS ([`SqsOrderQueue`]) with its dead-letter queue ([`SqsDeadLetters`]),
+//! and [`provision`], which creates the table and queues on an emulator with the same design
+//! as `template.yaml`.
+//!
+//! The clients are passed in, built by the caller from `aws-config`, so the same code talks
+//! to AWS, LocalStack or moto server (`AWS_ENDPOINT_URL`).
+
+mod item;
+pub mod provision;
+mod queue;
+mod store;
+
+pub use provision::{ProvisionError, Provisioned, Queues};
+pub use queue::{
+    CORRELATION_ID_ATTRIBUTE, DeadLetter, ORDER_ID_ATTRIBUTE, RedriveMethod, RedriveOutcome,
+    SqsDeadLetters, SqsOrderQueue,
+};
+pub use store::DynamoDbOrderStore;

@@ -1,0 +1,483 @@
+//! [`OrderQueue`] on SQS, and the dead-letter queue's `list` and `redrive` for
+//! `workshop dlq ... --aws`.
+
+use crate::store::sdk_error;
+use async_trait::async_trait;
+use aws_sdk_sqs::Client;
+use aws_sdk_sqs::error::ProvideErrorMetadata;
+use aws_sdk_sqs::operation::start_message_move_task::StartMessageMoveTaskError;
+use aws_sdk_sqs::types::{
+    DeleteMessageBatchRequestEntry, Message, MessageAttributeValue, MessageSystemAttributeName,
+    QueueAttributeName, SendMessageBatchRequestEntry,
+};
+use chrono::{DateTime, Utc};
+use orders::ports::{DependencyError, OrderCreated, OrderQueue};
+use std::collections::{BTreeMap, HashSet};
+
+/// Message attribute names on every `OrderCreated` message. The processor reads the
+/// correlation id from here, so logs across the hop share it.
+pub const CORRELATION_ID_ATTRIBUTE: &str = "correlationId";
+pub const ORDER_ID_ATTRIBUTE: &str = "orderId";
+
+/// SQS's largest batch for ReceiveMessage, SendMessageBatch and DeleteMessageBatch.
+const SQS_BATCH: usize = 10;
+
+fn string_attribute(
+    op: &'static str,
+    value: &str,
+) -> Result<MessageAttributeValue, DependencyError> {
+    MessageAttributeValue::builder()
+        .data_type("String")
+        .string_value(value)
+        .build()
+        .map_err(|e| DependencyError::failed(op, e))
+}
+
+/// The orders queue on SQS.
+#[derive(Clone, Debug)]
+pub struct SqsOrderQueue {
+    client: Client,
+    queue_url: String,
+}
+
+impl SqsOrderQueue {
+    pub fn new(client: Client, queue_url: impl Into<String>) -> Self {
+        SqsOrderQueue {
+            client,
+            queue_url: queue_url.into(),
+        }
+    }
+
+    pub fn queue_url(&self) -> &str {
+        &self.queue_url
+    }
+}
+
+#[async_trait]
+impl OrderQueue for SqsOrderQueue {
+    async fn publish(&self, message: &OrderCreated) -> Result<String, DependencyError> {
+        const OP: &str = "SendMessage";
+        let body = serde_json::to_string(message).map_err(|e| DependencyError::failed(OP, e))?;
+        let mut send = self
+            .client
+            .send_message()
+            .queue_url(&self.queue_url)
+            .message_body(body)
+            .message_attributes(
+                ORDER_ID_ATTRIBUTE,
+                string_attribute(OP, &message.order_id.to_string())?,
+            );
+        if let Some(correlation_id) = &message.correlation_id {
+            send = send.message_attributes(
+                CORRELATION_ID_ATTRIBUTE,
+                string_attribute(OP, correlation_id)?,
+            );
+        }
+        let out = send.send().await.map_err(|e| sdk_error(OP, e))?;
+        out.message_id
+            .filter(|id| !id.is_empty())
+            .ok_or_else(|| DependencyError::corrupt(OP, "SQS returned no message id"))
+    }
+
+    async fn ping(&self) -> Result<(), DependencyError> {
+        const OP: &str = "GetQueueAttributes";
+        self.client
+            .get_queue_attributes()
+            .queue_url(&self.queue_url)
+            .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
+            .send()
+            .await
+            .map_err(|e| sdk_error(OP, e))?;
+        Ok(())
+    }
+}
+
+/// A message in the dead-letter queue, as `workshop dlq list --aws` shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeadLetter {
+    pub message_id: String,
+    pub body: String,
+    /// String and number message attributes (`correlationId`, `orderId`, ...).
+    pub attributes: BTreeMap<String, String>,
+    /// `ApproximateReceiveCount`: the receives before it was dead-lettered plus those of the
+    /// DLQ copy, including the peek that listed it (see [`SqsDeadLetters::list`]).
+    pub receive_count: u32,
+    /// `SentTimestamp`: when it was first sent to the source queue (SQS keeps it on the move,
+    /// which is why the DLQ's retention must be longer than the source's).
+    pub sent_at: DateTime<Utc>,
+}
+
+/// How [`SqsDeadLetters::redrive`] moves messages back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RedriveMethod {
+    /// `StartMessageMoveTask`, falling back to [`RedriveMethod::Copy`] only when SQS answers
+    /// `UnsupportedOperation`. What to use on AWS.
+    #[default]
+    Auto,
+    /// Only `StartMessageMoveTask`.
+    MoveTask,
+    /// Receive from the DLQ, send to the source queue, delete from the DLQ, ten at a time.
+    /// For emulators without `StartMessageMoveTask` (moto 5.2 answers it with a bare HTTP 500,
+    /// not `UnsupportedOperation`, so `Auto` cannot detect it there): choose this explicitly.
+    /// At least once: a crash between the send and the delete leaves a copy in both queues,
+    /// which the processor tolerates (its update is conditional on `PENDING`).
+    Copy,
+}
+
+/// What a redrive did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RedriveOutcome {
+    /// SQS accepted a move task; it moves the messages in the background.
+    Started { task_handle: String },
+    /// Messages moved by copy, all done when this returns.
+    Moved { count: usize },
+}
+
+/// The dead-letter queue of the orders queue.
+#[derive(Clone, Debug)]
+pub struct SqsDeadLetters {
+    client: Client,
+    dlq_url: String,
+    dlq_arn: String,
+    source_queue_arn: String,
+    method: RedriveMethod,
+}
+
+impl SqsDeadLetters {
+    /// `source_queue_arn` is where redriven messages go; `dlq_arn` is this DLQ's own ARN (the
+    /// move task's source).
+    pub fn new(
+        client: Client,
+        dlq_url: impl Into<String>,
+        dlq_arn: impl Into<String>,
+        source_queue_arn: impl Into<String>,
+    ) -> Self {
+        SqsDeadLetters {
+            client,
+            dlq_url: dlq_url.into(),
+            dlq_arn: dlq_arn.into(),
+            source_queue_arn: source_queue_arn.into(),
+            method: RedriveMethod::Auto,
+        }
+    }
+
+    pub fn with_redrive_method(mut self, method: RedriveMethod) -> Self {
+        self.method = method;
+        self
+    }
+
+    /// `ApproximateNumberOfMessages` of the DLQ (visible ones; SQS's own estimate).
+    pub async fn approximate_count(&self) -> Result<u64, DependencyError> {
+        const OP: &str = "GetQueueAttributes";
+        let out = self
+            .client
+            .get_queue_attributes()
+            .queue_url(&self.dlq_url)
+            .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
+            .send()
+            .await
+            .map_err(|e| sdk_error(OP, e))?;
+        let text = out
+            .attributes
+            .as_ref()
+            .and_then(|a| a.get(&QueueAttributeName::ApproximateNumberOfMessages))
+            .ok_or_else(|| DependencyError::corrupt(OP, "no ApproximateNumberOfMessages"))?;
+        text.parse()
+            .map_err(|e| DependencyError::corrupt(OP, format!("{text:?}: {e}")))
+    }
+
+    /// Up to `limit` messages, peeked: received with a visibility timeout of 0, so they stay
+    /// visible and nothing is deleted.
+    ///
+    /// SQS has no true peek. Each listing is a receive of the DLQ copy: it adds one to the
+    /// copy's `ApproximateReceiveCount` (if the DLQ had a redrive policy of its own, listing
+    /// would count towards it), and a consumer of the DLQ could get the message at the same
+    /// moment. Receives return a sample of the queue, so a listing of a large DLQ may miss
+    /// messages: compare with [`SqsDeadLetters::approximate_count`].
+    pub async fn list(&self, limit: usize) -> Result<Vec<DeadLetter>, DependencyError> {
+        const OP: &str = "ReceiveMessage";
+        let mut seen = HashSet::new();
+        let mut letters = Vec::new();
+        while letters.len() < limit {
+            let ask = (limit - letters.len()).min(SQS_BATCH);
+            // A 1 s long poll: a short poll samples a few servers and may answer empty while
+            // a small queue holds messages.
+            let messages = self.receive(ask, 0, 1).await?;
+            let mut new = 0;
+            for m in messages {
+                let letter = dead_letter(OP, &m)?;
+                if seen.insert(letter.message_id.clone()) {
+                    new += 1;
+                    letters.push(letter);
+                }
+            }
+            // Visible messages come back on every receive: once a receive brings nothing new,
+            // the sample is exhausted.
+            if new == 0 {
+                break;
+            }
+        }
+        letters.truncate(limit);
+        Ok(letters)
+    }
+
+    /// Moves every message in the DLQ back to the source queue, with the method chosen by
+    /// [`SqsDeadLetters::with_redrive_method`] (`Auto` by default).
+    pub async fn redrive(&self) -> Result<RedriveOutcome, DependencyError> {
+        match self.method {
+            RedriveMethod::Copy => self.redrive_by_copy().await,
+            RedriveMethod::MoveTask => self.start_move_task().await?.map_err(|e| e.into_error()),
+            RedriveMethod::Auto => match self.start_move_task().await? {
+                Ok(outcome) => Ok(outcome),
+                Err(Unsupported(_)) => {
+                    tracing::info!(
+                        dlq = %self.dlq_url,
+                        "StartMessageMoveTask is not supported here; redriving by copy"
+                    );
+                    self.redrive_by_copy().await
+                }
+            },
+        }
+    }
+
+    /// `Ok(Err(..))`: the service answered `UnsupportedOperation`.
+    async fn start_move_task(
+        &self,
+    ) -> Result<Result<RedriveOutcome, Unsupported>, DependencyError> {
+        const OP: &str = "StartMessageMoveTask";
+        let result = self
+            .client
+            .start_message_move_task()
+            .source_arn(&self.dlq_arn)
+            .destination_arn(&self.source_queue_arn)
+            .send()
+            .await;
+        match result {
+            Ok(out) => Ok(Ok(RedriveOutcome::Started {
+                task_handle: out.task_handle.unwrap_or_default(),
+            })),
+            Err(e) if e.as_service_error().is_some_and(is_unsupported) => {
+                Ok(Err(Unsupported(sdk_error(OP, e))))
+            }
+            Err(e) => Err(sdk_error(OP, e)),
+        }
+    }
+
+    async fn redrive_by_copy(&self) -> Result<RedriveOutcome, DependencyError> {
+        let source_url = self.source_queue_url().await?;
+        let mut count = 0;
+        loop {
+            // A visibility timeout keeps a batch ours while it is copied; a short long-poll
+            // asks every SQS server, so an empty answer really means the DLQ is drained.
+            let batch = self.receive(SQS_BATCH, 30, 1).await?;
+            if batch.is_empty() {
+                return Ok(RedriveOutcome::Moved { count });
+            }
+            let entries = batch
+                .iter()
+                .enumerate()
+                .map(|(i, m)| {
+                    SendMessageBatchRequestEntry::builder()
+                        .id(i.to_string())
+                        .message_body(m.body().unwrap_or_default())
+                        .set_message_attributes(m.message_attributes().cloned())
+                        .build()
+                        .map_err(|e| DependencyError::failed("SendMessageBatch", e))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            let sent = self
+                .client
+                .send_message_batch()
+                .queue_url(&source_url)
+                .set_entries(Some(entries))
+                .send()
+                .await
+                .map_err(|e| sdk_error("SendMessageBatch", e))?;
+            if let Some(failed) = sent.failed.first() {
+                // Nothing of this batch is deleted, so nothing is lost; the copies that did go
+                // out will be duplicates after the next redrive, which the processor tolerates.
+                return Err(DependencyError::failed(
+                    "SendMessageBatch",
+                    format!(
+                        "{} of {} messages were not sent: {} {}",
+                        sent.failed.len(),
+                        batch.len(),
+                        failed.code,
+                        failed.message.as_deref().unwrap_or_default()
+                    ),
+                ));
+            }
+            let deletes = batch
+                .iter()
+                .enumerate()
+                .map(|(i, m)| {
+                    DeleteMessageBatchRequestEntry::builder()
+                        .id(i.to_string())
+                        .receipt_handle(m.receipt_handle().unwrap_or_default())
+                        .build()
+                        .map_err(|e| DependencyError::failed("DeleteMessageBatch", e))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            let deleted = self
+                .client
+                .delete_message_batch()
+                .queue_url(&self.dlq_url)
+                .set_entries(Some(deletes))
+                .send()
+                .await
+                .map_err(|e| sdk_error("DeleteMessageBatch", e))?;
+            if let Some(failed) = deleted.failed.first() {
+                return Err(DependencyError::failed(
+                    "DeleteMessageBatch",
+                    format!(
+                        "{} messages were copied but stay in the DLQ too: {} {}",
+                        deleted.failed.len(),
+                        failed.code,
+                        failed.message.as_deref().unwrap_or_default()
+                    ),
+                ));
+            }
+            count += batch.len();
+        }
+    }
+
+    /// The move task addresses queues by ARN, the copy needs the URL.
+    async fn source_queue_url(&self) -> Result<String, DependencyError> {
+        const OP: &str = "GetQueueUrl";
+        let (account, name) = arn_account_and_name(&self.source_queue_arn).ok_or_else(|| {
+            DependencyError::failed(
+                OP,
+                format!("{:?} is not an SQS queue ARN", self.source_queue_arn),
+            )
+        })?;
+        let out = self
+            .client
+            .get_queue_url()
+            .queue_name(name)
+            .queue_owner_aws_account_id(account)
+            .send()
+            .await
+            .map_err(|e| sdk_error(OP, e))?;
+        out.queue_url
+            .ok_or_else(|| DependencyError::corrupt(OP, "no queue URL"))
+    }
+
+    async fn receive(
+        &self,
+        max: usize,
+        visibility_timeout: i32,
+        wait_seconds: i32,
+    ) -> Result<Vec<Message>, DependencyError> {
+        const OP: &str = "ReceiveMessage";
+        let out = self
+            .client
+            .receive_message()
+            .queue_url(&self.dlq_url)
+            .max_number_of_messages(i32::try_from(max.min(SQS_BATCH)).unwrap_or(1))
+            .visibility_timeout(visibility_timeout)
+            .wait_time_seconds(wait_seconds)
+            .message_system_attribute_names(MessageSystemAttributeName::All)
+            .message_attribute_names("All")
+            .send()
+            .await
+            .map_err(|e| sdk_error(OP, e))?;
+        Ok(out.messages.unwrap_or_default())
+    }
+}
+
+/// The move task's "not here": the fallback applies.
+struct Unsupported(DependencyError);
+
+impl Unsupported {
+    fn into_error(self) -> DependencyError {
+        self.0
+    }
+}
+
+fn is_unsupported(err: &StartMessageMoveTaskError) -> bool {
+    matches!(err, StartMessageMoveTaskError::UnsupportedOperation(_))
+        || matches!(
+            err.code(),
+            Some("UnsupportedOperation" | "AWS.SimpleQueueService.UnsupportedOperation")
+        )
+}
+
+/// `arn:aws:sqs:<region>:<account>:<name>` → (account, name).
+fn arn_account_and_name(arn: &str) -> Option<(&str, &str)> {
+    let mut parts = arn.splitn(6, ':');
+    let (prefix, _partition, service, _region, account, name) = (
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+    );
+    (prefix == "arn" && service == "sqs" && !account.is_empty() && !name.is_empty())
+        .then_some((account, name))
+}
+
+fn dead_letter(op: &'static str, m: &Message) -> Result<DeadLetter, DependencyError> {
+    let system = m.attributes();
+    let system_attr = |name: MessageSystemAttributeName| {
+        system
+            .and_then(|a| a.get(&name))
+            .ok_or_else(|| DependencyError::corrupt(op, format!("no {name} on a message")))
+    };
+    let receive_count = system_attr(MessageSystemAttributeName::ApproximateReceiveCount)?;
+    let sent_ms = system_attr(MessageSystemAttributeName::SentTimestamp)?;
+    let sent_at = sent_ms
+        .parse::<i64>()
+        .ok()
+        .and_then(DateTime::from_timestamp_millis)
+        .ok_or_else(|| DependencyError::corrupt(op, format!("SentTimestamp {sent_ms:?}")))?;
+    let attributes = m
+        .message_attributes()
+        .into_iter()
+        .flatten()
+        .filter_map(|(k, v)| v.string_value().map(|s| (k.clone(), s.to_owned())))
+        .collect();
+    Ok(DeadLetter {
+        message_id: m
+            .message_id()
+            .ok_or_else(|| DependencyError::corrupt(op, "a message without an id"))?
+            .to_owned(),
+        body: m.body().unwrap_or_default().to_owned(),
+        attributes,
+        receive_count: receive_count.parse().map_err(|e| {
+            DependencyError::corrupt(
+                op,
+                format!("ApproximateReceiveCount {receive_count:?}: {e}"),
+            )
+        })?,
+        sent_at,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_sqs::types::error::{InvalidAddress, UnsupportedOperation};
+
+    #[test]
+    fn only_unsupported_operation_falls_back() {
+        let unsupported = StartMessageMoveTaskError::UnsupportedOperation(
+            UnsupportedOperation::builder().build(),
+        );
+        assert!(is_unsupported(&unsupported));
+        let other = StartMessageMoveTaskError::InvalidAddress(InvalidAddress::builder().build());
+        assert!(!is_unsupported(&other));
+        let unknown = StartMessageMoveTaskError::unhandled("HTTP 500");
+        assert!(!is_unsupported(&unknown));
+    }
+
+    #[test]
+    fn queue_arns_are_split() {
+        assert_eq!(
+            arn_account_and_name("arn:aws:sqs:us-east-1:123456789012:orders"),
+            Some(("123456789012", "orders"))
+        );
+        assert_eq!(arn_account_and_name("arn:aws:sns:us-east-1:1:topic"), None);
+        assert_eq!(arn_account_and_name("orders"), None);
+    }
+}

@@ -1,0 +1,489 @@
+//! [`OrderStore`] on DynamoDB: one table, laid out as `orders::settings::table` describes.
+
+use crate::item::{
+    self, Cursor, Item, attr, epoch_secs_ceil, epoch_secs_floor, idempotency_pk, n,
+    order_from_item, order_item, order_pk, s,
+};
+use async_trait::async_trait;
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata};
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use aws_sdk_dynamodb::types::{Put, ReturnValue, TransactWriteItem};
+use chrono::{DateTime, Utc};
+use orders::domain::{Order, OrderStatus, timestamp};
+use orders::ports::{
+    CreateOutcome, DependencyError, IdempotencyKey, ListQuery, OrderStore, Page, SortOrder,
+    Transition,
+};
+use orders::settings::table;
+use std::collections::HashMap;
+use uuid::Uuid;
+
+/// Key of the item `ping` reads. It never exists; reading it still proves the table is there
+/// and readable, with the `GetItem` permission every function already has (a `DescribeTable`
+/// would need one more permission, and is a control-plane call with a far lower rate limit).
+const PING_KEY: &str = "HEALTH#ping";
+
+/// How often `create` retries when its transaction lost a race on the idempotency record (the
+/// record expired or vanished between the failed write and the read, or another transaction
+/// held it). Each retry is a real change of state, so a few are plenty.
+const CREATE_ATTEMPTS: usize = 3;
+
+/// The order store on DynamoDB. Cloning is cheap and shares the client.
+#[derive(Clone, Debug)]
+pub struct DynamoDbOrderStore {
+    client: Client,
+    table: String,
+}
+
+impl DynamoDbOrderStore {
+    pub fn new(client: Client, table_name: impl Into<String>) -> Self {
+        DynamoDbOrderStore {
+            client,
+            table: table_name.into(),
+        }
+    }
+
+    pub fn table_name(&self) -> &str {
+        &self.table
+    }
+
+    fn key(pk: String) -> Item {
+        HashMap::from([(table::PARTITION_KEY.to_owned(), s(pk))])
+    }
+
+    async fn get_item(
+        &self,
+        op: &'static str,
+        pk: String,
+    ) -> Result<Option<Item>, DependencyError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::key(pk)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| sdk_error(op, e))?;
+        Ok(out.item)
+    }
+
+    async fn get_order(
+        &self,
+        op: &'static str,
+        id: Uuid,
+    ) -> Result<Option<Order>, DependencyError> {
+        self.get_item(op, order_pk(id))
+            .await?
+            .map(|item| order_from_item(op, &item))
+            .transpose()
+    }
+
+    /// One attempt at the create transaction: `Ok(Some(..))` is the answer, `Ok(None)` means
+    /// the idempotency record changed under us and the caller should try again.
+    async fn try_create(
+        &self,
+        order: &Order,
+        key: Option<&IdempotencyKey>,
+    ) -> Result<Option<CreateOutcome>, DependencyError> {
+        const OP: &str = "TransactWriteItems";
+        let build = |e| DependencyError::failed(OP, e);
+        let mut writes = vec![
+            TransactWriteItem::builder()
+                .put(
+                    Put::builder()
+                        .table_name(&self.table)
+                        .set_item(Some(order_item(order)))
+                        .condition_expression("attribute_not_exists(#pk)")
+                        .expression_attribute_names("#pk", table::PARTITION_KEY)
+                        .build()
+                        .map_err(build)?,
+                )
+                .build(),
+        ];
+        if let Some(k) = key {
+            // The store has no clock: the order carries the request's time, and that is the
+            // "now" against which an old record's expiry is judged (see the port's doc).
+            let now = epoch_secs_floor(&order.created_at);
+            let record = HashMap::from([
+                (table::PARTITION_KEY.to_owned(), s(idempotency_pk(&k.key))),
+                (attr::REQUEST_HASH.to_owned(), s(&k.request_hash)),
+                (attr::ORDER_ID.to_owned(), s(order.id.to_string())),
+                (
+                    table::TTL_ATTRIBUTE.to_owned(),
+                    n(epoch_secs_ceil(&k.expires_at)),
+                ),
+            ]);
+            writes.push(
+                TransactWriteItem::builder()
+                    .put(
+                        Put::builder()
+                            .table_name(&self.table)
+                            .set_item(Some(record))
+                            // TTL deletes lazily (within days), so an expired record may still
+                            // be there: it counts as absent and is overwritten.
+                            .condition_expression("attribute_not_exists(#pk) OR #exp <= :now")
+                            .expression_attribute_names("#pk", table::PARTITION_KEY)
+                            .expression_attribute_names("#exp", table::TTL_ATTRIBUTE)
+                            .expression_attribute_values(":now", n(now))
+                            .build()
+                            .map_err(build)?,
+                    )
+                    .build(),
+            );
+        }
+
+        let result = self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(writes))
+            .send()
+            .await;
+        let err = match result {
+            Ok(_) => return Ok(Some(CreateOutcome::Created(order.clone()))),
+            Err(e) => e,
+        };
+        let Some(TransactWriteItemsError::TransactionCanceledException(cancel)) =
+            err.as_service_error()
+        else {
+            return Err(sdk_error(OP, err));
+        };
+        // Reasons come in the order of the writes: [order, idempotency record].
+        let codes: Vec<Option<&str>> = cancel
+            .cancellation_reasons()
+            .iter()
+            .map(|r| r.code())
+            .collect();
+        let failed = |i: usize| codes.get(i).copied().flatten() == Some("ConditionalCheckFailed");
+        let conflict = |i: usize| codes.get(i).copied().flatten() == Some("TransactionConflict");
+        if let Some(k) = key.filter(|_| failed(1)) {
+            return self.resolve_existing_key(order, k).await;
+        }
+        if failed(0) {
+            return Err(DependencyError::failed(
+                OP,
+                format!("order {} already exists", order.id),
+            ));
+        }
+        if conflict(0) || conflict(1) {
+            // Another transaction (most likely a concurrent retry with the same key) held one
+            // of the items; trying again sees its outcome.
+            return Ok(None);
+        }
+        Err(sdk_error(OP, err))
+    }
+
+    /// The idempotency record was live when our write was refused: replay or conflict.
+    async fn resolve_existing_key(
+        &self,
+        order: &Order,
+        key: &IdempotencyKey,
+    ) -> Result<Option<CreateOutcome>, DependencyError> {
+        const OP: &str = "GetItem";
+        let Some(record) = self.get_item(OP, idempotency_pk(&key.key)).await? else {
+            return Ok(None); // deleted by TTL since: the key is free again
+        };
+        let record = item::idempotency_from_item(OP, &record)?;
+        if record.expires_at <= epoch_secs_floor(&order.created_at) {
+            return Ok(None); // replaced by a record that has expired too: try again
+        }
+        if record.request_hash != key.request_hash {
+            return Ok(Some(CreateOutcome::KeyConflict));
+        }
+        let first = self.get_order(OP, record.order_id).await?.ok_or_else(|| {
+            DependencyError::corrupt(
+                OP,
+                format!(
+                    "idempotency key points at order {}, which does not exist",
+                    record.order_id
+                ),
+            )
+        })?;
+        Ok(Some(CreateOutcome::Replayed(first)))
+    }
+
+    /// Runs one index query from `start`, following DynamoDB's own pages until `want` items
+    /// (or the end) are in hand.
+    async fn query_index(
+        &self,
+        index: IndexQuery<'_>,
+        forward: bool,
+        want: usize,
+        start: Option<Item>,
+    ) -> Result<(Vec<Item>, bool), DependencyError> {
+        const OP: &str = "Query";
+        let mut items: Vec<Item> = Vec::new();
+        let mut start = start;
+        loop {
+            // One item beyond `want` tells whether another page exists, so the last page
+            // never carries a cursor to an empty one.
+            let ask = want.saturating_add(1).saturating_sub(items.len());
+            let mut q = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(index.name)
+                .key_condition_expression(index.condition)
+                .expression_attribute_names("#h", index.hash_attribute)
+                .expression_attribute_values(":h", s(index.hash_value))
+                .scan_index_forward(forward)
+                .limit(i32::try_from(ask).unwrap_or(i32::MAX))
+                .set_exclusive_start_key(start.take());
+            if let Some(before) = &index.sort_before {
+                q = q
+                    .expression_attribute_names("#sk", table::SORT_ATTRIBUTE)
+                    .expression_attribute_values(":before", s(before));
+            }
+            let out = q.send().await.map_err(|e| sdk_error(OP, e))?;
+            items.extend(out.items.unwrap_or_default());
+            start = out.last_evaluated_key.filter(|k| !k.is_empty());
+            if items.len() > want || start.is_none() {
+                break;
+            }
+        }
+        let more = items.len() > want;
+        items.truncate(want);
+        Ok((items, more))
+    }
+
+    fn start_key(&self, index: &IndexQuery<'_>, cursor: Cursor) -> Item {
+        // A GSI's start key is the table key plus the index's keys.
+        HashMap::from([
+            (table::PARTITION_KEY.to_owned(), s(cursor.pk)),
+            (index.hash_attribute.to_owned(), s(index.hash_value)),
+            (table::SORT_ATTRIBUTE.to_owned(), s(cursor.sk)),
+        ])
+    }
+}
+
+/// A query on one of the table's indexes.
+struct IndexQuery<'a> {
+    name: &'static str,
+    hash_attribute: &'static str,
+    hash_value: &'a str,
+    condition: &'static str,
+    sort_before: Option<String>,
+}
+
+impl<'a> IndexQuery<'a> {
+    fn listing(status: Option<OrderStatus>) -> IndexQuery<'a> {
+        let (name, hash_attribute, hash_value) = match status {
+            Some(st) => (table::STATUS_INDEX, table::STATUS_ATTRIBUTE, st.as_str()),
+            None => (table::LIST_INDEX, table::LIST_ATTRIBUTE, table::LIST_VALUE),
+        };
+        IndexQuery {
+            name,
+            hash_attribute,
+            hash_value,
+            condition: "#h = :h",
+            sort_before: None,
+        }
+    }
+
+    fn unpublished(created_before: &DateTime<Utc>) -> IndexQuery<'a> {
+        IndexQuery {
+            name: table::UNPUBLISHED_INDEX,
+            hash_attribute: table::UNPUBLISHED_ATTRIBUTE,
+            hash_value: item::UNPUBLISHED_VALUE,
+            condition: "#h = :h AND #sk < :before",
+            // `<createdAt>#<id>` sorts after the bare `<createdAt>`, so `< :before` is exactly
+            // "created strictly before".
+            sort_before: Some(timestamp::format(created_before)),
+        }
+    }
+}
+
+/// An SDK error as the port's error: the operation, and the whole cause chain (service code
+/// and message, or the connection problem), which `Display` alone would hide.
+pub(crate) fn sdk_error<E: std::error::Error>(op: &'static str, err: E) -> DependencyError {
+    DependencyError::failed(op, DisplayErrorContext(err))
+}
+
+fn is_conditional_check_failed(err: &UpdateItemError) -> bool {
+    matches!(err, UpdateItemError::ConditionalCheckFailedException(_))
+        || err.code() == Some("ConditionalCheckFailedException")
+}
+
+fn limit_of(op: &'static str, limit: u32) -> Result<usize, DependencyError> {
+    if limit == 0 {
+        // DynamoDB refuses a zero Limit; say so in the port's words.
+        return Err(DependencyError::failed(op, "limit must be at least 1"));
+    }
+    Ok(usize::try_from(limit).unwrap_or(usize::MAX))
+}
+
+#[async_trait]
+impl OrderStore for DynamoDbOrderStore {
+    async fn create(
+        &self,
+        order: &Order,
+        idempotency: Option<&IdempotencyKey>,
+    ) -> Result<CreateOutcome, DependencyError> {
+        for _ in 0..CREATE_ATTEMPTS {
+            if let Some(outcome) = self.try_create(order, idempotency).await? {
+                return Ok(outcome);
+            }
+        }
+        Err(DependencyError::failed(
+            "TransactWriteItems",
+            format!("the idempotency key changed under {CREATE_ATTEMPTS} attempts in a row"),
+        ))
+    }
+
+    async fn get(&self, id: Uuid) -> Result<Option<Order>, DependencyError> {
+        self.get_order("GetItem", id).await
+    }
+
+    async fn list(&self, query: &ListQuery) -> Result<Page, DependencyError> {
+        const OP: &str = "Query";
+        let want = limit_of(OP, query.limit)?;
+        let index = IndexQuery::listing(query.status);
+        let start = query
+            .cursor
+            .as_deref()
+            .map(|c| Cursor::decode(OP, c))
+            .transpose()?
+            .map(|c| self.start_key(&index, c));
+        let (items, more) = self
+            .query_index(index, query.sort == SortOrder::Asc, want, start)
+            .await?;
+        let orders = items
+            .iter()
+            .map(|i| order_from_item(OP, i))
+            .collect::<Result<Vec<_>, _>>()?;
+        let cursor = match (more, orders.last()) {
+            (true, Some(last)) => Some(Cursor::after(last).encode()),
+            _ => None,
+        };
+        Ok(Page { orders, cursor })
+    }
+
+    async fn transition(
+        &self,
+        id: Uuid,
+        from: OrderStatus,
+        to: OrderStatus,
+        reason: Option<&str>,
+        at: DateTime<Utc>,
+    ) -> Result<Transition, DependencyError> {
+        const OP: &str = "UpdateItem";
+        let mut update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::key(order_pk(id))))
+            // Also false for a missing item, so a transition never creates one.
+            .condition_expression("#status = :from")
+            .expression_attribute_names("#status", table::STATUS_ATTRIBUTE)
+            .expression_attribute_names("#updatedAt", attr::UPDATED_AT)
+            .expression_attribute_names("#reason", attr::STATUS_REASON)
+            .expression_attribute_values(":from", s(from.as_str()))
+            .expression_attribute_values(":to", s(to.as_str()))
+            .expression_attribute_values(":at", s(timestamp::format(&at)))
+            .return_values(ReturnValue::AllNew);
+        update = match reason {
+            Some(r) => update
+                .update_expression("SET #status = :to, #updatedAt = :at, #reason = :reason")
+                .expression_attribute_values(":reason", s(r)),
+            None => update.update_expression("SET #status = :to, #updatedAt = :at REMOVE #reason"),
+        };
+        match update.send().await {
+            Ok(out) => {
+                let item = out.attributes.unwrap_or_default();
+                Ok(Transition::Applied(order_from_item(OP, &item)?))
+            }
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(is_conditional_check_failed) =>
+            {
+                Ok(match self.get_order("GetItem", id).await? {
+                    Some(order) => Transition::AlreadyDone(order),
+                    None => Transition::NotFound,
+                })
+            }
+            Err(e) => Err(sdk_error(OP, e)),
+        }
+    }
+
+    async fn mark_published(&self, id: Uuid) -> Result<(), DependencyError> {
+        const OP: &str = "UpdateItem";
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::key(order_pk(id))))
+            .update_expression("REMOVE #u")
+            // Without it an update of an unknown id would create a stub item.
+            .condition_expression("attribute_exists(#pk)")
+            .expression_attribute_names("#u", table::UNPUBLISHED_ATTRIBUTE)
+            .expression_attribute_names("#pk", table::PARTITION_KEY)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            // Nothing left to publish for an order that does not exist.
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(is_conditional_check_failed) =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(sdk_error(OP, e)),
+        }
+    }
+
+    async fn unpublished(
+        &self,
+        created_before: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<Order>, DependencyError> {
+        const OP: &str = "Query";
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let want = limit_of(OP, limit)?;
+        let (items, _) = self
+            .query_index(IndexQuery::unpublished(&created_before), true, want, None)
+            .await?;
+        items.iter().map(|i| order_from_item(OP, i)).collect()
+    }
+
+    async fn ping(&self) -> Result<(), DependencyError> {
+        const OP: &str = "GetItem";
+        self.client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::key(PING_KEY.to_owned())))
+            .projection_expression("#pk")
+            .expression_attribute_names("#pk", table::PARTITION_KEY)
+            .send()
+            .await
+            .map_err(|e| sdk_error(OP, e))?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn listings_pick_the_index_for_the_query() {
+        let by_status = IndexQuery::listing(Some(OrderStatus::Confirmed));
+        assert_eq!(by_status.name, table::STATUS_INDEX);
+        assert_eq!(by_status.hash_attribute, table::STATUS_ATTRIBUTE);
+        assert_eq!(by_status.hash_value, "CONFIRMED");
+        let all = IndexQuery::listing(None);
+        assert_eq!(all.name, table::LIST_INDEX);
+        assert_eq!(all.hash_value, table::LIST_VALUE);
+        let sweep =
+            IndexQuery::unpublished(&DateTime::from_timestamp_millis(5).unwrap_or_default());
+        assert_eq!(sweep.name, table::UNPUBLISHED_INDEX);
+        assert_eq!(
+            sweep.sort_before.as_deref(),
+            Some("1970-01-01T00:00:00.005Z")
+        );
+    }
+}
