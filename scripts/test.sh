@@ -16,6 +16,11 @@ for tool in curl python3; do
   command -v "$tool" >/dev/null || { apt-get update -qq && apt-get install -y -qq "$tool"; }
 done
 
+step "moto server (AWS APIs for the adapter tests; never real AWS)"
+./scripts/moto-server.sh install
+MOTO_SERVER="$(./scripts/moto-server.sh path)"
+export MOTO_SERVER
+
 step "cargo fmt --check"
 cargo fmt --all -- --check
 

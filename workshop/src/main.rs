@@ -9,6 +9,7 @@ use std::time::Duration;
 use telemetry::logs::{JsonLayer, env_filter};
 use tracing_subscriber::prelude::*;
 use workshop::data_dir::{DEFAULT_DATA_DIR, DataDir};
+use workshop::stack::backend::Backend;
 use workshop::stack::functions::Limits;
 use workshop::stack::logs::LocalLogs;
 use workshop::stack::{self, StackOptions};
@@ -65,6 +66,10 @@ struct UpArgs {
     /// Seconds an unpublished order is left to its create call before the sweeper publishes it.
     #[arg(long)]
     sweep_grace: Option<u64>,
+    /// Where orders and messages live: SQLite files (local) or DynamoDB/SQS (aws, at
+    /// AWS_ENDPOINT_URL such as moto server or LocalStack).
+    #[arg(long, value_enum, default_value_t = Backend::Local)]
+    backend: Backend,
     /// Do not echo log lines to the terminal (they still go to the data dir).
     #[arg(long)]
     quiet: bool,
@@ -136,6 +141,7 @@ async fn up(args: UpArgs) -> Result<(), Box<dyn std::error::Error>> {
         .try_init()?;
     let mut opts = StackOptions::new(SocketAddr::new(args.host, args.port), data_dir);
     opts.limits = Limits(args.concurrency.into_iter().collect());
+    opts.backend = args.backend;
     if let Some(vt) = args.visibility_timeout {
         opts.queue.visibility_timeout = Duration::from_secs(vt);
     }

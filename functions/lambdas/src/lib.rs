@@ -1,1 +1,88 @@
-//! Wiring shared by the Lambda binaries.
+//! What every Lambda binary shares: reading its configuration, building AWS clients once per
+//! instance, and the span each invocation is logged in. The binaries in `src/bin/` only wire
+//! these to a handler from `orders::handlers`.
+
+use aws_config::{BehaviorVersion, SdkConfig};
+use orders::pagination::PageTokens;
+use orders::ports::{OrderQueue, OrderStore};
+use orders::settings::env;
+use orders_aws::{DynamoDbOrderStore, SqsOrderQueue};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// The `service` stamped on every log line.
+pub const SERVICE: &str = "orders";
+
+#[derive(Debug, thiserror::Error)]
+pub enum InitError {
+    #[error("environment variable {0} is not set; the template sets it for every function")]
+    MissingEnv(&'static str),
+    #[error("could not read the page token secret {arn}: {message}")]
+    Secret { arn: String, message: String },
+    #[error("the page token secret is too short: {0}")]
+    WeakSecret(#[from] orders::pagination::WeakKey),
+}
+
+pub fn required_env(name: &'static str) -> Result<String, InitError> {
+    std::env::var(name)
+        .ok()
+        .filter(|v| !v.is_empty())
+        .ok_or(InitError::MissingEnv(name))
+}
+
+/// AWS configuration from the Lambda environment (region, credentials, and
+/// `AWS_ENDPOINT_URL` when pointed at moto server or LocalStack).
+pub async fn aws() -> SdkConfig {
+    aws_config::load_defaults(BehaviorVersion::latest()).await
+}
+
+pub fn store(aws: &SdkConfig) -> Result<Arc<dyn OrderStore>, InitError> {
+    let table = required_env(env::ORDERS_TABLE)?;
+    Ok(Arc::new(DynamoDbOrderStore::new(
+        aws_sdk_dynamodb::Client::new(aws),
+        table,
+    )))
+}
+
+pub fn queue(aws: &SdkConfig) -> Result<Arc<dyn OrderQueue>, InitError> {
+    let url = required_env(env::ORDERS_QUEUE_URL)?;
+    Ok(Arc::new(SqsOrderQueue::new(
+        aws_sdk_sqs::Client::new(aws),
+        url,
+    )))
+}
+
+/// The `nextToken` signing key, read once at init from Secrets Manager.
+pub async fn page_tokens(aws: &SdkConfig) -> Result<PageTokens, InitError> {
+    let arn = required_env(env::PAGE_TOKEN_SECRET_ARN)?;
+    let client = aws_sdk_secretsmanager::Client::new(aws);
+    let secret = client
+        .get_secret_value()
+        .secret_id(&arn)
+        .send()
+        .await
+        .map_err(|e| InitError::Secret {
+            arn: arn.clone(),
+            message: aws_sdk_secretsmanager::error::DisplayErrorContext(&e).to_string(),
+        })?;
+    let key = secret
+        .secret_string()
+        .map(|s| s.as_bytes().to_vec())
+        .unwrap_or_default();
+    Ok(PageTokens::new(key)?)
+}
+
+static WARM: AtomicBool = AtomicBool::new(false);
+
+/// The span every log line of one invocation is written in, carrying the flat keys of
+/// DESIGN.md: function name, request id, X-Ray trace id and whether this is a cold start.
+pub fn invocation_span(context: &lambda_runtime::Context) -> tracing::Span {
+    let cold_start = !WARM.swap(true, Ordering::Relaxed);
+    tracing::info_span!(
+        "invocation",
+        function_name = %context.env_config.function_name,
+        function_request_id = %context.request_id,
+        xray_trace_id = context.xray_trace_id.as_deref().unwrap_or(""),
+        cold_start,
+    )
+}

@@ -3,8 +3,10 @@
 //! comes back after the visibility timeout and, after maxReceiveCount receives, goes to the DLQ.
 
 use super::lambda::FunctionPool;
+use async_trait::async_trait;
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use orders::handlers::ProcessOrders;
+use orders::ports::DependencyError;
 use orders::settings::QueueSettings;
 use orders_sqlite::{ReceivedMessage, SqliteQueue};
 use serde_json::{Map, Value, json};
@@ -23,8 +25,27 @@ pub const BACKOFF: Duration = Duration::from_secs(1);
 
 pub const QUEUE_ARN: &str = "arn:aws:sqs:local:000000000000:orders";
 
+/// The queue as the event source mapping sees it: receive a batch, delete what succeeded.
+/// Implemented by the SQLite queue (local backend) and by SQS (`--backend aws`).
+#[async_trait]
+pub trait Consumer: Send + Sync {
+    async fn receive(&self, max: usize) -> Result<Vec<ReceivedMessage>, DependencyError>;
+    async fn delete(&self, receipt_handle: &str) -> Result<(), DependencyError>;
+}
+
+#[async_trait]
+impl Consumer for SqliteQueue {
+    async fn receive(&self, max: usize) -> Result<Vec<ReceivedMessage>, DependencyError> {
+        Ok(SqliteQueue::receive(self, max).await?)
+    }
+    async fn delete(&self, receipt_handle: &str) -> Result<(), DependencyError> {
+        SqliteQueue::delete(self, receipt_handle).await?;
+        Ok(())
+    }
+}
+
 pub struct EventSource {
-    pub queue: Arc<SqliteQueue>,
+    pub queue: Arc<dyn Consumer>,
     pub processor: Arc<FunctionPool<ProcessOrders>>,
     pub settings: QueueSettings,
 }

@@ -2,14 +2,17 @@
 //! EventBridge schedule around the same handlers the Lambda binaries run, on SQLite files in
 //! the data dir, so a killed process loses nothing and picks up where it stopped.
 
+pub mod backend;
 pub mod event_source;
 pub mod functions;
 pub mod gateway;
 pub mod lambda;
 pub mod logs;
 pub mod schedule;
+pub mod sqs;
 
 use crate::data_dir::DataDir;
+use backend::{Backend, BackendError};
 use event_source::EventSource;
 use functions::{Dependencies, Functions, Limits};
 use orders::pagination::PageTokens;
@@ -27,6 +30,7 @@ pub struct StackOptions {
     pub limits: Limits,
     pub queue: QueueSettings,
     pub sweeper: SweeperSettings,
+    pub backend: Backend,
 }
 
 impl StackOptions {
@@ -37,6 +41,7 @@ impl StackOptions {
             limits: Limits::default(),
             queue: QUEUE,
             sweeper: SWEEPER,
+            backend: Backend::Local,
         }
     }
 }
@@ -52,6 +57,8 @@ pub enum StackError {
     },
     #[error(transparent)]
     Data(#[from] crate::data_dir::DataDirError),
+    #[error(transparent)]
+    Backend(#[from] BackendError),
     #[error("HTTP server failed: {0}")]
     Serve(std::io::Error),
 }

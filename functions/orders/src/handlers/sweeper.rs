@@ -3,8 +3,8 @@ use crate::settings::SweeperSettings;
 use std::sync::Arc;
 use tracing::{error, info};
 
-/// What one sweep did.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// What one sweep did (also the sweeper Lambda's return value).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct SweepReport {
     /// Unpublished orders older than the grace period.
     pub found: usize,

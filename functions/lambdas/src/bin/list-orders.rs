@@ -1,0 +1,18 @@
+//! GET /orders on Lambda.
+use lambda_http::{Error, Request, RequestExt, run, service_fn};
+use order_lambdas::{SERVICE, aws, invocation_span, page_tokens, store};
+use orders::handlers::ListOrders;
+use tracing::Instrument;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    telemetry::logs::init_lambda(SERVICE);
+    let aws = aws().await;
+    let handler = ListOrders::new(store(&aws)?, page_tokens(&aws).await?);
+    let handler = &handler;
+    run(service_fn(move |req: Request| async move {
+        let span = invocation_span(&req.lambda_context());
+        Ok::<_, Error>(handler.handle(req).instrument(span).await)
+    }))
+    .await
+}

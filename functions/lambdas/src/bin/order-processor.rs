@@ -1,0 +1,22 @@
+//! The SQS-triggered processor on Lambda. Returns partial batch failures, so the event source
+//! mapping must have `ReportBatchItemFailures` (template.yaml sets it).
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+use lambda_runtime::{Error, LambdaEvent, run, service_fn};
+use order_lambdas::{SERVICE, aws, invocation_span, store};
+use orders::handlers::ProcessOrders;
+use orders::ports::SystemClock;
+use std::sync::Arc;
+use tracing::Instrument;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    telemetry::logs::init_lambda(SERVICE);
+    let aws = aws().await;
+    let handler = ProcessOrders::new(store(&aws)?, Arc::new(SystemClock));
+    let handler = &handler;
+    run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
+        let span = invocation_span(&event.context);
+        Ok::<SqsBatchResponse, Error>(handler.handle(event.payload).instrument(span).await)
+    }))
+    .await
+}

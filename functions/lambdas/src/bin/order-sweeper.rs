@@ -1,0 +1,25 @@
+//! The scheduled sweeper on Lambda: publishes orders whose enqueue failed.
+use lambda_runtime::{Error, LambdaEvent, run, service_fn};
+use order_lambdas::{SERVICE, aws, invocation_span, queue, store};
+use orders::handlers::{SweepReport, Sweeper};
+use orders::ports::SystemClock;
+use orders::settings::SWEEPER;
+use std::sync::Arc;
+use tracing::Instrument;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    telemetry::logs::init_lambda(SERVICE);
+    let aws = aws().await;
+    let handler = Sweeper::new(store(&aws)?, queue(&aws)?, Arc::new(SystemClock), SWEEPER);
+    let handler = &handler;
+    run(service_fn(
+        move |event: LambdaEvent<serde_json::Value>| async move {
+            let span = invocation_span(&event.context);
+            // A failed sweep is a function error: the Errors metric and the next run pick it up.
+            let report: SweepReport = handler.handle().instrument(span).await?;
+            Ok::<_, Error>(report)
+        },
+    ))
+    .await
+}

@@ -1,0 +1,104 @@
+//! Which adapters the local runtime runs on. `local` (the default): SQLite files in the data
+//! dir. `aws`: DynamoDB and SQS through aws-config, so `AWS_ENDPOINT_URL` points it at moto
+//! server or LocalStack (or, with a deployed stack's names, at AWS itself).
+
+use super::event_source::Consumer;
+use super::sqs::SqsConsumer;
+use crate::data_dir::{DataDir, DataDirError};
+use aws_config::BehaviorVersion;
+use orders::ports::{Clock, OrderQueue, OrderStore};
+use orders::settings::{QueueSettings, env};
+use orders_aws::{DynamoDbOrderStore, SqsOrderQueue};
+use std::sync::Arc;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Backend {
+    /// SQLite files in the data dir: no AWS account, nothing else to install.
+    #[default]
+    Local,
+    /// DynamoDB and SQS at AWS_ENDPOINT_URL (moto server, LocalStack) or a deployed stack.
+    Aws,
+}
+
+/// Table and queue names `--backend aws` provisions on an emulator when none are given.
+pub const EMULATOR_TABLE: &str = "orders-local";
+pub const EMULATOR_QUEUE: &str = "orders-local";
+pub const EMULATOR_DLQ: &str = "orders-local-dlq";
+
+#[derive(Debug, thiserror::Error)]
+pub enum BackendError {
+    #[error(transparent)]
+    Data(#[from] DataDirError),
+    #[error(
+        "--backend aws needs {} and {} (a deployed stack's outputs), or {} to provision them on an emulator",
+        env::ORDERS_TABLE,
+        env::ORDERS_QUEUE_URL,
+        env::AWS_ENDPOINT_URL
+    )]
+    NoTarget,
+    #[error("could not provision the emulator's table and queues: {0}")]
+    Provision(#[from] orders_aws::ProvisionError),
+}
+
+pub struct Wiring {
+    pub store: Arc<dyn OrderStore>,
+    pub queue: Arc<dyn OrderQueue>,
+    pub consumer: Arc<dyn Consumer>,
+    /// One line for the start-up banner.
+    pub describe: String,
+}
+
+fn env_value(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+pub async fn wire(
+    backend: Backend,
+    data_dir: &DataDir,
+    queue: &QueueSettings,
+    clock: Arc<dyn Clock>,
+) -> Result<Wiring, BackendError> {
+    match backend {
+        Backend::Local => {
+            let store = Arc::new(data_dir.open_store()?);
+            let q = Arc::new(data_dir.open_queue(queue, clock)?);
+            Ok(Wiring {
+                store,
+                queue: q.clone(),
+                consumer: q,
+                describe: format!("SQLite in {}", data_dir.path().display()),
+            })
+        }
+        Backend::Aws => {
+            let aws = aws_config::load_defaults(BehaviorVersion::latest()).await;
+            let dynamodb = aws_sdk_dynamodb::Client::new(&aws);
+            let sqs = aws_sdk_sqs::Client::new(&aws);
+            let endpoint = env_value(env::AWS_ENDPOINT_URL);
+            let (table, queue_url) = match (
+                env_value(env::ORDERS_TABLE),
+                env_value(env::ORDERS_QUEUE_URL),
+            ) {
+                (Some(t), Some(q)) => (t, q),
+                // Only an emulator is provisioned: real resources come from the template.
+                _ if endpoint.is_some() => {
+                    orders_aws::provision::create_table(&dynamodb, EMULATOR_TABLE).await?;
+                    let queues =
+                        orders_aws::provision::create_queues(&sqs, EMULATOR_QUEUE, EMULATOR_DLQ)
+                            .await?;
+                    (EMULATOR_TABLE.to_owned(), queues.queue_url)
+                }
+                _ => return Err(BackendError::NoTarget),
+            };
+            let describe = format!(
+                "DynamoDB table {table} and SQS {queue_url} at {}",
+                endpoint.as_deref().unwrap_or("AWS")
+            );
+            Ok(Wiring {
+                store: Arc::new(DynamoDbOrderStore::new(dynamodb, table)),
+                queue: Arc::new(SqsOrderQueue::new(sqs.clone(), queue_url.clone())),
+                consumer: Arc::new(SqsConsumer::new(sqs, queue_url)),
+                describe,
+            })
+        }
+    }
+}

@@ -1,0 +1,97 @@
+//! The event source mapping's side of SQS for `--backend aws`: ReceiveMessage and
+//! DeleteMessage, shaped like the local queue's messages so one poller serves both backends.
+
+use super::event_source::Consumer;
+use async_trait::async_trait;
+use aws_sdk_sqs::error::DisplayErrorContext;
+use aws_sdk_sqs::types::MessageSystemAttributeName;
+use chrono::{DateTime, Utc};
+use orders::ports::DependencyError;
+use orders_sqlite::ReceivedMessage;
+use std::collections::BTreeMap;
+
+pub struct SqsConsumer {
+    client: aws_sdk_sqs::Client,
+    queue_url: String,
+}
+
+impl SqsConsumer {
+    pub fn new(client: aws_sdk_sqs::Client, queue_url: impl Into<String>) -> Self {
+        SqsConsumer {
+            client,
+            queue_url: queue_url.into(),
+        }
+    }
+}
+
+fn millis(
+    attrs: &std::collections::HashMap<MessageSystemAttributeName, String>,
+    name: MessageSystemAttributeName,
+) -> DateTime<Utc> {
+    attrs
+        .get(&name)
+        .and_then(|v| v.parse::<i64>().ok())
+        .and_then(DateTime::from_timestamp_millis)
+        .unwrap_or_else(Utc::now)
+}
+
+#[async_trait]
+impl Consumer for SqsConsumer {
+    async fn receive(&self, max: usize) -> Result<Vec<ReceivedMessage>, DependencyError> {
+        let out = self
+            .client
+            .receive_message()
+            .queue_url(&self.queue_url)
+            // SQS returns at most 10 per call, as the event source mapping's batches.
+            .max_number_of_messages(i32::try_from(max.clamp(1, 10)).unwrap_or(10))
+            .wait_time_seconds(1)
+            .message_system_attribute_names(MessageSystemAttributeName::All)
+            .message_attribute_names("All")
+            .send()
+            .await
+            .map_err(|e| DependencyError::failed("ReceiveMessage", DisplayErrorContext(&e)))?;
+        Ok(out
+            .messages()
+            .iter()
+            .map(|m| {
+                let system = m.attributes().cloned().unwrap_or_default();
+                let attributes: BTreeMap<String, String> = m
+                    .message_attributes()
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(|(k, v)| {
+                                v.string_value().map(|s| (k.clone(), s.to_owned()))
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                ReceivedMessage {
+                    message_id: m.message_id().unwrap_or_default().to_owned(),
+                    receipt_handle: m.receipt_handle().unwrap_or_default().to_owned(),
+                    body: m.body().unwrap_or_default().to_owned(),
+                    attributes,
+                    receive_count: system
+                        .get(&MessageSystemAttributeName::ApproximateReceiveCount)
+                        .and_then(|v| v.parse().ok())
+                        .unwrap_or(1),
+                    sent_at: millis(&system, MessageSystemAttributeName::SentTimestamp),
+                    first_received_at: millis(
+                        &system,
+                        MessageSystemAttributeName::ApproximateFirstReceiveTimestamp,
+                    ),
+                }
+            })
+            .collect())
+    }
+
+    async fn delete(&self, receipt_handle: &str) -> Result<(), DependencyError> {
+        self.client
+            .delete_message()
+            .queue_url(&self.queue_url)
+            .receipt_handle(receipt_handle)
+            .send()
+            .await
+            .map_err(|e| DependencyError::failed("DeleteMessage", DisplayErrorContext(&e)))?;
+        Ok(())
+    }
+}
