@@ -1,0 +1,647 @@
+//! `template.yaml` (what AWS runs) must agree with `orders::settings` (what the local stack
+//! runs): function timeouts, memory and binaries, the queue and its event source, the
+//! sweeper's schedule, the routes, the table design and the environment variables. Every
+//! comparison reads both sides, so changing either one alone fails here.
+//!
+//! CloudFormation's short-form tags (`!Ref`, `!Sub`, `!GetAtt`, `!If`) parse as tagged values.
+
+use orders::settings::{Function, QUEUE, ROUTES, SWEEPER, env, table};
+use serde_norway::{Mapping, Value};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::time::Duration;
+
+// ---- reading the template ----------------------------------------------------------------
+
+struct Template {
+    root: Value,
+}
+
+impl Template {
+    fn load() -> Template {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../template.yaml");
+        let text = std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+        let root: Value = serde_norway::from_str(&text)
+            .unwrap_or_else(|e| panic!("{} is not valid YAML: {e}", path.display()));
+        Template { root }
+    }
+
+    fn resources(&self) -> &Mapping {
+        self.root["Resources"]
+            .as_mapping()
+            .expect("template has Resources")
+    }
+
+    fn resource(&self, logical_id: &str) -> &Value {
+        let r = &self.root["Resources"][logical_id];
+        assert!(!r.is_null(), "template has no resource {logical_id}");
+        r
+    }
+
+    /// Logical ids and bodies of every resource of one type.
+    fn of_type<'a>(&'a self, ty: &'a str) -> impl Iterator<Item = (&'a str, &'a Value)> + 'a {
+        self.resources()
+            .iter()
+            .filter(move |(_, r)| r["Type"].as_str() == Some(ty))
+            .map(|(id, r)| (id.as_str().expect("string logical id"), r))
+    }
+
+    fn globals(&self) -> &Value {
+        &self.root["Globals"]["Function"]
+    }
+
+    /// The function resource whose build Metadata names `f`'s binary.
+    fn function(&self, f: Function) -> (&str, &Value) {
+        let mut found = self
+            .of_type("AWS::Serverless::Function")
+            .filter(|(_, r)| r["Metadata"]["BuildProperties"]["Binary"].as_str() == Some(f.name()));
+        let one = found
+            .next()
+            .unwrap_or_else(|| panic!("no function in template.yaml builds binary {}", f.name()));
+        assert!(
+            found.next().is_none(),
+            "two functions build binary {}",
+            f.name()
+        );
+        one
+    }
+
+    /// A function property, falling back to `Globals.Function` as SAM does.
+    fn function_property<'a>(&'a self, function: &'a Value, key: &str) -> &'a Value {
+        let own = &function["Properties"][key];
+        if own.is_null() {
+            &self.globals()[key]
+        } else {
+            own
+        }
+    }
+
+    /// Environment variable names a function gets: Globals merged with its own.
+    fn env_names(&self, function: &Value) -> BTreeSet<String> {
+        let mut names = BTreeSet::new();
+        for vars in [
+            &self.globals()["Environment"]["Variables"],
+            &function["Properties"]["Environment"]["Variables"],
+        ] {
+            if let Some(map) = vars.as_mapping() {
+                names.extend(
+                    map.keys()
+                        .map(|k| k.as_str().expect("string env name").to_owned()),
+                );
+            }
+        }
+        names
+    }
+
+    /// The events of one type attached to a function.
+    fn events<'a>(&'a self, function: &'a Value, ty: &'a str) -> Vec<&'a Value> {
+        function["Properties"]["Events"]
+            .as_mapping()
+            .map(|events| {
+                events
+                    .values()
+                    .filter(|e| e["Type"].as_str() == Some(ty))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+/// The inside of a short-form tag such as `!Ref X` or `!GetAtt X.Arn`.
+fn tagged<'a>(v: &'a Value, tag: &str) -> Option<&'a Value> {
+    match v {
+        Value::Tagged(t) if t.tag == tag => Some(&t.value),
+        _ => None,
+    }
+}
+
+/// The logical id in `!GetAtt Id.Arn`.
+fn get_att_arn(v: &Value) -> &str {
+    tagged(v, "GetAtt")
+        .and_then(Value::as_str)
+        .and_then(|s| s.strip_suffix(".Arn"))
+        .unwrap_or_else(|| panic!("expected !GetAtt <Id>.Arn, got {v:?}"))
+}
+
+fn number(v: &Value, what: &str) -> u64 {
+    v.as_u64()
+        .unwrap_or_else(|| panic!("{what}: expected a number, got {v:?}"))
+}
+
+fn secs(d: Duration) -> u64 {
+    d.as_secs()
+}
+
+/// `rate(1 minute)`, `rate(5 minutes)`, `rate(30 seconds)`... as a duration.
+fn parse_rate(expr: &str) -> Duration {
+    let inner = expr
+        .strip_prefix("rate(")
+        .and_then(|s| s.strip_suffix(')'))
+        .unwrap_or_else(|| panic!("expected rate(...), got {expr}"));
+    let (n, unit) = inner.split_once(' ').expect("rate(<n> <unit>)");
+    let n: u64 = n.parse().expect("rate value is a number");
+    let unit_secs = match unit {
+        "second" | "seconds" => 1,
+        "minute" | "minutes" => 60,
+        "hour" | "hours" => 3600,
+        "day" | "days" => 86_400,
+        other => panic!("unknown rate unit {other}"),
+    };
+    Duration::from_secs(n * unit_secs)
+}
+
+/// Every name in `orders::settings::env` that the template may set.
+const DEPLOYED_ENV: [&str; 6] = [
+    env::ORDERS_TABLE,
+    env::ORDERS_QUEUE_URL,
+    env::ORDERS_DLQ_URL,
+    env::SERVICE_NAME,
+    env::ENVIRONMENT,
+    env::PAGE_TOKEN_SECRET_ARN,
+];
+
+/// The chaos flags (`CHAOS_ARMED` and, later, the individual `CHAOS_*` faults) belong to the
+/// chaos crate, not to `settings::env`.
+const CHAOS_PREFIX: &str = "CHAOS_";
+
+/// What each Lambda binary reads at start-up (functions/lambdas: `store`, `queue`,
+/// `page_tokens`), so the template must set it.
+fn required_env(f: Function) -> Vec<&'static str> {
+    let mut v = vec![
+        env::SERVICE_NAME,
+        env::ENVIRONMENT,
+        env::ORDERS_TABLE,
+        "CHAOS_ARMED",
+    ];
+    match f {
+        Function::CreateOrder | Function::Health | Function::OrderSweeper => {
+            v.push(env::ORDERS_QUEUE_URL)
+        }
+        Function::ListOrders => v.push(env::PAGE_TOKEN_SECRET_ARN),
+        Function::GetOrder | Function::OrderProcessor => {}
+    }
+    v
+}
+
+// ---- functions ---------------------------------------------------------------------------
+
+#[test]
+fn every_function_is_in_the_template_and_nothing_else() {
+    let t = Template::load();
+    let in_template: BTreeSet<&str> = t
+        .of_type("AWS::Serverless::Function")
+        .map(|(id, r)| {
+            assert_eq!(
+                r["Metadata"]["BuildMethod"].as_str(),
+                Some("rust-cargolambda"),
+                "{id}: built by cargo-lambda"
+            );
+            r["Metadata"]["BuildProperties"]["Binary"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{id}: Metadata.BuildProperties.Binary names its binary"))
+        })
+        .collect();
+    let in_settings: BTreeSet<&str> = Function::ALL.iter().map(|f| f.name()).collect();
+    assert_eq!(in_template, in_settings);
+}
+
+#[test]
+fn timeouts_and_memory_match_settings() {
+    let t = Template::load();
+    for f in Function::ALL {
+        let (id, r) = t.function(f);
+        let timeout = number(t.function_property(r, "Timeout"), &format!("{id}.Timeout"));
+        assert_eq!(timeout, secs(f.timeout()), "{id} ({}) Timeout", f.name());
+        let memory = number(
+            t.function_property(r, "MemorySize"),
+            &format!("{id}.MemorySize"),
+        );
+        assert_eq!(
+            memory,
+            u64::from(f.memory_mb()),
+            "{id} ({}) MemorySize",
+            f.name()
+        );
+    }
+}
+
+#[test]
+fn function_and_log_group_names_carry_the_function_name() {
+    let t = Template::load();
+    for f in Function::ALL {
+        let (id, r) = t.function(f);
+        let name = tagged(&r["Properties"]["FunctionName"], "Sub")
+            .and_then(Value::as_str)
+            .unwrap_or_else(|| panic!("{id}: FunctionName is a !Sub"));
+        assert!(
+            name.ends_with(&format!("-{}", f.name())),
+            "{id}: FunctionName {name}"
+        );
+        let group = tagged(&r["Properties"]["LoggingConfig"]["LogGroup"], "Ref")
+            .and_then(Value::as_str)
+            .unwrap_or_else(|| panic!("{id}: LoggingConfig.LogGroup is a !Ref to its log group"));
+        let group_name = tagged(&t.resource(group)["Properties"]["LogGroupName"], "Sub")
+            .and_then(Value::as_str)
+            .unwrap_or_else(|| panic!("{group}: LogGroupName is a !Sub"));
+        assert_eq!(
+            group_name,
+            format!("/aws/lambda/{name}"),
+            "{group} is {id}'s own log group"
+        );
+    }
+}
+
+/// On AWS no function reserves concurrency (settings: the API functions share the account's
+/// pool; the processor is capped by the event source's MaximumConcurrency).
+#[test]
+fn no_function_reserves_concurrency() {
+    let t = Template::load();
+    assert!(t.globals()["ReservedConcurrentExecutions"].is_null());
+    for (id, r) in t.of_type("AWS::Serverless::Function") {
+        assert!(
+            r["Properties"]["ReservedConcurrentExecutions"].is_null(),
+            "{id} reserves concurrency"
+        );
+    }
+}
+
+// ---- environment -------------------------------------------------------------------------
+
+#[test]
+fn environment_variables_are_the_ones_settings_names() {
+    let t = Template::load();
+    for f in Function::ALL {
+        let (id, r) = t.function(f);
+        let names = t.env_names(r);
+        for name in &names {
+            assert!(
+                DEPLOYED_ENV.contains(&name.as_str()) || name.starts_with(CHAOS_PREFIX),
+                "{id} sets {name}, which orders::settings::env does not define"
+            );
+        }
+        for name in required_env(f) {
+            assert!(names.contains(name), "{id} ({}) needs {name}", f.name());
+        }
+        assert!(
+            !names.contains(env::AWS_ENDPOINT_URL),
+            "{id}: AWS_ENDPOINT_URL is for moto/LocalStack only, never on Lambda"
+        );
+    }
+    // Only list-orders may learn where the page token key is.
+    for f in Function::ALL {
+        let (id, r) = t.function(f);
+        let has = t.env_names(r).contains(env::PAGE_TOKEN_SECRET_ARN);
+        assert_eq!(
+            has,
+            f == Function::ListOrders,
+            "{id}: PAGE_TOKEN_SECRET_ARN"
+        );
+    }
+}
+
+#[test]
+fn chaos_is_disarmed_by_default() {
+    let t = Template::load();
+    let armed = &t.globals()["Environment"]["Variables"]["CHAOS_ARMED"];
+    let param = tagged(armed, "Ref")
+        .and_then(Value::as_str)
+        .expect("CHAOS_ARMED: !Ref <param>");
+    assert_eq!(
+        t.root["Parameters"][param]["Default"].as_str(),
+        Some("false")
+    );
+}
+
+// ---- queue and event source ----------------------------------------------------------------
+
+/// The orders queue: the one with a redrive policy. Returns it and its DLQ.
+fn queues(t: &Template) -> ((&str, &Value), (&str, &Value)) {
+    let mut with_redrive = t
+        .of_type("AWS::SQS::Queue")
+        .filter(|(_, q)| !q["Properties"]["RedrivePolicy"].is_null());
+    let queue = with_redrive.next().expect("a queue with a RedrivePolicy");
+    assert!(
+        with_redrive.next().is_none(),
+        "exactly one queue redrives to a DLQ"
+    );
+    let dlq_id = get_att_arn(&queue.1["Properties"]["RedrivePolicy"]["deadLetterTargetArn"]);
+    let dlq = (dlq_id, t.resource(dlq_id));
+    (queue, dlq)
+}
+
+#[test]
+fn queue_matches_settings() {
+    let t = Template::load();
+    let ((qid, q), (did, dlq)) = queues(&t);
+    let p = &q["Properties"];
+    assert_eq!(
+        number(&p["VisibilityTimeout"], "VisibilityTimeout"),
+        secs(QUEUE.visibility_timeout),
+        "{qid}.VisibilityTimeout"
+    );
+    assert_eq!(
+        number(&p["RedrivePolicy"]["maxReceiveCount"], "maxReceiveCount"),
+        u64::from(QUEUE.max_receive_count),
+        "{qid}.RedrivePolicy.maxReceiveCount"
+    );
+    assert_eq!(
+        number(&p["MessageRetentionPeriod"], "MessageRetentionPeriod"),
+        secs(QUEUE.retention),
+        "{qid}.MessageRetentionPeriod"
+    );
+    assert_eq!(
+        number(
+            &dlq["Properties"]["MessageRetentionPeriod"],
+            "MessageRetentionPeriod"
+        ),
+        secs(QUEUE.dlq_retention),
+        "{did}.MessageRetentionPeriod"
+    );
+    // AWS's advice, which settings.rs follows: at least six times the consumer's timeout.
+    let (pid, processor) = t.function(Function::OrderProcessor);
+    let timeout = number(t.function_property(processor, "Timeout"), "Timeout");
+    assert!(
+        number(&p["VisibilityTimeout"], "VisibilityTimeout") >= 6 * timeout,
+        "{qid}.VisibilityTimeout is under six times {pid}'s timeout"
+    );
+}
+
+#[test]
+fn event_source_matches_settings() {
+    let t = Template::load();
+    let ((qid, _), _) = queues(&t);
+    let (pid, processor) = t.function(Function::OrderProcessor);
+    let events = t.events(processor, "SQS");
+    assert_eq!(events.len(), 1, "{pid} has one SQS event source");
+    let p = &events[0]["Properties"];
+    assert_eq!(
+        get_att_arn(&p["Queue"]),
+        qid,
+        "{pid} consumes the orders queue"
+    );
+    assert_eq!(
+        number(&p["BatchSize"], "BatchSize"),
+        QUEUE.batch_size as u64,
+        "{pid} BatchSize"
+    );
+    assert_eq!(
+        number(
+            &p["ScalingConfig"]["MaximumConcurrency"],
+            "MaximumConcurrency"
+        ),
+        QUEUE.max_concurrency as u64,
+        "{pid} ScalingConfig.MaximumConcurrency"
+    );
+    assert_eq!(
+        QUEUE.max_concurrency,
+        Function::OrderProcessor.local_concurrency(),
+        "the local stack caps the processor as the event source does"
+    );
+    let types: Vec<&str> = p["FunctionResponseTypes"]
+        .as_sequence()
+        .map(|s| s.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    assert_eq!(
+        types,
+        ["ReportBatchItemFailures"],
+        "{pid}: partial batch failures"
+    );
+    // No other function drains the queue.
+    for f in Function::ALL
+        .into_iter()
+        .filter(|f| *f != Function::OrderProcessor)
+    {
+        let (id, r) = t.function(f);
+        assert!(t.events(r, "SQS").is_empty(), "{id} has an SQS event");
+    }
+}
+
+// ---- sweeper -------------------------------------------------------------------------------
+
+#[test]
+fn sweeper_schedule_matches_settings() {
+    let t = Template::load();
+    let (id, sweeper) = t.function(Function::OrderSweeper);
+    let mut schedules = t.events(sweeper, "ScheduleV2");
+    schedules.extend(t.events(sweeper, "Schedule"));
+    assert_eq!(schedules.len(), 1, "{id} has one schedule");
+    let expr = &schedules[0]["Properties"]["Schedule"];
+    let expr = if expr.is_null() {
+        &schedules[0]["Properties"]["ScheduleExpression"]
+    } else {
+        expr
+    };
+    let expr = expr.as_str().expect("schedule expression");
+    assert_eq!(parse_rate(expr), SWEEPER.interval, "{id}: {expr}");
+    // A sweep ends before the next starts.
+    let timeout = number(t.function_property(sweeper, "Timeout"), "Timeout");
+    assert!(
+        Duration::from_secs(timeout) < SWEEPER.interval,
+        "{id} may overlap its next run"
+    );
+}
+
+// ---- routes --------------------------------------------------------------------------------
+
+#[test]
+fn routes_match_settings() {
+    let t = Template::load();
+    let mut in_template: BTreeMap<String, &str> = BTreeMap::new();
+    let mut apis = BTreeSet::new();
+    for f in Function::ALL {
+        let (id, r) = t.function(f);
+        for event in t.events(r, "HttpApi") {
+            let p = &event["Properties"];
+            let key = format!(
+                "{} {}",
+                p["Method"].as_str().expect("HttpApi Method").to_uppercase(),
+                p["Path"].as_str().expect("HttpApi Path")
+            );
+            let api = tagged(&p["ApiId"], "Ref").and_then(Value::as_str);
+            apis.insert(
+                api.unwrap_or_else(|| panic!("{id} {key}: ApiId is a !Ref"))
+                    .to_owned(),
+            );
+            assert!(
+                in_template.insert(key.clone(), f.name()).is_none(),
+                "{key} twice"
+            );
+        }
+    }
+    let in_settings: BTreeMap<String, &str> = ROUTES
+        .iter()
+        .map(|r| (r.key(), r.function.name()))
+        .collect();
+    assert_eq!(in_template, in_settings);
+    assert_eq!(
+        apis.len(),
+        1,
+        "every route is on the one HTTP API: {apis:?}"
+    );
+    let api = apis.first().unwrap();
+    assert_eq!(
+        t.resource(api)["Type"].as_str(),
+        Some("AWS::Serverless::HttpApi")
+    );
+}
+
+// ---- table ---------------------------------------------------------------------------------
+
+fn key_schema(v: &Value) -> Vec<(String, String)> {
+    v.as_sequence()
+        .expect("KeySchema is a list")
+        .iter()
+        .map(|k| {
+            (
+                k["AttributeName"]
+                    .as_str()
+                    .expect("AttributeName")
+                    .to_owned(),
+                k["KeyType"].as_str().expect("KeyType").to_owned(),
+            )
+        })
+        .collect()
+}
+
+fn hash_range(hash: &str, range: &str) -> Vec<(String, String)> {
+    vec![
+        (hash.to_owned(), "HASH".to_owned()),
+        (range.to_owned(), "RANGE".to_owned()),
+    ]
+}
+
+#[test]
+fn table_matches_settings() {
+    let t = Template::load();
+    let tables: Vec<_> = t.of_type("AWS::DynamoDB::Table").collect();
+    assert_eq!(tables.len(), 1, "one table");
+    let (id, tbl) = tables[0];
+    let p = &tbl["Properties"];
+    assert_eq!(
+        p["BillingMode"].as_str(),
+        Some("PAY_PER_REQUEST"),
+        "{id} is on-demand"
+    );
+    assert_eq!(
+        key_schema(&p["KeySchema"]),
+        vec![(table::PARTITION_KEY.to_owned(), "HASH".to_owned())],
+        "{id} key"
+    );
+
+    let indexes: BTreeMap<&str, &Value> = p["GlobalSecondaryIndexes"]
+        .as_sequence()
+        .expect("GlobalSecondaryIndexes")
+        .iter()
+        .map(|i| (i["IndexName"].as_str().expect("IndexName"), i))
+        .collect();
+    let expected = [
+        (table::STATUS_INDEX, table::STATUS_ATTRIBUTE),
+        (table::LIST_INDEX, table::LIST_ATTRIBUTE),
+        (table::UNPUBLISHED_INDEX, table::UNPUBLISHED_ATTRIBUTE),
+    ];
+    assert_eq!(
+        indexes.keys().copied().collect::<BTreeSet<_>>(),
+        expected
+            .iter()
+            .map(|(name, _)| *name)
+            .collect::<BTreeSet<_>>(),
+        "{id} index names"
+    );
+    for (name, hash) in expected {
+        let index = indexes[name];
+        assert_eq!(
+            key_schema(&index["KeySchema"]),
+            hash_range(hash, table::SORT_ATTRIBUTE),
+            "{id} index {name} keys"
+        );
+        assert_eq!(
+            index["Projection"]["ProjectionType"].as_str(),
+            Some("ALL"),
+            "{id} index {name} projects every attribute"
+        );
+    }
+
+    // Every key attribute is declared, as a string, and nothing else is.
+    let declared: BTreeMap<&str, &str> = p["AttributeDefinitions"]
+        .as_sequence()
+        .expect("AttributeDefinitions")
+        .iter()
+        .map(|a| {
+            (
+                a["AttributeName"].as_str().expect("AttributeName"),
+                a["AttributeType"].as_str().expect("AttributeType"),
+            )
+        })
+        .collect();
+    let keys: BTreeMap<&str, &str> = [
+        table::PARTITION_KEY,
+        table::SORT_ATTRIBUTE,
+        table::STATUS_ATTRIBUTE,
+        table::LIST_ATTRIBUTE,
+        table::UNPUBLISHED_ATTRIBUTE,
+    ]
+    .into_iter()
+    .map(|k| (k, "S"))
+    .collect();
+    assert_eq!(declared, keys, "{id} AttributeDefinitions");
+
+    assert_eq!(
+        p["TimeToLiveSpecification"]["AttributeName"].as_str(),
+        Some(table::TTL_ATTRIBUTE),
+        "{id} TTL attribute"
+    );
+    assert_eq!(
+        p["TimeToLiveSpecification"]["Enabled"].as_bool(),
+        Some(true)
+    );
+}
+
+/// IAM statements name indexes by ARN (`${OrdersTable.Arn}/index/<name>`): each must be one
+/// of the table's indexes, so renaming an index in settings cannot leave a dead grant.
+#[test]
+fn policies_name_only_real_indexes() {
+    let t = Template::load();
+    let indexes = [
+        table::STATUS_INDEX,
+        table::LIST_INDEX,
+        table::UNPUBLISHED_INDEX,
+    ];
+    let mut seen = BTreeSet::new();
+    fn walk<'a>(v: &'a Value, out: &mut Vec<&'a str>) {
+        match v {
+            Value::String(s) => out.push(s),
+            Value::Sequence(s) => s.iter().for_each(|v| walk(v, out)),
+            Value::Mapping(m) => m.values().for_each(|v| walk(v, out)),
+            Value::Tagged(t) => walk(&t.value, out),
+            _ => {}
+        }
+    }
+    for f in Function::ALL {
+        let (id, r) = t.function(f);
+        let mut strings = Vec::new();
+        walk(&r["Properties"]["Policies"], &mut strings);
+        for s in strings {
+            if let Some((_, index)) = s.split_once("/index/") {
+                assert!(
+                    indexes.contains(&index),
+                    "{id} grants access to unknown index {index}"
+                );
+                seen.insert((f.name(), index));
+            }
+        }
+    }
+    // The readers of each index are the ones the handlers need.
+    assert!(seen.contains(&(Function::ListOrders.name(), table::STATUS_INDEX)));
+    assert!(seen.contains(&(Function::ListOrders.name(), table::LIST_INDEX)));
+    assert!(seen.contains(&(Function::OrderSweeper.name(), table::UNPUBLISHED_INDEX)));
+}
+
+// ---- the test's own helpers ----------------------------------------------------------------
+
+#[test]
+fn rate_expressions_parse() {
+    assert_eq!(parse_rate("rate(1 minute)"), Duration::from_secs(60));
+    assert_eq!(parse_rate("rate(5 minutes)"), Duration::from_secs(300));
+    assert_eq!(parse_rate("rate(2 hours)"), Duration::from_secs(7200));
+}
