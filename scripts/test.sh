@@ -30,5 +30,11 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 step "cargo test"
 cargo test --workspace --locked
 
+step "template linters: cfn-lint, sam validate --lint, checkov, actionlint"
+./scripts/lint-template.sh
+
+step "Lambda binaries: cargo lambda build --release --arm64"
+./scripts/build-lambdas.sh
+
 step "README quick start"
 ./scripts/readme-smoke.sh
