@@ -1,22 +1,113 @@
-//! `workshop dlq list|redrive` for the local stack: reads the queue file in the data dir, so it
-//! works whether or not the stack is running.
+//! `workshop dlq list|redrive`. Local backend: reads the queue file in the data dir, so it
+//! works whether or not the stack is running. `--backend aws`: the SQS dead-letter queue of a
+//! deployed stack (`ORDERS_DLQ_URL`, `ORDERS_QUEUE_URL`) or of an emulator the stack provisioned.
 
-use crate::data_dir::{DataDir, DataDirError};
+use crate::data_dir::DataDir;
+use crate::stack::backend::{Backend, EMULATOR_DLQ, EMULATOR_QUEUE};
+use aws_config::BehaviorVersion;
+use chrono::{DateTime, Utc};
+use orders::domain::timestamp;
 use orders::ports::SystemClock;
-use orders::settings::QUEUE;
-use orders_sqlite::SqliteQueue;
+use orders::settings::{QUEUE, env};
+use orders_aws::{RedriveMethod, RedriveOutcome, SqsDeadLetters};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
-fn open(dir: &DataDir) -> Result<SqliteQueue, DataDirError> {
-    dir.open_queue(&QUEUE, Arc::new(SystemClock))
+type Error = Box<dyn std::error::Error>;
+
+/// One dead letter, whichever backend it came from.
+struct Row {
+    message_id: String,
+    receive_count: u32,
+    sent_at: DateTime<Utc>,
+    body: String,
+    attributes: BTreeMap<String, String>,
+}
+
+fn env_value(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+async fn sqs_dead_letters() -> Result<SqsDeadLetters, Error> {
+    let aws = aws_config::load_defaults(BehaviorVersion::latest()).await;
+    let sqs = aws_sdk_sqs::Client::new(&aws);
+    let emulator = env_value(env::AWS_ENDPOINT_URL).is_some();
+    let url_of = |name: &'static str| {
+        let sqs = sqs.clone();
+        async move {
+            sqs.get_queue_url()
+                .queue_name(name)
+                .send()
+                .await
+                .map(|o| o.queue_url.unwrap_or_default())
+        }
+    };
+    let (dlq_url, queue_url) = match (
+        env_value(env::ORDERS_DLQ_URL),
+        env_value(env::ORDERS_QUEUE_URL),
+    ) {
+        (Some(d), Some(q)) => (d, q),
+        _ if emulator => (url_of(EMULATOR_DLQ).await?, url_of(EMULATOR_QUEUE).await?),
+        _ => {
+            return Err(format!(
+                "--backend aws needs {} and {} (the stack outputs OrdersDlqUrl and OrdersQueueUrl), or {}",
+                env::ORDERS_DLQ_URL,
+                env::ORDERS_QUEUE_URL,
+                env::AWS_ENDPOINT_URL
+            )
+            .into());
+        }
+    };
+    let dlq_arn = orders_aws::provision::queue_arn(&sqs, &dlq_url).await?;
+    let queue_arn = orders_aws::provision::queue_arn(&sqs, &queue_url).await?;
+    // moto has no StartMessageMoveTask and answers it with a bare 500, so on an emulator the
+    // messages are copied back instead; on AWS the move task does it.
+    let method = if emulator {
+        RedriveMethod::Copy
+    } else {
+        RedriveMethod::Auto
+    };
+    Ok(SqsDeadLetters::new(sqs, dlq_url, dlq_arn, queue_arn).with_redrive_method(method))
+}
+
+async fn rows(backend: Backend, dir: &DataDir, limit: usize) -> Result<Vec<Row>, Error> {
+    Ok(match backend {
+        Backend::Local => dir
+            .open_queue(&QUEUE, Arc::new(SystemClock))?
+            .dlq_list(limit)
+            .await?
+            .into_iter()
+            .map(|m| Row {
+                message_id: m.message_id,
+                receive_count: m.receive_count,
+                sent_at: m.sent_at,
+                body: m.body,
+                attributes: m.attributes,
+            })
+            .collect(),
+        Backend::Aws => sqs_dead_letters()
+            .await?
+            .list(limit)
+            .await?
+            .into_iter()
+            .map(|m| Row {
+                message_id: m.message_id,
+                receive_count: m.receive_count,
+                sent_at: m.sent_at,
+                body: m.body,
+                attributes: m.attributes,
+            })
+            .collect(),
+    })
 }
 
 pub async fn list(
+    backend: Backend,
     dir: &DataDir,
     limit: usize,
     as_json: bool,
-) -> Result<String, Box<dyn std::error::Error>> {
-    let messages = open(dir)?.dlq_list(limit).await?;
+) -> Result<String, Error> {
+    let messages = rows(backend, dir, limit).await?;
     if as_json {
         let rows: Vec<_> = messages
             .iter()
@@ -24,8 +115,7 @@ pub async fn list(
                 serde_json::json!({
                     "messageId": m.message_id,
                     "receiveCount": m.receive_count,
-                    "sentAt": orders::domain::timestamp::format(&m.sent_at),
-                    "movedAt": orders::domain::timestamp::format(&m.moved_at),
+                    "sentAt": timestamp::format(&m.sent_at),
                     "body": serde_json::from_str::<serde_json::Value>(&m.body).unwrap_or_else(|_| m.body.clone().into()),
                     "attributes": m.attributes,
                 })
@@ -39,20 +129,37 @@ pub async fn list(
     let mut out = format!("{} message(s) in the DLQ:\n", messages.len());
     out.push_str(&format!(
         "{:<36}  {:>8}  {:<24}  BODY\n",
-        "MESSAGE ID", "RECEIVES", "MOVED AT"
+        "MESSAGE ID", "RECEIVES", "SENT AT"
     ));
     for m in &messages {
         out.push_str(&format!(
             "{:<36}  {:>8}  {:<24}  {}\n",
             m.message_id,
             m.receive_count,
-            orders::domain::timestamp::format(&m.moved_at),
+            timestamp::format(&m.sent_at),
             m.body
         ));
     }
     Ok(out.trim_end().to_owned())
 }
 
-pub async fn redrive(dir: &DataDir) -> Result<usize, Box<dyn std::error::Error>> {
-    Ok(open(dir)?.redrive().await?)
+pub async fn redrive(backend: Backend, dir: &DataDir) -> Result<String, Error> {
+    Ok(match backend {
+        Backend::Local => {
+            let n = dir
+                .open_queue(&QUEUE, Arc::new(SystemClock))?
+                .redrive()
+                .await?;
+            format!("Redrove {n} message(s) from the DLQ to the orders queue.")
+        }
+        Backend::Aws => match sqs_dead_letters().await?.redrive().await? {
+            RedriveOutcome::Moved { count } => {
+                format!("Redrove {count} message(s) from the DLQ to the orders queue.")
+            }
+            RedriveOutcome::Started { task_handle } => format!(
+                "Started a message move task from the DLQ to the orders queue ({task_handle}); \
+                 SQS moves the messages in the background."
+            ),
+        },
+    })
 }

@@ -81,6 +81,9 @@ enum DlqCommand {
     List {
         #[command(flatten)]
         data: DataArgs,
+        /// Which DLQ: the local stack's (local) or SQS's (aws; see `up --backend`).
+        #[arg(long, value_enum, default_value_t = Backend::Local)]
+        backend: Backend,
         #[arg(long, default_value_t = 100)]
         limit: usize,
         /// Print JSON instead of a table.
@@ -91,6 +94,8 @@ enum DlqCommand {
     Redrive {
         #[command(flatten)]
         data: DataArgs,
+        #[arg(long, value_enum, default_value_t = Backend::Local)]
+        backend: Backend,
     },
 }
 
@@ -155,27 +160,28 @@ async fn up(args: UpArgs) -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
+async fn dlq(command: DlqCommand) -> Result<(), Box<dyn std::error::Error>> {
+    let out = match command {
+        DlqCommand::List {
+            data,
+            limit,
+            json,
+            backend,
+        } => workshop::dlq::list(backend, &DataDir::new(data.data_dir)?, limit, json).await?,
+        DlqCommand::Redrive { data, backend } => {
+            workshop::dlq::redrive(backend, &DataDir::new(data.data_dir)?).await?
+        }
+    };
+    println!("{out}");
+    Ok(())
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Up(args) => up(args).await,
-        Command::Dlq {
-            command: DlqCommand::List { data, limit, json },
-        } => match DataDir::new(data.data_dir) {
-            Ok(dir) => workshop::dlq::list(&dir, limit, json)
-                .await
-                .map(|out| println!("{out}")),
-            Err(e) => Err(e.into()),
-        },
-        Command::Dlq {
-            command: DlqCommand::Redrive { data },
-        } => match DataDir::new(data.data_dir) {
-            Ok(dir) => workshop::dlq::redrive(&dir)
-                .await
-                .map(|n| println!("Redrove {n} message(s) from the DLQ to the orders queue.")),
-            Err(e) => Err(e.into()),
-        },
+        Command::Dlq { command } => dlq(command).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -14,6 +14,11 @@ async fn the_order_flow_runs_on_dynamodb_and_sqs() {
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let dir = tempfile::tempdir().unwrap();
     let stack = Stack::start_with_env(dir.path(), &["--backend", "aws"], &env);
+    assert!(
+        stack.banner.contains("DynamoDB table orders-local"),
+        "{}",
+        stack.banner
+    );
     let c = stack.client();
 
     let h = c.get("/health").await;
@@ -84,4 +89,72 @@ async fn the_order_flow_runs_on_dynamodb_and_sqs() {
     assert_eq!(listed[0], ids[3], "newest first");
     let review = c.get("/orders?status=PENDING_REVIEW").await;
     assert_eq!(review.body["count"], 1);
+
+    // The orders are in DynamoDB (not in a local file), each with its final status.
+    let dynamodb = aws_sdk_dynamodb::Client::new(&moto.sdk_config().await);
+    let scan = dynamodb
+        .scan()
+        .table_name(workshop::stack::backend::EMULATOR_TABLE)
+        .send()
+        .await
+        .unwrap();
+    let statuses: Vec<String> = scan
+        .items()
+        .iter()
+        .filter_map(|item| item.get("status").and_then(|v| v.as_s().ok()).cloned())
+        .collect();
+    assert_eq!(statuses.len(), 4, "{statuses:?}");
+    assert!(!statuses.iter().any(|s| s == "PENDING"), "{statuses:?}");
+    assert!(
+        !dir.path().join("orders.db").exists(),
+        "nothing written to SQLite"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn dlq_commands_work_on_sqs() {
+    let moto = Moto::start();
+    let env = moto.env();
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let dir = tempfile::tempdir().unwrap();
+    // Starting the stack provisions the emulator's queues.
+    let _stack = Stack::start_with_env(dir.path(), &["--backend", "aws"], &env);
+
+    let sqs = aws_sdk_sqs::Client::new(&moto.sdk_config().await);
+    let dlq_url = sqs
+        .get_queue_url()
+        .queue_name(workshop::stack::backend::EMULATOR_DLQ)
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap();
+    sqs.send_message().queue_url(&dlq_url).message_body(r#"{"orderId":"00000000-0000-0000-0000-000000000001","createdAt":"2026-01-01T00:00:00.000Z"}"#).send().await.unwrap();
+
+    let run = |args: &[&str]| {
+        let out = common::workshop()
+            .args(args)
+            .arg("--backend")
+            .arg("aws")
+            .arg("--data-dir")
+            .arg(dir.path())
+            .envs(env.iter().copied())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let listed: serde_json::Value = serde_json::from_str(&run(&["dlq", "list", "--json"])).unwrap();
+    assert_eq!(listed.as_array().unwrap().len(), 1);
+    assert_eq!(
+        listed[0]["body"]["orderId"],
+        "00000000-0000-0000-0000-000000000001"
+    );
+    assert!(run(&["dlq", "redrive"]).contains("Redrove 1 message"));
+    let listed: serde_json::Value = serde_json::from_str(&run(&["dlq", "list", "--json"])).unwrap();
+    assert!(listed.as_array().unwrap().is_empty());
 }

@@ -70,13 +70,12 @@ pub async fn run(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), StackError> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let store = Arc::new(opts.data_dir.open_store()?);
-    let queue = Arc::new(opts.data_dir.open_queue(&opts.queue, clock.clone())?);
+    let wiring = backend::wire(opts.backend, &opts.data_dir, &opts.queue, clock.clone()).await?;
     let tokens = PageTokens::new(opts.data_dir.page_token_key()?)
         .map_err(crate::data_dir::DataDirError::from)?;
     let deps = Dependencies {
-        store,
-        queue: queue.clone(),
+        store: wiring.store,
+        queue: wiring.queue,
         clock,
         tokens,
     };
@@ -93,7 +92,7 @@ pub async fn run(
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut workers = Vec::new();
     let source = Arc::new(EventSource {
-        queue,
+        queue: wiring.consumer,
         processor: functions.processor.clone(),
         settings: opts.queue,
     });
@@ -109,8 +108,8 @@ pub async fn run(
     let router = gateway::Gateway::new(functions.http).router();
     // The line tests and scripts wait for; keep its shape.
     println!(
-        "Local stack ready: API http://{addr}  (data in {})",
-        opts.data_dir.path().display()
+        "Local stack ready: API http://{addr}  ({})",
+        wiring.describe
     );
     info!(%addr, "local stack ready");
     let server = axum::serve(listener, router).with_graceful_shutdown(shutdown);

@@ -11,6 +11,8 @@ use std::time::{Duration, Instant};
 pub struct Stack {
     child: Child,
     pub url: String,
+    /// The ready line, which names the backend the stack runs on.
+    pub banner: String,
     pub data_dir: PathBuf,
 }
 
@@ -38,13 +40,16 @@ impl Stack {
             .expect("workshop up starts");
         let stdout = child.stdout.take().expect("stdout is piped");
         let mut lines = BufReader::new(stdout).lines();
-        let url = loop {
+        let (url, banner) = loop {
             let line = lines
                 .next()
                 .expect("workshop up printed its ready line before exiting")
                 .expect("stdout is readable");
             if let Some(rest) = line.strip_prefix("Local stack ready: API ") {
-                break rest.split_whitespace().next().unwrap().to_owned();
+                break (
+                    rest.split_whitespace().next().unwrap().to_owned(),
+                    line.clone(),
+                );
             }
         };
         // Keep draining stdout so the child never blocks on a full pipe.
@@ -52,6 +57,7 @@ impl Stack {
         Stack {
             child,
             url,
+            banner,
             data_dir: data_dir.to_owned(),
         }
     }
@@ -239,6 +245,20 @@ impl Moto {
             ("AWS_REGION", "us-east-1".into()),
             ("AWS_EC2_METADATA_DISABLED", "true".into()),
         ]
+    }
+}
+
+impl Moto {
+    /// An SDK configuration for this server, for tests that look at AWS state directly.
+    pub async fn sdk_config(&self) -> aws_config::SdkConfig {
+        aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .endpoint_url(&self.url)
+            .region(aws_config::Region::new("us-east-1"))
+            .credentials_provider(aws_sdk_sqs::config::Credentials::new(
+                "testing", "testing", None, None, "test",
+            ))
+            .load()
+            .await
     }
 }
 
