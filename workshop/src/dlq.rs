@@ -70,33 +70,40 @@ async fn sqs_dead_letters() -> Result<SqsDeadLetters, Error> {
     Ok(SqsDeadLetters::new(sqs, dlq_url, dlq_arn, queue_arn).with_redrive_method(method))
 }
 
+/// The fields both DLQ adapters report, under the same names.
+macro_rules! row_from {
+    ($t:ty) => {
+        impl From<$t> for Row {
+            fn from(m: $t) -> Row {
+                Row {
+                    message_id: m.message_id,
+                    receive_count: m.receive_count,
+                    sent_at: m.sent_at,
+                    body: m.body,
+                    attributes: m.attributes,
+                }
+            }
+        }
+    };
+}
+row_from!(orders_sqlite::DeadLetter);
+row_from!(orders_aws::DeadLetter);
+
 async fn rows(backend: Backend, dir: &DataDir, limit: usize) -> Result<Vec<Row>, Error> {
+    let local = || dir.open_queue(&QUEUE, Arc::new(SystemClock));
     Ok(match backend {
-        Backend::Local => dir
-            .open_queue(&QUEUE, Arc::new(SystemClock))?
+        Backend::Local => local()?
             .dlq_list(limit)
             .await?
             .into_iter()
-            .map(|m| Row {
-                message_id: m.message_id,
-                receive_count: m.receive_count,
-                sent_at: m.sent_at,
-                body: m.body,
-                attributes: m.attributes,
-            })
+            .map(Row::from)
             .collect(),
         Backend::Aws => sqs_dead_letters()
             .await?
             .list(limit)
             .await?
             .into_iter()
-            .map(|m| Row {
-                message_id: m.message_id,
-                receive_count: m.receive_count,
-                sent_at: m.sent_at,
-                body: m.body,
-                attributes: m.attributes,
-            })
+            .map(Row::from)
             .collect(),
     })
 }
