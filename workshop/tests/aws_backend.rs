@@ -158,3 +158,34 @@ async fn dlq_commands_work_on_sqs() {
     let listed: serde_json::Value = serde_json::from_str(&run(&["dlq", "list", "--json"])).unwrap();
     assert!(listed.as_array().unwrap().is_empty());
 }
+
+#[test]
+fn without_a_target_the_aws_backend_refuses_to_start_and_says_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = common::workshop()
+        .args([
+            "up",
+            "--port",
+            "0",
+            "--quiet",
+            "--backend",
+            "aws",
+            "--data-dir",
+        ])
+        .arg(dir.path())
+        .env_remove("AWS_ENDPOINT_URL")
+        .env_remove("ORDERS_TABLE")
+        .env_remove("ORDERS_QUEUE_URL")
+        // Dummy credentials: even a mistake here could not reach a real account.
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_REGION", "us-east-1")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("ORDERS_TABLE") && err.contains("AWS_ENDPOINT_URL"),
+        "{err}"
+    );
+}
