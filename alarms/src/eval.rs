@@ -1,0 +1,231 @@
+//! CloudWatch's alarm evaluation: M out of N, the evaluation range, missing-data treatment, the
+//! premature-transition rule, and composite rules over child states.
+//!
+//! Model of partially missing data (from "Configuring how CloudWatch alarms treat missing data",
+//! https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/alarms-and-missing-data.html,
+//! sections "How alarm state is evaluated when data is missing" and "Avoiding premature
+//! transitions to alarm state"):
+//!
+//! * The evaluator looks at the last R periods, the *evaluation range* (R = N + 2 here; the docs'
+//!   example has N = 3, R = 5), newest last.
+//! * No datapoint in the range is real: `missing` -> INSUFFICIENT_DATA, `ignore` -> keep the
+//!   current state, `breaching` -> N breaching datapoints, `notBreaching` -> N good ones.
+//! * At least N real datapoints in the range: the N most recent *real* datapoints are evaluated,
+//!   reaching back past missing periods; the treatment is not used.
+//! * Fewer than N real datapoints: all of them are evaluated, plus N - r filled datapoints.
+//!   `breaching`/`notBreaching` fill with that verdict. `missing` and `ignore` fill with nothing:
+//!   ALARM when the real breaching datapoints already reach M, OK when any real datapoint is
+//!   within the threshold; otherwise (only breaching datapoints, fewer than M) the outcome is
+//!   undecided: `ignore` keeps the current state, and `missing` applies the premature-transition
+//!   rule (ALARM when the oldest breaching datapoint is at least M periods old, since every newer
+//!   period is breaching or missing) and is INSUFFICIENT_DATA otherwise.
+//!
+//! The "any real datapoint within the threshold means OK" part and the requirement that all real
+//! datapoints breach for the premature rule are what make the docs' rows `0 - X - X` (3 of 3: OK)
+//! and `0 - X - -` (2 of 3, missing: OK) agree with their rows `- - X - -` and `- - - X -`
+//! (ALARM); the prose rule alone would put the former two in ALARM.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::Result;
+use crate::model::{CompositeAlarm, MetricAlarm, TreatMissingData};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum AlarmState {
+    #[serde(rename = "OK")]
+    Ok,
+    #[serde(rename = "ALARM")]
+    Alarm,
+    #[serde(rename = "INSUFFICIENT_DATA")]
+    InsufficientData,
+}
+
+impl AlarmState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AlarmState::Ok => "OK",
+            AlarmState::Alarm => "ALARM",
+            AlarmState::InsufficientData => "INSUFFICIENT_DATA",
+        }
+    }
+}
+
+impl fmt::Display for AlarmState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The outcome of one evaluation: the state the alarm should be in and why.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Evaluation {
+    pub state: AlarmState,
+    pub reason: String,
+}
+
+fn plural(n: usize, one: &'static str, many: &'static str) -> &'static str {
+    if n == 1 { one } else { many }
+}
+
+/// Evaluates a metric alarm over its datapoints (oldest first, newest last; `None` = missing).
+/// Only the last `alarm.evaluation_range()` datapoints are read; a shorter slice is a shorter
+/// range (a stack that has just started).
+pub fn evaluate(
+    alarm: &MetricAlarm,
+    datapoints: &[Option<f64>],
+    previous: AlarmState,
+) -> Evaluation {
+    let range = &datapoints[datapoints.len().saturating_sub(alarm.evaluation_range())..];
+    let n = alarm.n();
+    let m = alarm.m().min(n);
+    let treat = alarm.effective_treat_missing_data();
+    let op = alarm.comparison_operator;
+    let threshold = alarm.threshold;
+    let breaches = |v: f64| op.breaches(v, threshold);
+
+    // Real datapoints with their age in periods (newest = 1).
+    let real: Vec<(usize, f64)> = range
+        .iter()
+        .enumerate()
+        .filter_map(|(i, v)| v.map(|v| (range.len() - i, v)))
+        .collect();
+
+    let crossed = |breaching: usize, shown: &[f64], filled: usize, fill_breaches: bool| {
+        let state = if breaching >= m {
+            AlarmState::Alarm
+        } else {
+            AlarmState::Ok
+        };
+        let values: Vec<String> = shown.iter().map(|v| format!("{v:?}")).collect();
+        let fill = if filled > 0 {
+            format!(
+                " ({filled} missing {} treated as {})",
+                plural(filled, "datapoint", "datapoints"),
+                if fill_breaches {
+                    "breaching"
+                } else {
+                    "not breaching"
+                }
+            )
+        } else {
+            String::new()
+        };
+        let prefix = if state == AlarmState::Alarm {
+            "Threshold Crossed"
+        } else {
+            "Threshold Not Crossed"
+        };
+        Evaluation {
+            state,
+            reason: format!(
+                "{prefix}: {breaching} out of the last {n} datapoints [{}]{fill} {} {} the threshold ({threshold:?}) (minimum {m} {} for OK -> ALARM transition).",
+                values.join(", "),
+                plural(breaching, "was", "were"),
+                op.phrase(),
+                plural(m, "datapoint", "datapoints"),
+            ),
+        }
+    };
+
+    if real.is_empty() {
+        return match treat {
+            TreatMissingData::Missing => Evaluation {
+                state: AlarmState::InsufficientData,
+                reason: format!(
+                    "Insufficient Data: all {} datapoints in the evaluation range were missing.",
+                    range.len()
+                ),
+            },
+            TreatMissingData::Ignore => Evaluation {
+                state: previous,
+                reason: format!(
+                    "Missing data ignored: all {} datapoints in the evaluation range were missing, state kept at {previous}.",
+                    range.len()
+                ),
+            },
+            TreatMissingData::Breaching => crossed(n, &[], n, true),
+            TreatMissingData::NotBreaching => crossed(0, &[], n, false),
+        };
+    }
+
+    if real.len() >= n {
+        let last: Vec<f64> = real[real.len() - n..].iter().map(|(_, v)| *v).collect();
+        let breaching = last.iter().filter(|v| breaches(**v)).count();
+        return crossed(breaching, &last, 0, false);
+    }
+
+    let values: Vec<f64> = real.iter().map(|(_, v)| *v).collect();
+    let real_breaching = values.iter().filter(|v| breaches(**v)).count();
+    let filled = n - real.len();
+    match treat {
+        TreatMissingData::Breaching => crossed(real_breaching + filled, &values, filled, true),
+        TreatMissingData::NotBreaching => crossed(real_breaching, &values, filled, false),
+        TreatMissingData::Missing | TreatMissingData::Ignore => {
+            if real_breaching >= m || real_breaching < real.len() {
+                return crossed(real_breaching, &values, 0, false);
+            }
+            // Only breaching datapoints, fewer than M: undecided.
+            let oldest_age = real.first().map_or(0, |(age, _)| *age);
+            match treat {
+                TreatMissingData::Missing if oldest_age >= m => Evaluation {
+                    state: AlarmState::Alarm,
+                    reason: format!(
+                        "Threshold Crossed: the oldest breaching datapoint is {oldest_age} periods old (at least the {m} datapoints to alarm) and every newer datapoint is breaching or missing."
+                    ),
+                },
+                TreatMissingData::Missing => Evaluation {
+                    state: AlarmState::InsufficientData,
+                    reason: format!(
+                        "Insufficient Data: {real_breaching} breaching {} of {m} needed, the rest of the last {n} missing.",
+                        plural(real_breaching, "datapoint", "datapoints")
+                    ),
+                },
+                _ => Evaluation {
+                    state: previous,
+                    reason: format!(
+                        "Missing data ignored: {real_breaching} breaching {} of {m} needed, state kept at {previous}.",
+                        plural(real_breaching, "datapoint", "datapoints")
+                    ),
+                },
+            }
+        }
+    }
+}
+
+/// Evaluates a composite alarm: ALARM when its rule is TRUE over the children's current
+/// states, OK otherwise. `state_of` answers for every referenced alarm (unknown alarms are best
+/// reported as INSUFFICIENT_DATA, which is what a just-created alarm is in).
+pub fn evaluate_composite(
+    alarm: &CompositeAlarm,
+    state_of: &dyn Fn(&str) -> AlarmState,
+) -> Result<Evaluation> {
+    let rule = alarm.rule()?;
+    let fired = rule.eval(state_of);
+    let children: Vec<String> = rule
+        .references()
+        .into_iter()
+        .map(|name| {
+            let state = state_of(&name);
+            format!("{name} is {state}")
+        })
+        .collect();
+    Ok(Evaluation {
+        state: if fired {
+            AlarmState::Alarm
+        } else {
+            AlarmState::Ok
+        },
+        reason: format!(
+            "Rule {} evaluated to {}: {}.",
+            alarm.alarm_rule,
+            if fired { "TRUE" } else { "FALSE" },
+            if children.is_empty() {
+                "no alarms referenced".to_string()
+            } else {
+                children.join(", ")
+            }
+        ),
+    })
+}
