@@ -1,5 +1,8 @@
 //! Telemetry shared by every function and the local stack: structured JSON logs with the flat
 //! keys of DESIGN.md (`timestamp, level, message, service, function_name, function_request_id,
-//! xray_trace_id, cold_start, correlation_id, order_id`). EMF metrics join here later.
+//! xray_trace_id, cold_start, correlation_id, order_id`), and business metrics as CloudWatch
+//! EMF documents from one catalogue.
 
+pub mod catalogue;
+pub mod emf;
 pub mod logs;
