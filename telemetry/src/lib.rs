@@ -6,3 +6,4 @@
 pub mod catalogue;
 pub mod emf;
 pub mod logs;
+pub mod metrics;
