@@ -5,13 +5,20 @@ use orders::settings::Function;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 use telemetry::logs::{JsonLayer, env_filter};
+use telemetry::metrics::local::LocalMetrics;
 use tracing_subscriber::prelude::*;
 use workshop::data_dir::{DEFAULT_DATA_DIR, DataDir};
 use workshop::stack::backend::Backend;
 use workshop::stack::functions::Limits;
 use workshop::stack::logs::LocalLogs;
+use workshop::stack::metrics::{EmfCapture, MetricStore};
+
+/// The `Service` and `Environment` every local log line and metric carries.
+const SERVICE: &str = "orders";
+const ENVIRONMENT: &str = "local";
 use workshop::stack::{self, StackOptions};
 
 #[derive(Parser)]
@@ -142,9 +149,21 @@ async fn up(args: UpArgs) -> Result<(), Box<dyn std::error::Error>> {
     let logs = LocalLogs::new(&data_dir.logs(), !args.quiet)?;
     tracing_subscriber::registry()
         .with(env_filter())
-        .with(JsonLayer::new("orders", logs))
+        .with(JsonLayer::new(SERVICE, logs.clone()))
         .try_init()?;
+    // Every function's EMF documents go to its log file and the local metric store.
+    let store = Arc::new(MetricStore::default());
+    LocalMetrics::new(
+        SERVICE,
+        ENVIRONMENT,
+        EmfCapture {
+            logs,
+            store: store.clone(),
+        },
+    )?
+    .install()?;
     let mut opts = StackOptions::new(SocketAddr::new(args.host, args.port), data_dir);
+    opts.metrics = store;
     opts.limits = Limits(args.concurrency.into_iter().collect());
     opts.backend = args.backend;
     if let Some(vt) = args.visibility_timeout {

@@ -18,13 +18,27 @@ pub const PRICE_MAX: Decimal = Decimal::from_parts(1_000_000, 0, 0, false, 0);
 pub struct FieldError {
     pub field: String,
     pub message: String,
+    /// The kind of problem, for the `ValidationFailures` metric's closed `Reason` dimension.
+    #[serde(skip)]
+    pub kind: ProblemKind,
+}
+
+/// What kind of problem a field has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ProblemKind {
+    MissingField,
+    WrongType,
+    UnknownField,
+    #[default]
+    OutOfRange,
 }
 
 impl FieldError {
-    fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+    pub fn new(kind: ProblemKind, field: impl Into<String>, message: impl Into<String>) -> Self {
         FieldError {
             field: field.into(),
             message: message.into(),
+            kind,
         }
     }
 }
@@ -79,7 +93,11 @@ pub fn parse_new_order(body: &[u8], max_bytes: usize) -> Result<NewOrder, BodyEr
     let mut problems = Vec::new();
     for key in object.keys() {
         if key != "customerName" && key != "items" {
-            problems.push(FieldError::new(key, format!("{key} is not a known field")));
+            problems.push(FieldError::new(
+                ProblemKind::UnknownField,
+                key,
+                format!("{key} is not a known field"),
+            ));
         }
     }
     let customer_name = customer_name(object.get("customerName").copied(), &mut problems);
@@ -111,7 +129,11 @@ fn string_field(
     problems: &mut Vec<FieldError>,
 ) -> Option<String> {
     let Some(raw) = raw else {
-        problems.push(FieldError::new(field, format!("{field} is required")));
+        problems.push(FieldError::new(
+            ProblemKind::MissingField,
+            field,
+            format!("{field} is required"),
+        ));
         return None;
     };
     match serde_json::from_str::<String>(raw.get()) {
@@ -119,6 +141,7 @@ fn string_field(
         Err(_) => {
             let found = json_type(raw);
             problems.push(FieldError::new(
+                ProblemKind::WrongType,
                 field,
                 format!("{field} must be a string, not {found}"),
             ));
@@ -133,10 +156,15 @@ fn customer_name(raw: Option<&RawValue>, problems: &mut Vec<FieldError>) -> Opti
     let trimmed = name.trim();
     let chars = trimmed.chars().count();
     if chars == 0 {
-        problems.push(FieldError::new(FIELD, "customerName must not be blank"));
+        problems.push(FieldError::new(
+            ProblemKind::OutOfRange,
+            FIELD,
+            "customerName must not be blank",
+        ));
         None
     } else if chars > CUSTOMER_NAME_MAX {
         problems.push(FieldError::new(
+            ProblemKind::OutOfRange,
             FIELD,
             format!("customerName must be at most {CUSTOMER_NAME_MAX} characters (got {chars})"),
         ));
@@ -148,12 +176,17 @@ fn customer_name(raw: Option<&RawValue>, problems: &mut Vec<FieldError>) -> Opti
 
 fn items(raw: Option<&RawValue>, problems: &mut Vec<FieldError>) -> Option<Vec<LineItem>> {
     let Some(raw) = raw else {
-        problems.push(FieldError::new("items", "items is required"));
+        problems.push(FieldError::new(
+            ProblemKind::MissingField,
+            "items",
+            "items is required",
+        ));
         return None;
     };
     let Ok(lines) = serde_json::from_str::<Vec<&RawValue>>(raw.get()) else {
         let found = json_type(raw);
         problems.push(FieldError::new(
+            ProblemKind::WrongType,
             "items",
             format!("items must be an array, not {found}"),
         ));
@@ -161,6 +194,7 @@ fn items(raw: Option<&RawValue>, problems: &mut Vec<FieldError>) -> Option<Vec<L
     };
     if lines.is_empty() {
         problems.push(FieldError::new(
+            ProblemKind::OutOfRange,
             "items",
             "items must contain at least 1 line",
         ));
@@ -168,6 +202,7 @@ fn items(raw: Option<&RawValue>, problems: &mut Vec<FieldError>) -> Option<Vec<L
     }
     if lines.len() > ITEMS_MAX {
         problems.push(FieldError::new(
+            ProblemKind::OutOfRange,
             "items",
             format!(
                 "items must contain at most {ITEMS_MAX} lines (got {})",
@@ -192,6 +227,7 @@ fn line_item(path: &str, raw: &RawValue, problems: &mut Vec<FieldError>) -> Opti
     let Ok(object) = serde_json::from_str::<Object>(raw.get()) else {
         let found = json_type(raw);
         problems.push(FieldError::new(
+            ProblemKind::WrongType,
             path,
             format!("{path} must be an object, not {found}"),
         ));
@@ -201,6 +237,7 @@ fn line_item(path: &str, raw: &RawValue, problems: &mut Vec<FieldError>) -> Opti
         if !matches!(key.as_str(), "sku" | "qty" | "price") {
             let field = format!("{path}.{key}");
             problems.push(FieldError::new(
+                ProblemKind::UnknownField,
                 &field,
                 format!("{field} is not a known field"),
             ));
@@ -224,10 +261,15 @@ fn sku(field: &str, raw: Option<&RawValue>, problems: &mut Vec<FieldError>) -> O
     let sku = string_field(raw, field, problems)?;
     let chars = sku.chars().count();
     if sku.trim().is_empty() {
-        problems.push(FieldError::new(field, format!("{field} must not be blank")));
+        problems.push(FieldError::new(
+            ProblemKind::OutOfRange,
+            field,
+            format!("{field} must not be blank"),
+        ));
         None
     } else if chars > SKU_MAX {
         problems.push(FieldError::new(
+            ProblemKind::OutOfRange,
             field,
             format!("{field} must be at most {SKU_MAX} characters (got {chars})"),
         ));
@@ -243,12 +285,17 @@ fn number_text<'a>(
     problems: &mut Vec<FieldError>,
 ) -> Option<&'a str> {
     let Some(raw) = raw else {
-        problems.push(FieldError::new(field, format!("{field} is required")));
+        problems.push(FieldError::new(
+            ProblemKind::MissingField,
+            field,
+            format!("{field} is required"),
+        ));
         return None;
     };
     let found = json_type(raw);
     if found != "a number" {
         problems.push(FieldError::new(
+            ProblemKind::WrongType,
             field,
             format!("{field} must be a number, not {found}"),
         ));
@@ -266,6 +313,7 @@ fn qty(field: &str, raw: Option<&RawValue>, problems: &mut Vec<FieldError>) -> O
         .all(|b| b.is_ascii_digit());
     if !is_integer {
         problems.push(FieldError::new(
+            ProblemKind::WrongType,
             field,
             format!("{field} must be a whole number (got {text})"),
         ));
@@ -275,6 +323,7 @@ fn qty(field: &str, raw: Option<&RawValue>, problems: &mut Vec<FieldError>) -> O
         Ok(n) if (1..=i64::from(QTY_MAX)).contains(&n) => u32::try_from(n).ok(),
         _ => {
             problems.push(FieldError::new(
+                ProblemKind::OutOfRange,
                 field,
                 format!("{field} must be between 1 and {QTY_MAX} (got {text})"),
             ));
@@ -288,24 +337,31 @@ fn price(field: &str, raw: Option<&RawValue>, problems: &mut Vec<FieldError>) ->
     let value = match money::parse_number(text) {
         Ok(v) => v,
         Err(e) => {
-            problems.push(FieldError::new(field, format!("{field}: {e}")));
+            problems.push(FieldError::new(
+                ProblemKind::OutOfRange,
+                field,
+                format!("{field}: {e}"),
+            ));
             return None;
         }
     };
     if value.is_sign_negative() && !value.is_zero() {
         problems.push(FieldError::new(
+            ProblemKind::OutOfRange,
             field,
             format!("{field} must not be negative (got {text})"),
         ));
         None
     } else if value.normalize().scale() > 2 {
         problems.push(FieldError::new(
+            ProblemKind::OutOfRange,
             field,
             format!("{field} must have at most 2 decimal places (got {text})"),
         ));
         None
     } else if value > PRICE_MAX {
         problems.push(FieldError::new(
+            ProblemKind::OutOfRange,
             field,
             format!(
                 "{field} must be at most {} (got {text})",

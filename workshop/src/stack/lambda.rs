@@ -219,7 +219,14 @@ impl<H: ?Sized + Send + Sync + 'static> FunctionPool<H> {
         let started = Instant::now();
         span.in_scope(|| info!(kind = "platform.start", "START RequestId: {request_id}"));
         // A task of its own, so a panicking handler is reported as a crash, not a dead stack.
-        let task = tokio::spawn(call(handler.clone(), invocation).instrument(span.clone()));
+        // Metrics recorded during the call become this invocation's EMF documents, flushed at
+        // its end as Lambda's runtime does (a timed-out or crashed invocation writes none).
+        let metrics =
+            telemetry::metrics::local::Invocation::new(self.name, &request_id, cold_start);
+        let task = tokio::spawn(
+            telemetry::metrics::local::scope(metrics, call(handler.clone(), invocation))
+                .instrument(span.clone()),
+        );
         let abort = task.abort_handle();
         let outcome = match tokio::time::timeout(self.timeout, task).await {
             Ok(Ok(Ok(r))) => Ok(r),

@@ -6,14 +6,18 @@ use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use telemetry::logs::{LogRecord, LogSink};
 use tracing::Level;
 
 /// Log group for lines outside any function (the gateway, the event source).
 pub const STACK_LOG: &str = "workshop";
 
-pub struct LocalLogs {
+/// Cheap to clone: the tracing layer and the EMF sink write through the same open files.
+#[derive(Clone)]
+pub struct LocalLogs(Arc<Files>);
+
+struct Files {
     dir: PathBuf,
     files: Mutex<HashMap<String, File>>,
     terminal: bool,
@@ -22,24 +26,25 @@ pub struct LocalLogs {
 impl LocalLogs {
     pub fn new(dir: &Path, terminal: bool) -> std::io::Result<Self> {
         std::fs::create_dir_all(dir)?;
-        Ok(LocalLogs {
+        Ok(LocalLogs(Arc::new(Files {
             dir: dir.to_owned(),
             files: Mutex::new(HashMap::new()),
             terminal,
-        })
+        })))
     }
 
     pub fn file_for(dir: &Path, function: &str) -> PathBuf {
         dir.join(format!("{function}.log"))
     }
 
-    fn append(&self, group: &str, line: &str) {
-        let mut files = self.files.lock().unwrap_or_else(|p| p.into_inner());
+    /// Appends one line to a log group's file (a function's, or `workshop`).
+    pub fn append(&self, group: &str, line: &str) {
+        let mut files = self.0.files.lock().unwrap_or_else(|p| p.into_inner());
         if !files.contains_key(group) {
             match OpenOptions::new()
                 .create(true)
                 .append(true)
-                .open(Self::file_for(&self.dir, group))
+                .open(Self::file_for(&self.0.dir, group))
             {
                 Ok(f) => {
                     files.insert(group.to_owned(), f);
@@ -102,7 +107,7 @@ impl LogSink for LocalLogs {
             .and_then(Value::as_str)
             .unwrap_or("");
         let noisy = matches!(kind, "platform.start" | "platform.end");
-        if self.terminal && record.level <= Level::INFO && !noisy {
+        if self.0.terminal && record.level <= Level::INFO && !noisy {
             println!("{}", readable(record));
         }
     }

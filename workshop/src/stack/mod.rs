@@ -8,6 +8,7 @@ pub mod functions;
 pub mod gateway;
 pub mod lambda;
 pub mod logs;
+pub mod metrics;
 pub mod schedule;
 pub mod sqs;
 
@@ -31,6 +32,8 @@ pub struct StackOptions {
     pub queue: QueueSettings,
     pub sweeper: SweeperSettings,
     pub backend: Backend,
+    /// Where the functions' EMF datapoints land (the dashboards and alarms read it).
+    pub metrics: Arc<metrics::MetricStore>,
 }
 
 impl StackOptions {
@@ -42,6 +45,7 @@ impl StackOptions {
             queue: QUEUE,
             sweeper: SWEEPER,
             backend: Backend::Local,
+            metrics: Arc::default(),
         }
     }
 }

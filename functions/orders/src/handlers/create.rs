@@ -1,4 +1,4 @@
-use super::request_info;
+use super::{metrics, request_info};
 use crate::domain::{LineItem, Order};
 use crate::http::{
     ApiError, ErrorCode, IDEMPOTENCY_HEADER, IDEMPOTENT_REPLAY_HEADER, json, with_correlation,
@@ -8,8 +8,11 @@ use crate::settings::{IDEMPOTENCY_TTL, MAX_BODY_BYTES};
 use crate::validation::parse_new_order;
 use lambda_http::http::{HeaderValue, StatusCode, header};
 use lambda_http::{Body, Request, Response};
+use rust_decimal::prelude::ToPrimitive;
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
+use telemetry::catalogue::Operation;
+use telemetry::metrics::Property;
 use tracing::{Instrument, error, info, warn};
 use uuid::Uuid;
 
@@ -62,28 +65,35 @@ impl CreateOrder {
         correlation_id: &str,
     ) -> Result<Response<Body>, ApiError> {
         let new = parse_new_order(req.body().as_ref(), MAX_BODY_BYTES).inspect_err(|e| {
+            metrics::validation_failure(e);
             info!(reason = %e, "order rejected");
         })?;
         let now = self.clock.now();
         let idempotency = idempotency_key(req, &new.customer_name, &new.items, now)?;
         let order = Order::place(Uuid::new_v4(), new, now);
         tracing::Span::current().record("order_id", tracing::field::display(order.id));
+        telemetry::metrics::property(Property::OrderId, order.id);
 
-        let outcome = self
-            .store
-            .create(&order, idempotency.as_ref())
-            .await
-            .map_err(|e| {
-                error!(error = %e, "could not write the order");
-                ApiError::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    ErrorCode::DependencyFailed,
-                    "the order could not be saved; nothing was created, try again",
-                )
-            })?;
+        let outcome = metrics::timed(
+            Operation::PutOrder,
+            self.store.create(&order, idempotency.as_ref()),
+        )
+        .await
+        .map_err(|e| {
+            error!(error = %e, "could not write the order");
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                ErrorCode::DependencyFailed,
+                "the order could not be saved; nothing was created, try again",
+            )
+        })?;
         match outcome {
             CreateOutcome::Created(order) => {
                 self.publish(&order, correlation_id).await;
+                telemetry::metrics::order_created(
+                    order.total.to_f64().unwrap_or_default(),
+                    order.items.len(),
+                );
                 info!(total = %order.total, lines = order.items.len(), "order created");
                 Ok(created(&order, false))
             }
@@ -105,15 +115,21 @@ impl CreateOrder {
             created_at: order.created_at,
             correlation_id: Some(correlation_id.to_owned()),
         };
-        match self.queue.publish(&message).await {
+        match metrics::timed(Operation::SendMessage, self.queue.publish(&message)).await {
             Ok(message_id) => {
-                if let Err(e) = self.store.mark_published(order.id).await {
+                telemetry::metrics::order_published();
+                let marked = metrics::timed(
+                    Operation::MarkPublished,
+                    self.store.mark_published(order.id),
+                );
+                if let Err(e) = marked.await {
                     // Harmless: the sweeper publishes again and the processor skips duplicates.
                     warn!(error = %e, "order published but its unpublished marker stayed");
                 }
                 info!(message_id, "order published");
             }
             Err(e) => {
+                telemetry::metrics::publish_failure();
                 error!(error = %e, "publish failed; the sweeper will publish this order");
             }
         }

@@ -1,9 +1,10 @@
-use super::request_info;
+use super::{metrics, request_info};
 use crate::http::{ApiError, ErrorCode, json, with_correlation};
 use crate::ports::OrderStore;
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, RequestExt, Response};
 use std::sync::Arc;
+use telemetry::catalogue::{LookupResult, Operation};
 use tracing::{Instrument, error, info};
 use uuid::Uuid;
 
@@ -38,12 +39,14 @@ impl GetOrder {
 
     async fn get(&self, raw_id: &str) -> Result<Response<Body>, ApiError> {
         let id = parse_id(raw_id)?;
-        match self.store.get(id).await {
+        match metrics::timed(Operation::GetOrder, self.store.get(id)).await {
             Ok(Some(order)) => {
+                telemetry::metrics::order_lookup(LookupResult::Found);
                 info!(status = %order.status, "order found");
                 Ok(json(StatusCode::OK, &order))
             }
             Ok(None) => {
+                telemetry::metrics::order_lookup(LookupResult::NotFound);
                 info!("order not found");
                 Err(ApiError::new(
                     StatusCode::NOT_FOUND,

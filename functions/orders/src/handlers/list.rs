@@ -1,13 +1,14 @@
-use super::request_info;
+use super::{metrics, request_info};
 use crate::domain::{Order, OrderStatus};
 use crate::http::{ApiError, ErrorCode, json, with_correlation};
 use crate::pagination::PageTokens;
 use crate::ports::{ListQuery, OrderStore, SortOrder};
-use crate::validation::FieldError;
+use crate::validation::{FieldError, ProblemKind};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde::Serialize;
 use std::sync::Arc;
+use telemetry::catalogue::Operation;
 use tracing::{Instrument, error, info};
 
 pub const DEFAULT_LIMIT: u32 = 20;
@@ -49,14 +50,16 @@ impl ListOrders {
 
     async fn list(&self, req: &Request) -> Result<Response<Body>, ApiError> {
         let mut query = self.query(req)?;
-        let page = self.store.list(&query).await.map_err(|e| {
-            error!(error = %e, "could not list orders");
-            ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                ErrorCode::DependencyFailed,
-                "the order store is unavailable, try again",
-            )
-        })?;
+        let page = metrics::timed(Operation::QueryOrders, self.store.list(&query))
+            .await
+            .map_err(|e| {
+                error!(error = %e, "could not list orders");
+                ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    ErrorCode::DependencyFailed,
+                    "the order store is unavailable, try again",
+                )
+            })?;
         query.cursor = None;
         let next_token = page
             .cursor
@@ -80,10 +83,7 @@ impl ListOrders {
         let params = req.query_string_parameters();
         let mut problems = Vec::new();
         let mut problem = |field: &str, message: String| {
-            problems.push(FieldError {
-                field: field.to_owned(),
-                message,
-            })
+            problems.push(FieldError::new(ProblemKind::OutOfRange, field, message))
         };
         let mut seen: Vec<&str> = params.iter().map(|(k, _)| k).collect();
         seen.sort_unstable();

@@ -6,6 +6,7 @@ mod create;
 mod get;
 mod health;
 mod list;
+mod metrics;
 mod processor;
 mod sweeper;
 

@@ -1,7 +1,9 @@
+use super::metrics;
 use crate::domain::OrderStatus;
 use crate::ports::{Clock, DependencyError, OrderCreated, OrderStore, Transition};
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
 use std::sync::Arc;
+use telemetry::catalogue::Operation;
 use tracing::{Instrument, error, info, warn};
 
 /// Why one message could not be processed. Its record is reported as a batch item failure,
@@ -66,17 +68,25 @@ impl ProcessOrders {
             let result = self.process(record).instrument(span.clone()).await;
             let _entered = span.enter();
             match result {
-                Ok(Processed::Moved(status)) => info!(%status, "order processed"),
+                Ok(Processed::Moved(status)) => {
+                    metrics::processed(status);
+                    info!(%status, "order processed")
+                }
                 Ok(Processed::AlreadyProcessed) => {
+                    telemetry::metrics::duplicate_skipped();
                     info!("duplicate delivery skipped: order already processed")
                 }
                 Err(e) => {
+                    metrics::processing_failure(&e);
                     error!(error = %e, error_type = e.kind(), "processing failed; message will be retried");
                     let mut failure = BatchItemFailure::default();
                     failure.item_identifier = message_id;
                     response.batch_item_failures.push(failure);
                 }
             }
+        }
+        if !response.batch_item_failures.is_empty() {
+            telemetry::metrics::batch_item_failures(response.batch_item_failures.len() as u64);
         }
         response
     }
@@ -90,9 +100,7 @@ impl ProcessOrders {
         if let Some(c) = &message.correlation_id {
             span.record("correlation_id", c.as_str());
         }
-        let order = self
-            .store
-            .get(message.order_id)
+        let order = metrics::timed(Operation::GetOrder, self.store.get(message.order_id))
             .await?
             .ok_or(ProcessingFailure::OrderNotFound(message.order_id))?;
         if order.status != OrderStatus::Pending {
@@ -100,19 +108,21 @@ impl ProcessOrders {
         }
         let decision = order.decide();
         let now = self.clock.now();
-        let transition = self
-            .store
-            .transition(
-                order.id,
-                OrderStatus::Pending,
-                decision.status,
-                decision.reason.as_deref(),
-                now,
-            )
-            .await?;
+        let update = self.store.transition(
+            order.id,
+            OrderStatus::Pending,
+            decision.status,
+            decision.reason.as_deref(),
+            now,
+        );
+        let transition = metrics::timed(Operation::UpdateOrder, update).await?;
         match transition {
             Transition::Applied(order) => {
                 let lag_ms = (now - order.created_at).num_milliseconds();
+                // Created → processed, the figure the processing-lag alarm watches.
+                telemetry::metrics::processing_lag(
+                    (now - order.created_at).to_std().unwrap_or_default(),
+                );
                 info!(lag_ms, status = %order.status, "status updated");
                 Ok(Processed::Moved(order.status))
             }

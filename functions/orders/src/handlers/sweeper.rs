@@ -1,6 +1,8 @@
+use super::metrics;
 use crate::ports::{Clock, DependencyError, OrderCreated, OrderQueue, OrderStore};
 use crate::settings::SweeperSettings;
 use std::sync::Arc;
+use telemetry::catalogue::Operation;
 use tracing::{error, info};
 
 /// What one sweep did (also the sweeper Lambda's return value).
@@ -41,7 +43,8 @@ impl Sweeper {
         let grace =
             chrono::Duration::from_std(self.settings.grace).unwrap_or(chrono::Duration::zero());
         let cutoff = self.clock.now() - grace;
-        let orders = self.store.unpublished(cutoff, self.settings.batch).await?;
+        let unpublished = self.store.unpublished(cutoff, self.settings.batch);
+        let orders = metrics::timed(Operation::QueryUnpublished, unpublished).await?;
         let mut report = SweepReport {
             found: orders.len(),
             ..SweepReport::default()
@@ -52,10 +55,17 @@ impl Sweeper {
                 created_at: order.created_at,
                 correlation_id: None,
             };
-            let sent = match self.queue.publish(&message).await {
-                Ok(_) => self.store.mark_published(order.id).await,
-                Err(e) => Err(e),
-            };
+            let sent =
+                match metrics::timed(Operation::SendMessage, self.queue.publish(&message)).await {
+                    Ok(_) => {
+                        metrics::timed(
+                            Operation::MarkPublished,
+                            self.store.mark_published(order.id),
+                        )
+                        .await
+                    }
+                    Err(e) => Err(e),
+                };
             match sent {
                 Ok(()) => {
                     report.published += 1;
@@ -66,6 +76,9 @@ impl Sweeper {
                     error!(order_id = %order.id, error = %e, "sweeper could not publish the order");
                 }
             }
+        }
+        if report.published > 0 {
+            telemetry::metrics::orders_swept(report.published as u64);
         }
         if report.found > 0 {
             info!(
