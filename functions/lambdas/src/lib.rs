@@ -21,6 +21,15 @@ pub enum InitError {
     Secret { arn: String, message: String },
     #[error("the page token secret is too short: {0}")]
     WeakSecret(#[from] orders::pagination::WeakKey),
+    #[error("could not set up EMF metrics: {0}")]
+    Metrics(#[from] telemetry::metrics::MetricsError),
+}
+
+/// EMF metrics for this function (namespace, `Service` and `Environment` dimensions); wrap
+/// each invocation in `metrics.invocation(..)` so its documents are flushed before it returns.
+pub fn metrics() -> Result<&'static telemetry::metrics::LambdaMetrics, InitError> {
+    let environment = required_env(env::ENVIRONMENT)?;
+    Ok(telemetry::metrics::init_lambda(SERVICE, &environment)?)
 }
 
 pub fn required_env(name: &'static str) -> Result<String, InitError> {

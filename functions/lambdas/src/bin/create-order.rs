@@ -1,6 +1,6 @@
 //! POST /orders on Lambda.
 use lambda_http::{Error, Request, RequestExt, run, service_fn};
-use order_lambdas::{SERVICE, aws, invocation_span, queue, store};
+use order_lambdas::{SERVICE, aws, invocation_span, metrics, queue, store};
 use orders::handlers::CreateOrder;
 use orders::ports::SystemClock;
 use std::sync::Arc;
@@ -9,12 +9,15 @@ use tracing::Instrument;
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     telemetry::logs::init_lambda(SERVICE);
+    let metrics = metrics()?;
     let aws = aws().await;
     let handler = CreateOrder::new(store(&aws)?, queue(&aws)?, Arc::new(SystemClock));
     let handler = &handler;
     run(service_fn(move |req: Request| async move {
-        let span = invocation_span(&req.lambda_context());
-        Ok::<_, Error>(handler.handle(req).instrument(span).await)
+        let context = req.lambda_context();
+        let span = invocation_span(&context);
+        let handled = metrics.invocation(&context.request_id, handler.handle(req));
+        Ok::<_, Error>(handled.instrument(span).await)
     }))
     .await
 }

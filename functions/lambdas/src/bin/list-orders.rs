@@ -1,18 +1,21 @@
 //! GET /orders on Lambda.
 use lambda_http::{Error, Request, RequestExt, run, service_fn};
-use order_lambdas::{SERVICE, aws, invocation_span, page_tokens, store};
+use order_lambdas::{SERVICE, aws, invocation_span, metrics, page_tokens, store};
 use orders::handlers::ListOrders;
 use tracing::Instrument;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     telemetry::logs::init_lambda(SERVICE);
+    let metrics = metrics()?;
     let aws = aws().await;
     let handler = ListOrders::new(store(&aws)?, page_tokens(&aws).await?);
     let handler = &handler;
     run(service_fn(move |req: Request| async move {
-        let span = invocation_span(&req.lambda_context());
-        Ok::<_, Error>(handler.handle(req).instrument(span).await)
+        let context = req.lambda_context();
+        let span = invocation_span(&context);
+        let handled = metrics.invocation(&context.request_id, handler.handle(req));
+        Ok::<_, Error>(handled.instrument(span).await)
     }))
     .await
 }

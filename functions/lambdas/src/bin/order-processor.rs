@@ -2,7 +2,7 @@
 //! mapping must have `ReportBatchItemFailures` (template.yaml sets it).
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use lambda_runtime::{Error, LambdaEvent, run, service_fn};
-use order_lambdas::{SERVICE, aws, invocation_span, store};
+use order_lambdas::{SERVICE, aws, invocation_span, metrics, store};
 use orders::handlers::ProcessOrders;
 use orders::ports::SystemClock;
 use std::sync::Arc;
@@ -11,12 +11,14 @@ use tracing::Instrument;
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     telemetry::logs::init_lambda(SERVICE);
+    let metrics = metrics()?;
     let aws = aws().await;
     let handler = ProcessOrders::new(store(&aws)?, Arc::new(SystemClock));
     let handler = &handler;
     run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
         let span = invocation_span(&event.context);
-        Ok::<SqsBatchResponse, Error>(handler.handle(event.payload).instrument(span).await)
+        let handled = metrics.invocation(&event.context.request_id, handler.handle(event.payload));
+        Ok::<SqsBatchResponse, Error>(handled.instrument(span).await)
     }))
     .await
 }

@@ -1,6 +1,6 @@
 //! The scheduled sweeper on Lambda: publishes orders whose enqueue failed.
 use lambda_runtime::{Error, LambdaEvent, run, service_fn};
-use order_lambdas::{SERVICE, aws, invocation_span, queue, store};
+use order_lambdas::{SERVICE, aws, invocation_span, metrics, queue, store};
 use orders::handlers::{SweepReport, Sweeper};
 use orders::ports::SystemClock;
 use orders::settings::SWEEPER;
@@ -10,6 +10,7 @@ use tracing::Instrument;
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     telemetry::logs::init_lambda(SERVICE);
+    let metrics = metrics()?;
     let aws = aws().await;
     let handler = Sweeper::new(store(&aws)?, queue(&aws)?, Arc::new(SystemClock), SWEEPER);
     let handler = &handler;
@@ -17,7 +18,8 @@ async fn main() -> Result<(), Error> {
         move |event: LambdaEvent<serde_json::Value>| async move {
             let span = invocation_span(&event.context);
             // A failed sweep is a function error: the Errors metric and the next run pick it up.
-            let report: SweepReport = handler.handle().instrument(span).await?;
+            let handled = metrics.invocation(&event.context.request_id, handler.handle());
+            let report: SweepReport = handled.instrument(span).await?;
             Ok::<_, Error>(report)
         },
     ))
