@@ -12,7 +12,12 @@ async fn one_order_can_be_followed_from_request_to_status_update() {
     let stack = Stack::start(dir.path(), &[]);
     let c = stack.client();
     let correlation = "lab-trace-42";
-    let r = c.post_raw(order(1, "2.50").to_string(), &[("x-correlation-id", correlation)]).await;
+    let r = c
+        .post_raw(
+            order(1, "2.50").to_string(),
+            &[("x-correlation-id", correlation)],
+        )
+        .await;
     assert_eq!(r.status, 201);
     assert_eq!(r.headers["x-correlation-id"], correlation);
     let id = r.body["id"].as_str().unwrap().to_owned();
@@ -26,19 +31,37 @@ async fn one_order_can_be_followed_from_request_to_status_update() {
             .collect()
     };
     let created = about("create-order");
-    let messages: Vec<&str> = created.iter().filter_map(|l| l["message"].as_str()).collect();
+    let messages: Vec<&str> = created
+        .iter()
+        .filter_map(|l| l["message"].as_str())
+        .collect();
     assert!(messages.contains(&"order created"), "{messages:?}");
     assert!(messages.contains(&"order published"), "{messages:?}");
     for line in &created {
         assert_eq!(line["function_name"], "create-order");
-        assert!(line["function_request_id"].as_str().is_some_and(|r| !r.is_empty()));
+        assert!(
+            line["function_request_id"]
+                .as_str()
+                .is_some_and(|r| !r.is_empty())
+        );
         assert!(line["level"].is_string() && line["timestamp"].is_string());
     }
     // The message id the API logged is the one the processor received.
-    let message_id = created.iter().find_map(|l| l["message_id"].as_str()).unwrap().to_owned();
+    let message_id = created
+        .iter()
+        .find_map(|l| l["message_id"].as_str())
+        .unwrap()
+        .to_owned();
     let processed = about("order-processor");
-    let messages: Vec<&str> = processed.iter().filter_map(|l| l["message"].as_str()).collect();
+    let messages: Vec<&str> = processed
+        .iter()
+        .filter_map(|l| l["message"].as_str())
+        .collect();
     assert!(messages.contains(&"status updated"), "{messages:?}");
-    assert!(processed.iter().all(|l| l["message_id"] == message_id.as_str()));
+    assert!(
+        processed
+            .iter()
+            .all(|l| l["message_id"] == message_id.as_str())
+    );
     assert!(processed.iter().any(|l| l["status"] == "CONFIRMED"));
 }

@@ -8,12 +8,21 @@ use serde_json::Value;
 use std::collections::HashSet;
 
 fn emf_documents(stack: &Stack, function: &str) -> Vec<Value> {
-    stack.log(function).into_iter().filter(|l| l.get("_aws").is_some()).collect()
+    stack
+        .log(function)
+        .into_iter()
+        .filter(|l| l.get("_aws").is_some())
+        .collect()
 }
 
 fn metric_names(docs: &[Value]) -> HashSet<String> {
     docs.iter()
-        .flat_map(|d| d["_aws"]["CloudWatchMetrics"].as_array().cloned().unwrap_or_default())
+        .flat_map(|d| {
+            d["_aws"]["CloudWatchMetrics"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+        })
         .flat_map(|directive| directive["Metrics"].as_array().cloned().unwrap_or_default())
         .filter_map(|m| m["Name"].as_str().map(str::to_owned))
         .collect()
@@ -28,28 +37,54 @@ async fn functions_write_valid_emf_with_their_business_metrics() {
     let id = created.body["id"].as_str().unwrap().to_owned();
     c.wait_final(&id).await;
     assert_eq!(c.post_raw(r#"{"items":[]}"#, &[]).await.status, 400);
-    assert_eq!(c.get("/orders/00000000-0000-0000-0000-000000000000").await.status, 404);
+    assert_eq!(
+        c.get("/orders/00000000-0000-0000-0000-000000000000")
+            .await
+            .status,
+        404
+    );
 
     let expected = [
-        ("create-order", &["OrdersCreated", "OrderValue", "ItemsPerOrder", "OrdersPublished", "ValidationFailures", "DependencyLatency", "ColdStart"][..]),
+        (
+            "create-order",
+            &[
+                "OrdersCreated",
+                "OrderValue",
+                "ItemsPerOrder",
+                "OrdersPublished",
+                "ValidationFailures",
+                "DependencyLatency",
+                "ColdStart",
+            ][..],
+        ),
         ("get-order", &["OrderLookups", "DependencyLatency"][..]),
-        ("order-processor", &["OrdersProcessed", "ProcessingLag", "DependencyLatency"][..]),
+        (
+            "order-processor",
+            &["OrdersProcessed", "ProcessingLag", "DependencyLatency"][..],
+        ),
     ];
     for (function, names) in expected {
         let docs = emf_documents(&stack, function);
         assert!(!docs.is_empty(), "{function} wrote no EMF");
         for doc in &docs {
             telemetry::emf::validate(doc).unwrap_or_else(|v| panic!("{function}: {v:?} in {doc}"));
-            telemetry::catalogue::check(doc).unwrap_or_else(|v| panic!("{function}: {v:?} in {doc}"));
+            telemetry::catalogue::check(doc)
+                .unwrap_or_else(|v| panic!("{function}: {v:?} in {doc}"));
             assert_eq!(doc["Service"], "orders");
             assert_eq!(doc["Environment"], "local");
         }
         let found = metric_names(&docs);
         for name in names {
-            assert!(found.contains(*name), "{function} never emitted {name}: {found:?}");
+            assert!(
+                found.contains(*name),
+                "{function} never emitted {name}: {found:?}"
+            );
         }
     }
     // Ids travel as properties, never as dimensions.
     let create_docs = emf_documents(&stack, "create-order");
-    assert!(create_docs.iter().any(|d| d["OrderId"] == id.as_str()), "order id property missing");
+    assert!(
+        create_docs.iter().any(|d| d["OrderId"] == id.as_str()),
+        "order id property missing"
+    );
 }

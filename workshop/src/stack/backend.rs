@@ -44,6 +44,9 @@ pub struct Wiring {
     pub store: Arc<dyn OrderStore>,
     pub queue: Arc<dyn OrderQueue>,
     pub consumer: Arc<dyn Consumer>,
+    /// The local queue, whose gauges the stack samples into its metric store (SQS publishes
+    /// its own to CloudWatch, so the aws backend has none).
+    pub local_queue: Option<Arc<orders_sqlite::SqliteQueue>>,
     /// One line for the start-up banner.
     pub describe: String,
 }
@@ -65,7 +68,8 @@ pub async fn wire(
             Ok(Wiring {
                 store,
                 queue: q.clone(),
-                consumer: q,
+                consumer: q.clone(),
+                local_queue: Some(q),
                 describe: format!("SQLite in {}", data_dir.path().display()),
             })
         }
@@ -97,6 +101,7 @@ pub async fn wire(
                 store: Arc::new(DynamoDbOrderStore::new(dynamodb, table)),
                 queue: Arc::new(SqsOrderQueue::new(sqs.clone(), queue_url.clone())),
                 consumer: Arc::new(SqsConsumer::new(sqs, queue_url)),
+                local_queue: None,
                 describe,
             })
         }

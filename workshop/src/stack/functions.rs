@@ -3,6 +3,7 @@
 
 use super::gateway::{HttpFunction, HttpPools};
 use super::lambda::{FunctionPool, Init};
+use super::metrics::MetricStore;
 use lambda_http::{Body, Request, Response};
 use orders::handlers::{CreateOrder, GetOrder, Health, ListOrders, ProcessOrders, Sweeper};
 use orders::pagination::PageTokens;
@@ -41,6 +42,7 @@ pub struct Dependencies {
     pub queue: Arc<dyn OrderQueue>,
     pub clock: Arc<dyn Clock>,
     pub tokens: PageTokens,
+    pub metrics: Arc<MetricStore>,
 }
 
 /// Concurrency limits per function (defaults from `orders::settings`, overridable).
@@ -57,11 +59,13 @@ impl Limits {
 }
 
 fn pool<H: ?Sized + Send + Sync + 'static>(
+    metrics: &Arc<MetricStore>,
     f: Function,
     limits: &Limits,
     init: Init<H>,
 ) -> FunctionPool<H> {
     FunctionPool::new(f.name(), limits.of(f), f.timeout(), f.memory_mb(), init)
+        .with_metrics(metrics.clone())
 }
 
 pub struct Functions {
@@ -83,38 +87,40 @@ impl Functions {
         });
         http.insert(
             Function::CreateOrder,
-            Arc::new(pool(Function::CreateOrder, limits, create)),
+            Arc::new(pool(&deps.metrics, Function::CreateOrder, limits, create)),
         );
         let d = deps.clone();
         let get: Init<dyn HttpFunction> =
             Box::new(move || Arc::new(GetOrder::new(d.store.clone())));
         http.insert(
             Function::GetOrder,
-            Arc::new(pool(Function::GetOrder, limits, get)),
+            Arc::new(pool(&deps.metrics, Function::GetOrder, limits, get)),
         );
         let d = deps.clone();
         let list: Init<dyn HttpFunction> =
             Box::new(move || Arc::new(ListOrders::new(d.store.clone(), d.tokens.clone())));
         http.insert(
             Function::ListOrders,
-            Arc::new(pool(Function::ListOrders, limits, list)),
+            Arc::new(pool(&deps.metrics, Function::ListOrders, limits, list)),
         );
         let d = deps.clone();
         let health: Init<dyn HttpFunction> =
             Box::new(move || Arc::new(Health::new(d.store.clone(), d.queue.clone())));
         http.insert(
             Function::Health,
-            Arc::new(pool(Function::Health, limits, health)),
+            Arc::new(pool(&deps.metrics, Function::Health, limits, health)),
         );
 
         let d = deps.clone();
         let processor = Arc::new(pool(
+            &deps.metrics,
             Function::OrderProcessor,
             limits,
             Box::new(move || Arc::new(ProcessOrders::new(d.store.clone(), d.clock.clone()))),
         ));
         let d = deps.clone();
         let sweeper = Arc::new(pool(
+            &deps.metrics,
             Function::OrderSweeper,
             limits,
             Box::new(move || {

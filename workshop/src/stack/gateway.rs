@@ -4,6 +4,7 @@
 //! way API Gateway does it, errors included.
 
 use super::lambda::{FunctionPool, InvokeError};
+use super::metrics::MetricStore;
 use axum::body::Body as AxumBody;
 use axum::extract::{Request as AxumRequest, State};
 use axum::response::Response as AxumResponse;
@@ -33,12 +34,18 @@ pub type HttpPools = HashMap<Function, Arc<FunctionPool<dyn HttpFunction>>>;
 #[derive(Clone)]
 pub struct Gateway {
     pools: Arc<HttpPools>,
+    metrics: Arc<MetricStore>,
 }
 
+/// How long the function took, carried from `route` to the access log and the metrics.
+#[derive(Clone, Copy)]
+struct IntegrationLatency(std::time::Duration);
+
 impl Gateway {
-    pub fn new(pools: HttpPools) -> Self {
+    pub fn new(pools: HttpPools, metrics: Arc<MetricStore>) -> Self {
         Gateway {
             pools: Arc::new(pools),
+            metrics,
         }
     }
 
@@ -107,6 +114,12 @@ async fn serve(State(gw): State<Gateway>, req: AxumRequest) -> AxumResponse {
     let method = req.method().as_str().to_owned();
     let path = req.uri().path().to_owned();
     let response = gw.route(req, &api_request_id).await;
+    let integration = response
+        .extensions()
+        .get::<IntegrationLatency>()
+        .map(|i| i.0);
+    gw.metrics
+        .api_request(response.status().as_u16(), started.elapsed(), integration);
     info!(
         kind = "apigw.access",
         request_id = %api_request_id,
@@ -143,12 +156,14 @@ impl Gateway {
             }
         };
         let function_name = pool.name;
+        let invoked = Instant::now();
         let outcome = pool
             .invoke(move |handler, invocation| {
                 invoke_function(handler, invocation, function_name, lambda_request)
             })
             .await;
-        match outcome {
+        let integration = IntegrationLatency(invoked.elapsed());
+        let mut response = match outcome {
             Ok(payload) => to_http(&payload, api_request_id),
             // API Gateway answers 500 when Lambda throttles or the function fails, 503 when
             // the integration times out; the client never sees Lambda's own error.
@@ -158,7 +173,9 @@ impl Gateway {
             Err(InvokeError::TimedOut(_)) => {
                 gateway_error(503, "Service Unavailable", api_request_id)
             }
-        }
+        };
+        response.extensions_mut().insert(integration);
+        response
     }
 }
 

@@ -4,6 +4,8 @@
 //! reserved concurrency does. A timed-out or crashed instance is discarded, as Lambda resets
 //! the sandbox.
 
+use super::metrics::MetricStore;
+use super::service_metrics::lambda as lambda_metrics;
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -72,6 +74,8 @@ pub struct FunctionPool<H: ?Sized> {
     idle: Mutex<Vec<Instance<H>>>,
     busy: AtomicUsize,
     stats: FunctionStats,
+    /// Where the AWS/Lambda metrics of this function are recorded, when the stack has a store.
+    metrics: Option<Arc<MetricStore>>,
     next_request: AtomicU64,
 }
 
@@ -110,6 +114,24 @@ impl<H: ?Sized + Send + Sync + 'static> FunctionPool<H> {
             busy: AtomicUsize::new(0),
             stats: FunctionStats::default(),
             next_request: AtomicU64::new(1),
+            metrics: None,
+        }
+    }
+
+    /// Records this function's AWS/Lambda metrics into `store`.
+    pub fn with_metrics(mut self, store: Arc<MetricStore>) -> Self {
+        self.metrics = Some(store);
+        self
+    }
+
+    fn metric(&self, name: &str, value: f64) {
+        if let Some(store) = &self.metrics {
+            store.service(
+                lambda_metrics::NAMESPACE,
+                name,
+                &[(lambda_metrics::DIMENSION, self.name)],
+                value,
+            );
         }
     }
 
@@ -185,6 +207,7 @@ impl<H: ?Sized + Send + Sync + 'static> FunctionPool<H> {
         );
         let Some(slot) = self.reserve() else {
             self.stats.throttles.fetch_add(1, Ordering::Relaxed);
+            self.metric(lambda_metrics::THROTTLES, 1.0);
             let e = InvokeError::Throttled {
                 function: self.name,
                 limit: self.limit,
@@ -193,6 +216,11 @@ impl<H: ?Sized + Send + Sync + 'static> FunctionPool<H> {
             return Err(e);
         };
         self.stats.invocations.fetch_add(1, Ordering::Relaxed);
+        self.metric(lambda_metrics::INVOCATIONS, 1.0);
+        self.metric(
+            lambda_metrics::CONCURRENT_EXECUTIONS,
+            self.busy.load(Ordering::Relaxed) as f64,
+        );
 
         let (handler, init_duration) = match self.take_idle() {
             Some(instance) => (instance.handler, None),
@@ -238,6 +266,12 @@ impl<H: ?Sized + Send + Sync + 'static> FunctionPool<H> {
             }
         };
         let elapsed = started.elapsed();
+        self.metric(lambda_metrics::DURATION, elapsed.as_secs_f64() * 1000.0);
+        // Errors is 0 or 1 per invocation, so its Average is the error rate.
+        self.metric(
+            lambda_metrics::ERRORS,
+            f64::from(u8::from(outcome.is_err())),
+        );
         let _entered = span.enter();
         match &outcome {
             Ok(_) => self.give_back(handler),

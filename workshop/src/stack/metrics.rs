@@ -4,7 +4,7 @@
 
 use super::logs::LocalLogs;
 use alarms::InMemoryMetrics;
-use chrono::DateTime;
+use chrono::{DateTime, Utc};
 use std::sync::{Arc, Mutex, PoisonError};
 use telemetry::metrics::local::EmfSink;
 use tracing::warn;
@@ -45,6 +45,19 @@ impl MetricStore {
                 store.record(&p.namespace, &p.name, &dims, at, *value);
             }
         }
+    }
+
+    /// Adds one datapoint.
+    pub fn record(
+        &self,
+        namespace: &str,
+        name: &str,
+        dimensions: &[(&str, &str)],
+        at: DateTime<Utc>,
+        value: f64,
+    ) {
+        let mut store = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        store.record(namespace, name, dimensions, at, value);
     }
 
     /// Reads the store (for the evaluator, `workshop metrics`, the console).

@@ -10,6 +10,7 @@ pub mod lambda;
 pub mod logs;
 pub mod metrics;
 pub mod schedule;
+pub mod service_metrics;
 pub mod sqs;
 
 use crate::data_dir::DataDir;
@@ -77,11 +78,16 @@ pub async fn run(
     let wiring = backend::wire(opts.backend, &opts.data_dir, &opts.queue, clock.clone()).await?;
     let tokens = PageTokens::new(opts.data_dir.page_token_key()?)
         .map_err(crate::data_dir::DataDirError::from)?;
+    let store = Arc::new(service_metrics::MeteredStore {
+        inner: wiring.store,
+        store: opts.metrics.clone(),
+    });
     let deps = Dependencies {
-        store: wiring.store,
+        store,
         queue: wiring.queue,
         clock,
         tokens,
+        metrics: opts.metrics.clone(),
     };
     let functions = Functions::new(&deps, &opts.limits, opts.sweeper);
 
@@ -109,7 +115,15 @@ pub async fn run(
         stop_rx.clone(),
     )));
 
-    let router = gateway::Gateway::new(functions.http).router();
+    if let Some(queue) = wiring.local_queue {
+        workers.push(tokio::spawn(service_metrics::sample_queues(
+            queue,
+            opts.metrics.clone(),
+            stop_rx.clone(),
+        )));
+    }
+
+    let router = gateway::Gateway::new(functions.http, opts.metrics.clone()).router();
     // The line tests and scripts wait for; keep its shape.
     println!(
         "Local stack ready: API http://{addr}  ({})",
