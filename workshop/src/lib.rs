@@ -2,4 +2,5 @@
 
 pub mod data_dir;
 pub mod dlq;
+pub mod report;
 pub mod stack;

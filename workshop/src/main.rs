@@ -19,6 +19,7 @@ use workshop::stack::metrics::{EmfCapture, MetricStore};
 /// The `Service` and `Environment` every local log line and metric carries.
 const SERVICE: &str = "orders";
 const ENVIRONMENT: &str = "local";
+const DEFAULT_CONSOLE_PORT: u16 = 3001;
 use workshop::stack::{self, StackOptions};
 
 #[derive(Parser)]
@@ -36,6 +37,23 @@ struct Cli {
 enum Command {
     /// Run the local stack: API Gateway, Lambda, SQS and the sweeper's schedule, on SQLite.
     Up(UpArgs),
+    /// Print the current metrics of a running local stack (its EMF business metrics and the
+    /// AWS service metrics it records), over the last minutes.
+    Metrics {
+        /// The running stack's console address.
+        #[arg(
+            long,
+            default_value = "http://127.0.0.1:3001",
+            env = "WORKSHOP_CONSOLE"
+        )]
+        console: String,
+        /// How many minutes back.
+        #[arg(long, default_value_t = 15)]
+        minutes: i64,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
     /// Inspect or redrive the local dead-letter queue.
     Dlq {
         #[command(subcommand)]
@@ -55,6 +73,9 @@ struct UpArgs {
     /// Port of the HTTP API (0 picks a free one).
     #[arg(long, default_value_t = 3000)]
     port: u16,
+    /// Port of the console and control plane (`workshop metrics` reads it; 0 picks a free one).
+    #[arg(long, default_value_t = DEFAULT_CONSOLE_PORT)]
+    console_port: u16,
     /// Address to bind. Loopback by default: nothing is reachable from other machines.
     #[arg(long, default_value_t = IpAddr::V4(Ipv4Addr::LOCALHOST))]
     host: IpAddr,
@@ -163,6 +184,7 @@ async fn up(args: UpArgs) -> Result<(), Box<dyn std::error::Error>> {
     )?
     .install()?;
     let mut opts = StackOptions::new(SocketAddr::new(args.host, args.port), data_dir);
+    opts.console_addr = SocketAddr::new(args.host, args.console_port);
     opts.metrics = store;
     opts.limits = Limits(args.concurrency.into_iter().collect());
     opts.backend = args.backend;
@@ -201,6 +223,13 @@ async fn main() -> ExitCode {
     let result = match cli.command {
         Command::Up(args) => up(args).await,
         Command::Dlq { command } => dlq(command).await,
+        Command::Metrics {
+            console,
+            minutes,
+            json,
+        } => workshop::report::metrics(&console, minutes, json)
+            .await
+            .map(|out| println!("{out}")),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

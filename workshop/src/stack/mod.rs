@@ -3,6 +3,7 @@
 //! the data dir, so a killed process loses nothing and picks up where it stopped.
 
 pub mod backend;
+pub mod control;
 pub mod event_source;
 pub mod functions;
 pub mod gateway;
@@ -28,6 +29,8 @@ use tracing::info;
 #[derive(Debug, Clone)]
 pub struct StackOptions {
     pub addr: SocketAddr,
+    /// The control plane (and console) address; loopback.
+    pub console_addr: SocketAddr,
     pub data_dir: DataDir,
     pub limits: Limits,
     pub queue: QueueSettings,
@@ -41,6 +44,7 @@ impl StackOptions {
     pub fn new(addr: SocketAddr, data_dir: DataDir) -> Self {
         StackOptions {
             addr,
+            console_addr: SocketAddr::new(addr.ip(), 0),
             data_dir,
             limits: Limits::default(),
             queue: QUEUE,
@@ -98,6 +102,13 @@ pub async fn run(
             source,
         })?;
     let addr = listener.local_addr().map_err(StackError::Serve)?;
+    let console_listener = tokio::net::TcpListener::bind(opts.console_addr)
+        .await
+        .map_err(|source| StackError::Bind {
+            addr: opts.console_addr,
+            source,
+        })?;
+    let console_addr = console_listener.local_addr().map_err(StackError::Serve)?;
 
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut workers = Vec::new();
@@ -124,9 +135,22 @@ pub async fn run(
     }
 
     let router = gateway::Gateway::new(functions.http, opts.metrics.clone()).router();
+    let control = control::Control {
+        metrics: opts.metrics.clone(),
+    }
+    .router();
+    let (console_stop_tx, mut console_stop_rx) = watch::channel(false);
+    let console = tokio::spawn(async move {
+        let stopped = async move {
+            let _ = console_stop_rx.changed().await;
+        };
+        axum::serve(console_listener, control)
+            .with_graceful_shutdown(stopped)
+            .await
+    });
     // The line tests and scripts wait for; keep its shape.
     println!(
-        "Local stack ready: API http://{addr}  ({})",
+        "Local stack ready: API http://{addr}  console http://{console_addr}  ({})",
         wiring.describe
     );
     info!(%addr, "local stack ready");
@@ -134,6 +158,8 @@ pub async fn run(
     let served = server.await;
     info!("shutting down: waiting for in-flight invocations");
     let _ = stop_tx.send(true);
+    let _ = console_stop_tx.send(true);
+    let _ = console.await;
     for w in workers {
         let _ = w.await;
     }

@@ -13,6 +13,8 @@ pub struct Stack {
     pub url: String,
     /// The ready line, which names the backend the stack runs on.
     pub banner: String,
+    /// The control plane / console base URL.
+    pub console: String,
     pub data_dir: PathBuf,
 }
 
@@ -30,7 +32,15 @@ impl Stack {
 
     pub fn start_with_env(data_dir: &Path, extra: &[&str], env: &[(&str, &str)]) -> Stack {
         let mut child = workshop()
-            .args(["up", "--port", "0", "--quiet", "--data-dir"])
+            .args([
+                "up",
+                "--port",
+                "0",
+                "--console-port",
+                "0",
+                "--quiet",
+                "--data-dir",
+            ])
             .arg(data_dir)
             .args(extra)
             .envs(env.iter().copied())
@@ -57,6 +67,12 @@ impl Stack {
         Stack {
             child,
             url,
+            console: banner
+                .split_whitespace()
+                .skip_while(|w| *w != "console")
+                .nth(1)
+                .expect("the ready line names the console")
+                .to_owned(),
             banner,
             data_dir: data_dir.to_owned(),
         }
