@@ -11,6 +11,7 @@ use telemetry::logs::{JsonLayer, env_filter};
 use telemetry::metrics::local::LocalMetrics;
 use tracing_subscriber::prelude::*;
 use workshop::data_dir::{DEFAULT_DATA_DIR, DataDir};
+use workshop::report::Source;
 use workshop::stack::backend::Backend;
 use workshop::stack::functions::Limits;
 use workshop::stack::logs::LocalLogs;
@@ -53,6 +54,10 @@ enum Command {
         /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
+        /// Read the same figures from CloudWatch (a deployed stack; AWS_ENDPOINT_URL for an
+        /// emulator) instead of the local stack.
+        #[arg(long)]
+        aws: bool,
     },
     /// Inspect or redrive the local dead-letter queue.
     Dlq {
@@ -227,9 +232,17 @@ async fn main() -> ExitCode {
             console,
             minutes,
             json,
-        } => workshop::report::metrics(&console, minutes, json)
-            .await
-            .map(|out| println!("{out}")),
+            aws,
+        } => {
+            let source = if aws {
+                Source::CloudWatch
+            } else {
+                Source::Local { console: &console }
+            };
+            workshop::report::metrics(source, minutes, json)
+                .await
+                .map(|out| println!("{out}"))
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

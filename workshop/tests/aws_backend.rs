@@ -189,3 +189,66 @@ fn without_a_target_the_aws_backend_refuses_to_start_and_says_why() {
         "{err}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn workshop_metrics_reads_the_same_view_from_cloudwatch() {
+    use aws_sdk_cloudwatch::types::{Dimension, MetricDatum, StandardUnit};
+    let moto = Moto::start();
+    let cloudwatch = aws_sdk_cloudwatch::Client::new(&moto.sdk_config().await);
+    let dim = |k: &str, v: &str| Dimension::builder().name(k).value(v).build();
+    for value in [1.0, 1.0, 1.0] {
+        cloudwatch
+            .put_metric_data()
+            .namespace("OrderKit")
+            .metric_data(
+                MetricDatum::builder()
+                    .metric_name("OrdersCreated")
+                    .dimensions(dim("Service", "orders"))
+                    .dimensions(dim("Environment", "dev"))
+                    .unit(StandardUnit::Count)
+                    .value(value)
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+    }
+    cloudwatch
+        .put_metric_data()
+        .namespace("AWS/Lambda")
+        .metric_data(
+            MetricDatum::builder()
+                .metric_name("Invocations")
+                .dimensions(dim("FunctionName", "order-kit-dev-create-order"))
+                .value(7.0)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+
+    let env = moto.env();
+    let out = common::workshop()
+        .args(["metrics", "--aws", "--json", "--minutes", "10"])
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rows: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let created = rows
+        .iter()
+        .find(|r| r["name"] == "OrdersCreated")
+        .expect("OrdersCreated row");
+    assert_eq!(created["namespace"], "OrderKit");
+    assert_eq!(created["sum"], 3.0);
+    assert_eq!(created["samples"], 3);
+    let invocations = rows
+        .iter()
+        .find(|r| r["name"] == "Invocations")
+        .expect("Invocations row");
+    assert_eq!(invocations["sum"], 7.0);
+}
