@@ -59,6 +59,20 @@ enum Command {
         #[arg(long)]
         aws: bool,
     },
+    /// Print every alarm's state and reason: the local stack's evaluator, or CloudWatch's.
+    Alarms {
+        #[arg(
+            long,
+            default_value = "http://127.0.0.1:3001",
+            env = "WORKSHOP_CONSOLE"
+        )]
+        console: String,
+        #[arg(long)]
+        json: bool,
+        /// Read the alarms from CloudWatch (DescribeAlarms) instead of the local stack.
+        #[arg(long)]
+        aws: bool,
+    },
     /// Inspect or redrive the local dead-letter queue.
     Dlq {
         #[command(subcommand)]
@@ -228,6 +242,16 @@ async fn main() -> ExitCode {
     let result = match cli.command {
         Command::Up(args) => up(args).await,
         Command::Dlq { command } => dlq(command).await,
+        Command::Alarms { console, json, aws } => {
+            let source = if aws {
+                Source::CloudWatch
+            } else {
+                Source::Local { console: &console }
+            };
+            workshop::report::alarms(source, json)
+                .await
+                .map(|out| println!("{out}"))
+        }
         Command::Metrics {
             console,
             minutes,

@@ -172,3 +172,108 @@ pub async fn fetch_cloudwatch(
     });
     Ok(rows)
 }
+
+/// One alarm as `workshop alarms` prints it, from either source.
+#[derive(Debug, Clone, serde::Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct AlarmRow {
+    pub name: String,
+    pub state: String,
+    pub reason: String,
+    pub updated: Option<String>,
+}
+
+pub async fn fetch_local_alarms(
+    console: &str,
+) -> Result<crate::stack::alarm_loop::AlarmsView, Error> {
+    let url = format!("{}/api/alarms", console.trim_end_matches('/'));
+    let response = reqwest::get(&url).await.map_err(|e| {
+        format!("cannot reach the local stack at {console} ({e}); is `workshop up` running?")
+    })?;
+    if !response.status().is_success() {
+        return Err(format!("{url} answered {}", response.status()).into());
+    }
+    Ok(response.json().await?)
+}
+
+/// DescribeAlarms (metric and composite alarms), paginated.
+pub async fn fetch_cloudwatch_alarms(
+    client: &aws_sdk_cloudwatch::Client,
+) -> Result<Vec<AlarmRow>, Error> {
+    use aws_sdk_cloudwatch::error::DisplayErrorContext;
+    use aws_sdk_cloudwatch::types::AlarmType;
+    let mut rows = Vec::new();
+    let mut pages = client
+        .describe_alarms()
+        .alarm_types(AlarmType::MetricAlarm)
+        .alarm_types(AlarmType::CompositeAlarm)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page =
+            page.map_err(|e| format!("DescribeAlarms failed: {}", DisplayErrorContext(&e)))?;
+        let time = |t: Option<&aws_sdk_cloudwatch::primitives::DateTime>| {
+            t.and_then(|t| {
+                t.fmt(aws_sdk_cloudwatch::primitives::DateTimeFormat::DateTime)
+                    .ok()
+            })
+        };
+        for a in page.metric_alarms() {
+            rows.push(AlarmRow {
+                name: a.alarm_name().unwrap_or_default().to_owned(),
+                state: a
+                    .state_value()
+                    .map(|s| s.as_str().to_owned())
+                    .unwrap_or_default(),
+                reason: a.state_reason().unwrap_or_default().to_owned(),
+                updated: time(a.state_updated_timestamp()),
+            });
+        }
+        for a in page.composite_alarms() {
+            rows.push(AlarmRow {
+                name: a.alarm_name().unwrap_or_default().to_owned(),
+                state: a
+                    .state_value()
+                    .map(|s| s.as_str().to_owned())
+                    .unwrap_or_default(),
+                reason: a.state_reason().unwrap_or_default().to_owned(),
+                updated: time(a.state_updated_timestamp()),
+            });
+        }
+    }
+    rows.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(rows)
+}
+
+pub async fn alarms(source: Source<'_>, as_json: bool) -> Result<String, Error> {
+    let rows = match source {
+        Source::Local { console } => fetch_local_alarms(console)
+            .await?
+            .alarms
+            .into_iter()
+            .map(|(name, s)| AlarmRow {
+                name,
+                state: s.state.as_str().to_owned(),
+                reason: s.reason,
+                updated: s
+                    .state_updated
+                    .map(|t| orders::domain::timestamp::format(&t)),
+            })
+            .collect(),
+        Source::CloudWatch => {
+            let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+            fetch_cloudwatch_alarms(&aws_sdk_cloudwatch::Client::new(&aws)).await?
+        }
+    };
+    if as_json {
+        return Ok(serde_json::to_string_pretty(&rows)?);
+    }
+    if rows.is_empty() {
+        return Ok("No alarms.".to_owned());
+    }
+    let mut out = format!("{:<44} {:<18} REASON\n", "ALARM", "STATE");
+    for r in rows {
+        out.push_str(&format!("{:<44} {:<18} {}\n", r.name, r.state, r.reason));
+    }
+    Ok(out.trim_end().to_owned())
+}

@@ -252,3 +252,53 @@ async fn workshop_metrics_reads_the_same_view_from_cloudwatch() {
         .expect("Invocations row");
     assert_eq!(invocations["sum"], 7.0);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn workshop_alarms_reads_alarm_states_from_cloudwatch() {
+    use aws_sdk_cloudwatch::types::{ComparisonOperator, Statistic};
+    let moto = Moto::start();
+    let cloudwatch = aws_sdk_cloudwatch::Client::new(&moto.sdk_config().await);
+    cloudwatch
+        .put_metric_alarm()
+        .alarm_name("order-kit-dev-dlq-not-empty")
+        .namespace("AWS/SQS")
+        .metric_name("ApproximateNumberOfMessagesVisible")
+        .statistic(Statistic::Maximum)
+        .period(60)
+        .evaluation_periods(1)
+        .threshold(0.0)
+        .comparison_operator(ComparisonOperator::GreaterThanThreshold)
+        .send()
+        .await
+        .unwrap();
+    cloudwatch
+        .set_alarm_state()
+        .alarm_name("order-kit-dev-dlq-not-empty")
+        .state_value(aws_sdk_cloudwatch::types::StateValue::Alarm)
+        .state_reason("Threshold Crossed: 1 datapoint [3.0] was greater than the threshold (0.0).")
+        .send()
+        .await
+        .unwrap();
+
+    let env = moto.env();
+    let out = common::workshop()
+        .args(["alarms", "--aws", "--json"])
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rows: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0]["name"], "order-kit-dev-dlq-not-empty");
+    assert_eq!(rows[0]["state"], "ALARM");
+    assert!(
+        rows[0]["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("Threshold Crossed")
+    );
+}

@@ -1,6 +1,7 @@
 //! The local stack's control plane on its own loopback port (the console's port): what
 //! `workshop metrics` (and later the console, alarms and chaos) read from a running stack.
 
+use super::alarm_loop::{AlarmsView, LocalAlarms};
 use super::metrics::MetricStore;
 use axum::Json;
 use axum::extract::{Query, State};
@@ -11,6 +12,7 @@ use std::sync::Arc;
 #[derive(Clone)]
 pub struct Control {
     pub metrics: Arc<MetricStore>,
+    pub alarms: Arc<LocalAlarms>,
 }
 
 /// One metric's figures over the window.
@@ -84,10 +86,15 @@ async fn metrics(
     )
 }
 
+async fn alarms(State(control): State<Control>) -> Json<AlarmsView> {
+    Json(control.alarms.view())
+}
+
 impl Control {
     pub fn router(self) -> axum::Router {
         axum::Router::new()
             .route("/api/metrics", axum::routing::get(metrics))
+            .route("/api/alarms", axum::routing::get(alarms))
             .with_state(self)
     }
 }

@@ -2,6 +2,7 @@
 //! EventBridge schedule around the same handlers the Lambda binaries run, on SQLite files in
 //! the data dir, so a killed process loses nothing and picks up where it stopped.
 
+pub mod alarm_loop;
 pub mod backend;
 pub mod control;
 pub mod event_source;
@@ -38,6 +39,8 @@ pub struct StackOptions {
     pub backend: Backend,
     /// Where the functions' EMF datapoints land (the dashboards and alarms read it).
     pub metrics: Arc<metrics::MetricStore>,
+    /// The alarms the stack evaluates against its metric store.
+    pub alarms: Vec<alarms::Alarm>,
 }
 
 impl StackOptions {
@@ -51,6 +54,7 @@ impl StackOptions {
             sweeper: SWEEPER,
             backend: Backend::Local,
             metrics: Arc::default(),
+            alarms: Vec::new(),
         }
     }
 }
@@ -68,6 +72,8 @@ pub enum StackError {
     Data(#[from] crate::data_dir::DataDirError),
     #[error(transparent)]
     Backend(#[from] BackendError),
+    #[error("the alarm set is invalid: {0}")]
+    Alarms(#[from] alarms::AlarmError),
     #[error("HTTP server failed: {0}")]
     Serve(std::io::Error),
 }
@@ -135,8 +141,15 @@ pub async fn run(
     }
 
     let router = gateway::Gateway::new(functions.http, opts.metrics.clone()).router();
+    let local_alarms = Arc::new(alarm_loop::LocalAlarms::new(opts.alarms.clone())?);
+    workers.push(tokio::spawn(alarm_loop::run(
+        local_alarms.clone(),
+        opts.metrics.clone(),
+        stop_rx.clone(),
+    )));
     let control = control::Control {
         metrics: opts.metrics.clone(),
+        alarms: local_alarms,
     }
     .router();
     let (console_stop_tx, mut console_stop_rx) = watch::channel(false);
