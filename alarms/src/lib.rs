@@ -1,6 +1,7 @@
 //! Alarm definitions shaped like CloudWatch's PutMetricAlarm/PutCompositeAlarm, and a local
 //! evaluator with CloudWatch's documented semantics. Pure: no I/O, no AWS SDK. See README.md.
 
+pub mod catalog;
 pub mod cfn;
 pub mod error;
 pub mod eval;
