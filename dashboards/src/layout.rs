@@ -1,0 +1,65 @@
+//! Places widgets on CloudWatch's 24-column dashboard grid, left to right, wrapping to a new
+//! row when a widget would not fit; sections start on a new row under a one-line heading.
+
+use serde_json::{Value, json};
+
+/// The dashboard grid's width in columns.
+pub const COLUMNS: u32 = 24;
+
+#[derive(Debug, Default)]
+pub struct Grid {
+    widgets: Vec<Value>,
+    x: u32,
+    y: u32,
+    /// Height of the tallest widget on the current row.
+    row_height: u32,
+}
+
+impl Grid {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn new_row(&mut self) {
+        if self.x > 0 {
+            self.y += self.row_height;
+        }
+        self.x = 0;
+        self.row_height = 0;
+    }
+
+    /// Adds a widget of `kind` ("metric", "text", "log", "alarm") with its properties.
+    pub fn add(&mut self, kind: &str, width: u32, height: u32, properties: Value) {
+        let width = width.clamp(1, COLUMNS);
+        if self.x + width > COLUMNS {
+            self.new_row();
+        }
+        self.widgets.push(json!({
+            "type": kind,
+            "x": self.x,
+            "y": self.y,
+            "width": width,
+            "height": height,
+            "properties": properties,
+        }));
+        self.x += width;
+        self.row_height = self.row_height.max(height);
+    }
+
+    /// A full-width markdown heading starting a new row; `text` says what the row is for.
+    pub fn section(&mut self, title: &str, text: &str) {
+        self.new_row();
+        let markdown = if text.is_empty() {
+            format!("## {title}")
+        } else {
+            format!("## {title}\n{text}")
+        };
+        let height = if text.is_empty() { 1 } else { 2 };
+        self.add("text", COLUMNS, height, json!({ "markdown": markdown }));
+        self.new_row();
+    }
+
+    pub fn into_body(self) -> Value {
+        json!({ "widgets": self.widgets })
+    }
+}
