@@ -205,6 +205,7 @@ async fn up(args: UpArgs) -> Result<(), Box<dyn std::error::Error>> {
     let mut opts = StackOptions::new(SocketAddr::new(args.host, args.port), data_dir);
     opts.console_addr = SocketAddr::new(args.host, args.console_port);
     opts.metrics = store;
+    opts.alarms = alarms::catalog::alarm_set(alarms::catalog::names::Target::Local);
     opts.limits = Limits(args.concurrency.into_iter().collect());
     opts.backend = args.backend;
     if let Some(vt) = args.visibility_timeout {

@@ -5,7 +5,7 @@
 //! the sandbox.
 
 use super::metrics::MetricStore;
-use super::service_metrics::lambda as lambda_metrics;
+use alarms::catalog::aws_metrics::lambda as lambda_metrics;
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -129,7 +129,7 @@ impl<H: ?Sized + Send + Sync + 'static> FunctionPool<H> {
             store.service(
                 lambda_metrics::NAMESPACE,
                 name,
-                &[(lambda_metrics::DIMENSION, self.name)],
+                &[(lambda_metrics::FUNCTION_NAME, self.name)],
                 value,
             );
         }
@@ -207,7 +207,7 @@ impl<H: ?Sized + Send + Sync + 'static> FunctionPool<H> {
         );
         let Some(slot) = self.reserve() else {
             self.stats.throttles.fetch_add(1, Ordering::Relaxed);
-            self.metric(lambda_metrics::THROTTLES, 1.0);
+            self.metric(lambda_metrics::THROTTLES.name, 1.0);
             let e = InvokeError::Throttled {
                 function: self.name,
                 limit: self.limit,
@@ -216,9 +216,12 @@ impl<H: ?Sized + Send + Sync + 'static> FunctionPool<H> {
             return Err(e);
         };
         self.stats.invocations.fetch_add(1, Ordering::Relaxed);
-        self.metric(lambda_metrics::INVOCATIONS, 1.0);
+        self.metric(lambda_metrics::INVOCATIONS.name, 1.0);
+        // 0 for an invocation that ran, 1 for each throttle: Sum counts throttles, and the
+        // metric has datapoints (a quiet graph, not an empty one) while nothing is throttled.
+        self.metric(lambda_metrics::THROTTLES.name, 0.0);
         self.metric(
-            lambda_metrics::CONCURRENT_EXECUTIONS,
+            lambda_metrics::CONCURRENT_EXECUTIONS.name,
             self.busy.load(Ordering::Relaxed) as f64,
         );
 
@@ -266,10 +269,13 @@ impl<H: ?Sized + Send + Sync + 'static> FunctionPool<H> {
             }
         };
         let elapsed = started.elapsed();
-        self.metric(lambda_metrics::DURATION, elapsed.as_secs_f64() * 1000.0);
+        self.metric(
+            lambda_metrics::DURATION.name,
+            elapsed.as_secs_f64() * 1000.0,
+        );
         // Errors is 0 or 1 per invocation, so its Average is the error rate.
         self.metric(
-            lambda_metrics::ERRORS,
+            lambda_metrics::ERRORS.name,
             f64::from(u8::from(outcome.is_err())),
         );
         let _entered = span.enter();

@@ -16,48 +16,10 @@ use std::time::{Duration, Instant};
 use tokio::sync::watch;
 use uuid::Uuid;
 
-/// The local stack's answers to the names the dashboards and alarms use for resources.
-pub mod names {
-    pub const API_ID: &str = "local";
-    pub const STAGE: &str = "$default";
-    pub const TABLE: &str = "orders";
-}
-
-pub mod lambda {
-    pub const NAMESPACE: &str = "AWS/Lambda";
-    pub const INVOCATIONS: &str = "Invocations";
-    pub const ERRORS: &str = "Errors";
-    pub const THROTTLES: &str = "Throttles";
-    pub const DURATION: &str = "Duration";
-    pub const CONCURRENT_EXECUTIONS: &str = "ConcurrentExecutions";
-    pub const DIMENSION: &str = "FunctionName";
-}
-
-pub mod api {
-    pub const NAMESPACE: &str = "AWS/ApiGateway";
-    pub const COUNT: &str = "Count";
-    pub const ERRORS_4XX: &str = "4xx";
-    pub const ERRORS_5XX: &str = "5xx";
-    pub const LATENCY: &str = "Latency";
-    pub const INTEGRATION_LATENCY: &str = "IntegrationLatency";
-}
-
-pub mod sqs {
-    pub const NAMESPACE: &str = "AWS/SQS";
-    pub const VISIBLE: &str = "ApproximateNumberOfMessagesVisible";
-    pub const NOT_VISIBLE: &str = "ApproximateNumberOfMessagesNotVisible";
-    pub const AGE_OF_OLDEST: &str = "ApproximateAgeOfOldestMessage";
-    pub const SENT: &str = "NumberOfMessagesSent";
-    pub const RECEIVED: &str = "NumberOfMessagesReceived";
-    pub const DELETED: &str = "NumberOfMessagesDeleted";
-    pub const DIMENSION: &str = "QueueName";
-}
-
-pub mod dynamodb {
-    pub const NAMESPACE: &str = "AWS/DynamoDB";
-    pub const LATENCY: &str = "SuccessfulRequestLatency";
-    pub const SYSTEM_ERRORS: &str = "SystemErrors";
-}
+// The metric and resource names are the ones the dashboards and alarms read, defined once in
+// `alarms::catalog`.
+use alarms::catalog::aws_metrics::{api, dynamodb, sqs};
+use alarms::catalog::names::{STAGE, local as names};
 
 impl MetricStore {
     /// Records one AWS service datapoint now.
@@ -67,55 +29,60 @@ impl MetricStore {
 
     /// One API Gateway request: count, 4xx/5xx (0 or 1, so Average is a rate), latencies.
     pub fn api_request(&self, status: u16, latency: Duration, integration: Option<Duration>) {
-        let dims = [("ApiId", names::API_ID), ("Stage", names::STAGE)];
-        self.service(api::NAMESPACE, api::COUNT, &dims, 1.0);
+        let dims = [(api::API_ID, names::API_ID), (api::STAGE, STAGE)];
+        self.service(api::NAMESPACE, api::COUNT.name, &dims, 1.0);
         self.service(
             api::NAMESPACE,
-            api::ERRORS_4XX,
+            api::ERRORS_4XX.name,
             &dims,
             f64::from(u8::from((400..500).contains(&status))),
         );
         self.service(
             api::NAMESPACE,
-            api::ERRORS_5XX,
+            api::ERRORS_5XX.name,
             &dims,
             f64::from(u8::from(status >= 500)),
         );
-        self.service(api::NAMESPACE, api::LATENCY, &dims, ms(latency));
+        self.service(api::NAMESPACE, api::LATENCY.name, &dims, ms(latency));
         if let Some(i) = integration {
-            self.service(api::NAMESPACE, api::INTEGRATION_LATENCY, &dims, ms(i));
+            self.service(api::NAMESPACE, api::INTEGRATION_LATENCY.name, &dims, ms(i));
         }
     }
 
     fn queue(&self, counts: &QueueCounts, previous: Option<&QueueCounts>) {
-        let dims = [(sqs::DIMENSION, counts.name.as_str())];
-        self.service(sqs::NAMESPACE, sqs::VISIBLE, &dims, counts.visible as f64);
+        let dims = [(sqs::QUEUE_NAME, counts.name.as_str())];
         self.service(
             sqs::NAMESPACE,
-            sqs::NOT_VISIBLE,
+            sqs::VISIBLE.name,
+            &dims,
+            counts.visible as f64,
+        );
+        self.service(
+            sqs::NAMESPACE,
+            sqs::NOT_VISIBLE.name,
             &dims,
             counts.in_flight as f64,
         );
         let age = counts.oldest_age.unwrap_or_default().as_secs_f64().floor();
-        self.service(sqs::NAMESPACE, sqs::AGE_OF_OLDEST, &dims, age);
+        self.service(sqs::NAMESPACE, sqs::AGE_OF_OLDEST.name, &dims, age);
         // The totals only grow; CloudWatch's figures are per period, so record the increase.
         let delta =
             |now: u64, before: Option<u64>| now.saturating_sub(before.unwrap_or(now)) as f64;
         self.service(
             sqs::NAMESPACE,
-            sqs::SENT,
+            sqs::SENT.name,
             &dims,
             delta(counts.sent, previous.map(|p| p.sent)),
         );
         self.service(
             sqs::NAMESPACE,
-            sqs::RECEIVED,
+            sqs::RECEIVED.name,
             &dims,
             delta(counts.received, previous.map(|p| p.received)),
         );
         self.service(
             sqs::NAMESPACE,
-            sqs::DELETED,
+            sqs::DELETED.name,
             &dims,
             delta(counts.deleted, previous.map(|p| p.deleted)),
         );
@@ -169,17 +136,36 @@ impl MeteredStore {
     ) -> Result<T, DependencyError> {
         let started = Instant::now();
         let out = fut.await;
-        let dims = [("TableName", names::TABLE), ("Operation", operation)];
+        let dims = [
+            (dynamodb::TABLE_NAME, names::TABLE),
+            (dynamodb::OPERATION, operation),
+        ];
         match &out {
-            Ok(_) => self.store.service(
+            // SQLite never throttles; a zero keeps the throttles widget and alarm fed, as
+            // DynamoDB on-demand reports none until it does.
+            Ok(_) => {
+                self.store.service(
+                    dynamodb::NAMESPACE,
+                    dynamodb::THROTTLED_REQUESTS.name,
+                    &dims,
+                    0.0,
+                );
+                let latency = ms(started.elapsed());
+                self.store
+                    .service(dynamodb::NAMESPACE, dynamodb::LATENCY.name, &dims, latency);
+                self.store.service(
+                    dynamodb::NAMESPACE,
+                    dynamodb::SYSTEM_ERRORS.name,
+                    &dims,
+                    0.0,
+                );
+            }
+            Err(_) => self.store.service(
                 dynamodb::NAMESPACE,
-                dynamodb::LATENCY,
+                dynamodb::SYSTEM_ERRORS.name,
                 &dims,
-                ms(started.elapsed()),
+                1.0,
             ),
-            Err(_) => self
-                .store
-                .service(dynamodb::NAMESPACE, dynamodb::SYSTEM_ERRORS, &dims, 1.0),
         }
         out
     }

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use telemetry::catalogue::Operation;
 use tracing::warn;
 
 /// Each dependency check gets this long before it counts as failed.
@@ -55,7 +56,8 @@ impl Health {
     }
 
     pub async fn handle(&self) -> Response<Body> {
-        let (store, queue) = tokio::join!(check(self.store.ping()), check(self.queue.ping()));
+        let checks = async { tokio::join!(check(self.store.ping()), check(self.queue.ping())) };
+        let (store, queue) = super::metrics::timed(Operation::HealthCheck, checks).await;
         let healthy = store.error.is_none() && queue.error.is_none();
         if !healthy {
             warn!(store = ?store.error, queue = ?queue.error, "unhealthy");

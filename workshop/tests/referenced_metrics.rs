@@ -1,0 +1,178 @@
+//! Every metric a dashboard widget or an alarm references is emitted by some code path: a
+//! scenario runs through the local stack and each referenced series is found in its metric
+//! store (by namespace, name and exact dimensions).
+
+mod common;
+
+use common::{PATIENCE, Stack, order, workshop};
+use orders::ports::{Clock, OrderCreated, OrderQueue, OrderStore, SystemClock};
+use orders_sqlite::{QueueConfig, SqliteOrderStore, SqliteQueue};
+use serde_json::Value;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Series only fault injection emits (a failing queue or store); the chaos toggles, a later
+/// change, add the scenario steps that produce them, and then this list must be empty.
+const NEEDS_CHAOS: [(&str, Option<&str>); 3] = [
+    ("ChaosInjections", None),
+    ("PublishFailures", None),
+    ("ProcessingFailures", Some("DependencyFailure")),
+];
+/// Series only the Lambda binaries emit: list-orders reads its signing key from Secrets
+/// Manager at init; the local stack keeps it in the data dir.
+const LAMBDA_ONLY: [(&str, Option<&str>); 1] = [("DependencyLatency", Some("GetSecret"))];
+
+fn excluded(m: &alarms::Metric) -> bool {
+    NEEDS_CHAOS.iter().chain(&LAMBDA_ONLY).any(|(name, value)| {
+        m.metric_name == *name && value.is_none_or(|v| m.dimensions.iter().any(|d| d.value == v))
+    })
+}
+
+fn present(rows: &[Value], series: &alarms::Metric) -> bool {
+    rows.iter().any(|r| {
+        r["namespace"] == series.namespace.as_str()
+            && r["name"] == series.metric_name.as_str()
+            && series.dimensions.iter().all(|d| {
+                r["dimensions"].as_array().is_some_and(|ds| {
+                    ds.iter()
+                        .any(|p| p[0] == d.name.as_str() && p[1] == d.value.as_str())
+                })
+            })
+    })
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_metric_a_dashboard_or_alarm_reads_is_emitted() {
+    let dir = tempfile::tempdir().unwrap();
+    let stack = Stack::start(
+        dir.path(),
+        &[
+            "--visibility-timeout",
+            "1",
+            "--sweep-interval",
+            "1",
+            "--sweep-grace",
+            "1",
+        ],
+    );
+    let c = stack.client();
+
+    // The happy path for every status, reads, lists, health and rejected requests.
+    for (lines, price) in [(1, "5.00"), (11, "1.00"), (1, "20000.00")] {
+        let id = c.create(&order(lines, price)).await.body["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        c.wait_final(&id).await;
+        assert_eq!(c.get(&format!("/orders/{id}")).await.status, 200);
+    }
+    assert_eq!(
+        c.get("/orders/00000000-0000-0000-0000-000000000000")
+            .await
+            .status,
+        404
+    );
+    // One rejected request per validation reason.
+    for body in [
+        "{".to_owned(),
+        r#"{"items":[{"sku":"A","qty":1,"price":1}]}"#.to_owned(),
+        r#"{"customerName":5,"items":[{"sku":"A","qty":1,"price":1}]}"#.to_owned(),
+        r#"{"customerName":"A","items":[{"sku":"A","qty":1,"price":1}],"x":1}"#.to_owned(),
+        r#"{"customerName":"A","items":[{"sku":"A","qty":0,"price":1}]}"#.to_owned(),
+        format!(r#"{{"customerName":"{}"}}"#, "x".repeat(70_000)),
+    ] {
+        assert!(matches!(c.post_raw(body, &[]).await.status, 400 | 413));
+    }
+    assert_eq!(c.get("/orders?limit=2").await.status, 200);
+    assert_eq!(c.get("/health").await.status, 200);
+
+    // A duplicate delivery, a message that keeps failing (to the DLQ), and an order whose
+    // message was never sent (the sweeper publishes it).
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let queue = SqliteQueue::open(
+        &dir.path().join("queue.db"),
+        QueueConfig::from_settings(),
+        clock.clone(),
+    )
+    .unwrap();
+    let store = SqliteOrderStore::open(&dir.path().join("orders.db")).unwrap();
+    let done = c.get("/orders?limit=1").await.body["orders"][0]["id"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    queue
+        .publish(&OrderCreated {
+            order_id: done,
+            created_at: clock.now(),
+            correlation_id: None,
+        })
+        .await
+        .unwrap();
+    queue
+        .publish(&OrderCreated {
+            order_id: uuid::Uuid::new_v4(),
+            created_at: clock.now(),
+            correlation_id: None,
+        })
+        .await
+        .unwrap();
+    queue
+        .send("not an order message", &Default::default())
+        .await
+        .unwrap();
+    let stranded = orders::domain::Order::place(
+        uuid::Uuid::new_v4(),
+        orders::domain::NewOrder {
+            customer_name: "Stranded".into(),
+            items: vec![orders::domain::LineItem {
+                sku: "A".into(),
+                qty: 1,
+                price: 1.into(),
+            }],
+        },
+        clock.now() - chrono::Duration::seconds(5),
+    );
+    store.create(&stranded, None).await.unwrap();
+    c.wait_final(&stranded.id.to_string()).await;
+
+    // Wait until the scenario's last effects (the DLQ move, a queue sample after it, an alarm
+    // round) are in the store, then look for every referenced series.
+    let wanted: Vec<alarms::Metric> = dashboards::referenced_series(dashboards::Target::Local)
+        .into_iter()
+        .filter(|m| !excluded(m))
+        .collect();
+    let started = Instant::now();
+    loop {
+        let out = workshop()
+            .args(["metrics", "--json", "--console", &stack.console])
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        let rows: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+        let missing: Vec<String> = wanted
+            .iter()
+            .filter(|m| !present(&rows, m))
+            .map(|m| {
+                format!(
+                    "{} {} {:?}",
+                    m.namespace,
+                    m.metric_name,
+                    m.dimensions
+                        .iter()
+                        .map(|d| format!("{}={}", d.name, d.value))
+                        .collect::<Vec<_>>()
+                )
+            })
+            .collect();
+        if missing.is_empty() {
+            break;
+        }
+        assert!(
+            started.elapsed() < PATIENCE,
+            "never emitted:\n{}",
+            missing.join("\n")
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
