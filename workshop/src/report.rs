@@ -218,28 +218,22 @@ pub async fn fetch_cloudwatch_alarms(
                     .ok()
             })
         };
-        for a in page.metric_alarms() {
-            rows.push(AlarmRow {
-                name: a.alarm_name().unwrap_or_default().to_owned(),
-                state: a
-                    .state_value()
-                    .map(|s| s.as_str().to_owned())
-                    .unwrap_or_default(),
-                reason: a.state_reason().unwrap_or_default().to_owned(),
-                updated: time(a.state_updated_timestamp()),
-            });
+        // Metric and composite alarms are different SDK types with the same accessors.
+        macro_rules! row {
+            ($a:expr) => {
+                AlarmRow {
+                    name: $a.alarm_name().unwrap_or_default().to_owned(),
+                    state: $a
+                        .state_value()
+                        .map(|s| s.as_str().to_owned())
+                        .unwrap_or_default(),
+                    reason: $a.state_reason().unwrap_or_default().to_owned(),
+                    updated: time($a.state_updated_timestamp()),
+                }
+            };
         }
-        for a in page.composite_alarms() {
-            rows.push(AlarmRow {
-                name: a.alarm_name().unwrap_or_default().to_owned(),
-                state: a
-                    .state_value()
-                    .map(|s| s.as_str().to_owned())
-                    .unwrap_or_default(),
-                reason: a.state_reason().unwrap_or_default().to_owned(),
-                updated: time(a.state_updated_timestamp()),
-            });
-        }
+        rows.extend(page.metric_alarms().iter().map(|a| row!(a)));
+        rows.extend(page.composite_alarms().iter().map(|a| row!(a)));
     }
     rows.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(rows)

@@ -227,18 +227,7 @@ async fn workshop_metrics_reads_the_same_view_from_cloudwatch() {
         .await
         .unwrap();
 
-    let env = moto.env();
-    let out = common::workshop()
-        .args(["metrics", "--aws", "--json", "--minutes", "10"])
-        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let rows: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let rows = moto.workshop_json(&["metrics", "--aws", "--json", "--minutes", "10"]);
     let created = rows
         .iter()
         .find(|r| r["name"] == "OrdersCreated")
@@ -280,18 +269,7 @@ async fn workshop_alarms_reads_alarm_states_from_cloudwatch() {
         .await
         .unwrap();
 
-    let env = moto.env();
-    let out = common::workshop()
-        .args(["alarms", "--aws", "--json"])
-        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let rows: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let rows = moto.workshop_json(&["alarms", "--aws", "--json"]);
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0]["name"], "order-kit-dev-dlq-not-empty");
     assert_eq!(rows[0]["state"], "ALARM");

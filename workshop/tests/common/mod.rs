@@ -278,6 +278,23 @@ impl Moto {
     }
 }
 
+impl Moto {
+    /// Runs a `workshop` command against this server and parses its `--json` output.
+    pub fn workshop_json(&self, args: &[&str]) -> Vec<Value> {
+        let out = workshop()
+            .args(args)
+            .envs(self.env().iter().map(|(k, v)| (*k, v.as_str())))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    }
+}
+
 impl Drop for Moto {
     fn drop(&mut self) {
         let _ = self.child.kill();
