@@ -260,6 +260,8 @@ closed_set! {
         MalformedMessage => "MalformedMessage",
         OrderNotFound => "OrderNotFound",
         DependencyFailure => "DependencyFailure",
+        // A fault the chaos layer injected into this record (a poison message, a failure rate).
+        InjectedFault => "InjectedFault",
     }
 }
 

@@ -34,6 +34,8 @@ struct Cli {
     command: Command,
 }
 
+// Parsed once per process: the size of the largest variant costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 enum Command {
     /// Run the local stack: API Gateway, Lambda, SQS and the sweeper's schedule, on SQLite.
@@ -78,6 +80,166 @@ enum Command {
         #[command(subcommand)]
         command: DlqCommand,
     },
+    /// Turn faults on and off live (the local stack, or with --aws a deployed stack), and read
+    /// the experiment journal. Chaos must be armed: `workshop up --chaos-armed` locally,
+    /// `ChaosArmed=true` on AWS.
+    Chaos {
+        #[command(subcommand)]
+        command: ChaosCommand,
+    },
+}
+
+#[derive(clap::Args)]
+struct ChaosTarget {
+    /// The running stack's console address.
+    #[arg(
+        long,
+        default_value = "http://127.0.0.1:3001",
+        env = "WORKSHOP_CONSOLE"
+    )]
+    console: String,
+    /// Switch a deployed stack's faults through its SSM parameter instead.
+    #[arg(long)]
+    aws: bool,
+    /// The SSM parameter (stack output ChaosParameterName); with --aws.
+    #[arg(long, env = "CHAOS_PARAMETER", required_if_eq("aws", "true"))]
+    parameter: Option<String>,
+    /// Where the journal of --aws experiments is kept.
+    #[command(flatten)]
+    data: DataArgs,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+impl ChaosTarget {
+    fn target(&self) -> workshop::chaos_cmd::Target<'_> {
+        match (&self.parameter, self.aws) {
+            (Some(parameter), true) => workshop::chaos_cmd::Target::Aws {
+                parameter,
+                data_dir: &self.data.data_dir,
+            },
+            _ => workshop::chaos_cmd::Target::Local {
+                console: &self.console,
+            },
+        }
+    }
+}
+
+fn serde_enum<T: serde::de::DeserializeOwned>(s: &str) -> Result<T, String> {
+    serde_json::from_value(serde_json::Value::String(s.to_owned())).map_err(|e| e.to_string())
+}
+
+/// The faults of an override; anything not given is off. Caps are checked by the stack.
+#[derive(clap::Args)]
+struct FaultArgs {
+    /// Share (0-1) of processor records (or batches, see --processor-failure-mode) that fail.
+    #[arg(long)]
+    processor_failure_rate: Option<f64>,
+    /// record (a batch item failure) or batch (the whole invocation fails).
+    #[arg(long, value_parser = serde_enum::<chaos::FailureMode>)]
+    processor_failure_mode: Option<chaos::FailureMode>,
+    /// Delay before each processor invocation works on its batch.
+    #[arg(long)]
+    processor_latency_ms: Option<u64>,
+    /// Up to this much more on every injected delay.
+    #[arg(long)]
+    jitter_ms: Option<u64>,
+    /// Orders holding an item with this SKU always fail in the processor (they end in the DLQ).
+    #[arg(long)]
+    poison_sku: Option<String>,
+    /// Share (0-1) of processor invocations that sleep past their deadline.
+    #[arg(long)]
+    timeout_rate: Option<f64>,
+    /// Share (0-1) of API requests answered with --api-error-status.
+    #[arg(long)]
+    api_error_rate: Option<f64>,
+    #[arg(long)]
+    api_error_status: Option<u16>,
+    /// Delay before each API handler runs.
+    #[arg(long)]
+    api_latency_ms: Option<u64>,
+    /// Which calls the dependency faults hit: store, queue or all.
+    #[arg(long, value_parser = serde_enum::<chaos::Dependency>)]
+    dependency: Option<chaos::Dependency>,
+    /// Share (0-1) of store/queue calls that fail.
+    #[arg(long)]
+    dependency_failure_rate: Option<f64>,
+    /// Delay before each store/queue call.
+    #[arg(long)]
+    dependency_latency_ms: Option<u64>,
+}
+
+impl FaultArgs {
+    fn faults(self) -> chaos::Faults {
+        let d = chaos::Faults::default();
+        chaos::Faults {
+            processor_failure_rate: self
+                .processor_failure_rate
+                .unwrap_or(d.processor_failure_rate),
+            processor_failure_mode: self
+                .processor_failure_mode
+                .unwrap_or(d.processor_failure_mode),
+            processor_latency_ms: self.processor_latency_ms.unwrap_or(d.processor_latency_ms),
+            latency_jitter_ms: self.jitter_ms.unwrap_or(d.latency_jitter_ms),
+            poison_sku: self.poison_sku.or(d.poison_sku),
+            timeout_rate: self.timeout_rate.unwrap_or(d.timeout_rate),
+            api_error_rate: self.api_error_rate.unwrap_or(d.api_error_rate),
+            api_error_status: self.api_error_status.unwrap_or(d.api_error_status),
+            api_latency_ms: self.api_latency_ms.unwrap_or(d.api_latency_ms),
+            dependency: self.dependency.unwrap_or(d.dependency),
+            dependency_failure_rate: self
+                .dependency_failure_rate
+                .unwrap_or(d.dependency_failure_rate),
+            dependency_latency_ms: self
+                .dependency_latency_ms
+                .unwrap_or(d.dependency_latency_ms),
+        }
+    }
+}
+
+#[allow(clippy::large_enum_variant)]
+#[derive(Subcommand)]
+enum ChaosCommand {
+    /// Whether chaos is armed, the flags, the live override and the running experiment.
+    Status {
+        #[command(flatten)]
+        target: ChaosTarget,
+    },
+    /// Start an experiment: these faults replace the flags until it expires or is switched off.
+    On {
+        #[command(flatten)]
+        target: ChaosTarget,
+        #[command(flatten)]
+        faults: FaultArgs,
+        /// How long it lasts, as 90s, 15m or 1h (a bare number is minutes; at most 4h): a
+        /// forgotten experiment ends itself.
+        #[arg(long = "for", default_value = "15m", value_parser = parse_duration)]
+        lasting: Duration,
+        /// Seed of the injector's choices, to repeat a run.
+        #[arg(long)]
+        seed: Option<u64>,
+        /// What you expect to happen, for the journal.
+        #[arg(long, default_value = "")]
+        hypothesis: String,
+        /// An alarm that must stay out of ALARM for steady state to hold (repeatable; default
+        /// pipeline-unhealthy).
+        #[arg(long = "steady-state")]
+        steady_state: Vec<String>,
+        /// Switch chaos off when this alarm goes to ALARM (local stack).
+        #[arg(long)]
+        stop_on: Option<String>,
+    },
+    /// The kill switch: no fault is injected (flags included) until the next `chaos on`.
+    Off {
+        #[command(flatten)]
+        target: ChaosTarget,
+    },
+    /// Every experiment: hypothesis, faults, start, end, and whether steady state held.
+    Journal {
+        #[command(flatten)]
+        target: ChaosTarget,
+    },
 }
 
 #[derive(clap::Args)]
@@ -120,6 +282,10 @@ struct UpArgs {
     /// Do not echo log lines to the terminal (they still go to the data dir).
     #[arg(long)]
     quiet: bool,
+    /// Allow fault injection (`workshop chaos on`, and any CHAOS_* flags in the environment).
+    /// Off by default: without it nothing is ever injected.
+    #[arg(long, env = "CHAOS_ARMED")]
+    chaos_armed: bool,
 }
 
 #[derive(Subcommand)]
@@ -144,6 +310,23 @@ enum DlqCommand {
         #[arg(long, value_enum, default_value_t = Backend::Local)]
         backend: Backend,
     },
+}
+
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    let (number, unit) = match s.trim().char_indices().find(|(_, c)| !c.is_ascii_digit()) {
+        Some((i, _)) => s.trim().split_at(i),
+        None => (s.trim(), "m"),
+    };
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("expected a duration such as 90s, 15m or 1h, got {s:?}"))?;
+    let unit = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        other => return Err(format!("unknown unit {other:?} in {s:?}; use s, m or h")),
+    };
+    Ok(Duration::from_secs(n.saturating_mul(unit)))
 }
 
 fn parse_limit(s: &str) -> Result<(Function, usize), String> {
@@ -217,8 +400,40 @@ async fn up(args: UpArgs) -> Result<(), Box<dyn std::error::Error>> {
     if let Some(s) = args.sweep_grace {
         opts.sweeper.grace = Duration::from_secs(s);
     }
+    opts.chaos = chaos::Settings::from_env()?;
+    opts.chaos.armed = args.chaos_armed;
     stack::run(opts, shutdown_signal()).await?;
     Ok(())
+}
+
+async fn chaos_command(command: ChaosCommand) -> Result<String, Box<dyn std::error::Error>> {
+    use workshop::chaos_cmd;
+    match command {
+        ChaosCommand::Status { target } => chaos_cmd::status(target.target(), target.json).await,
+        ChaosCommand::Off { target } => chaos_cmd::stop(target.target(), target.json).await,
+        ChaosCommand::Journal { target } => {
+            chaos_cmd::show_journal(target.target(), target.json).await
+        }
+        ChaosCommand::On {
+            target,
+            faults,
+            lasting,
+            seed,
+            hypothesis,
+            steady_state,
+            stop_on,
+        } => {
+            let req = workshop::stack::chaos::StartRequest {
+                faults: faults.faults(),
+                seed,
+                duration_seconds: Some(lasting.as_secs()),
+                hypothesis,
+                steady_state,
+                stop_on,
+            };
+            chaos_cmd::start(target.target(), req, target.json).await
+        }
+    }
 }
 
 async fn dlq(command: DlqCommand) -> Result<(), Box<dyn std::error::Error>> {
@@ -243,6 +458,7 @@ async fn main() -> ExitCode {
     let result = match cli.command {
         Command::Up(args) => up(args).await,
         Command::Dlq { command } => dlq(command).await,
+        Command::Chaos { command } => chaos_command(command).await.map(|out| println!("{out}")),
         Command::Alarms { console, json, aws } => {
             let source = if aws {
                 Source::CloudWatch

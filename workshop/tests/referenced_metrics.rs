@@ -4,28 +4,35 @@
 
 mod common;
 
-use common::{PATIENCE, Stack, order, workshop};
+use common::{PATIENCE, Stack, chaos_json, injections, order, workshop};
 use orders::ports::{Clock, OrderCreated, OrderQueue, OrderStore, SystemClock};
 use orders_sqlite::{QueueConfig, SqliteOrderStore, SqliteQueue};
 use serde_json::Value;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// Series only fault injection emits (a failing queue or store); the chaos toggles, a later
-/// change, add the scenario steps that produce them, and then this list must be empty.
-const NEEDS_CHAOS: [(&str, Option<&str>); 3] = [
-    ("ChaosInjections", None),
-    ("PublishFailures", None),
-    ("ProcessingFailures", Some("DependencyFailure")),
-];
-/// Series only the Lambda binaries emit: list-orders reads its signing key from Secrets
-/// Manager at init; the local stack keeps it in the data dir.
-const LAMBDA_ONLY: [(&str, Option<&str>); 1] = [("DependencyLatency", Some("GetSecret"))];
-
-fn excluded(m: &alarms::Metric) -> bool {
-    NEEDS_CHAOS.iter().chain(&LAMBDA_ONLY).any(|(name, value)| {
-        m.metric_name == *name && value.is_none_or(|v| m.dimensions.iter().any(|d| d.value == v))
-    })
+/// Turns on one set of faults, runs `trigger`, and waits until `function` logged an injection
+/// of `fault`.
+async fn inject(
+    stack: &Stack,
+    args: &[&str],
+    fault: &str,
+    function: &str,
+    trigger: impl AsyncFnOnce(),
+) {
+    let mut on = vec!["on"];
+    on.extend_from_slice(args);
+    chaos_json(stack, &on);
+    trigger().await;
+    let started = Instant::now();
+    while injections(stack, function, fault).is_empty() {
+        assert!(
+            started.elapsed() < PATIENCE,
+            "{function} never injected {fault} ({args:?})"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    chaos_json(stack, &["off"]);
 }
 
 fn present(rows: &[Value], series: &alarms::Metric) -> bool {
@@ -47,6 +54,7 @@ async fn every_metric_a_dashboard_or_alarm_reads_is_emitted() {
     let stack = Stack::start(
         dir.path(),
         &[
+            "--chaos-armed",
             "--visibility-timeout",
             "1",
             "--sweep-interval",
@@ -136,11 +144,66 @@ async fn every_metric_a_dashboard_or_alarm_reads_is_emitted() {
     store.create(&stranded, None).await.unwrap();
     c.wait_final(&stranded.id.to_string()).await;
 
+    // Every fault of the chaos catalogue, each where it is injected: ChaosInjections by
+    // Fault, and the failures they cause (PublishFailures, DependencyFailure, InjectedFault).
+    let create = async || {
+        c.create(&order(1, "1.00")).await;
+    };
+    let slow = [
+        "--processor-latency-ms",
+        "10",
+        "--api-latency-ms",
+        "10",
+        "--dependency-latency-ms",
+        "5",
+    ];
+    inject(&stack, &slow, "Latency", "order-processor", create).await;
+    assert!(!injections(&stack, "create-order", "ApiLatency").is_empty());
+    assert!(!injections(&stack, "create-order", "DependencyLatency").is_empty());
+    let poison = ["--poison-sku", "SKU-0"];
+    inject(&stack, &poison, "PoisonMessage", "order-processor", create).await;
+    let record = ["--processor-failure-rate", "1"];
+    inject(&stack, &record, "RecordFailure", "order-processor", create).await;
+    let batch = [
+        "--processor-failure-rate",
+        "1",
+        "--processor-failure-mode",
+        "batch",
+    ];
+    inject(&stack, &batch, "BatchFailure", "order-processor", create).await;
+    inject(
+        &stack,
+        &["--timeout-rate", "1"],
+        "Timeout",
+        "order-processor",
+        create,
+    )
+    .await;
+    let api = ["--api-error-rate", "1"];
+    inject(&stack, &api, "ApiError", "create-order", create).await;
+    let enqueue = ["--dependency", "queue", "--dependency-failure-rate", "1"];
+    inject(&stack, &enqueue, "DependencyError", "create-order", create).await;
+    let read = ["--dependency", "store", "--dependency-failure-rate", "1"];
+    inject(
+        &stack,
+        &read,
+        "DependencyError",
+        "order-processor",
+        async || {
+            let message = OrderCreated {
+                order_id: done,
+                created_at: clock.now(),
+                correlation_id: None,
+            };
+            queue.publish(&message).await.unwrap();
+        },
+    )
+    .await;
+
     // Wait until the scenario's last effects (the DLQ move, a queue sample after it, an alarm
     // round) are in the store, then look for every referenced series.
     let wanted: Vec<alarms::Metric> = dashboards::referenced_series(dashboards::Target::Local)
         .into_iter()
-        .filter(|m| !excluded(m))
         .collect();
     let started = Instant::now();
     loop {

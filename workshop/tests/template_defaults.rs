@@ -161,8 +161,8 @@ const DEPLOYED_ENV: [&str; 6] = [
     env::PAGE_TOKEN_SECRET_ARN,
 ];
 
-/// The chaos flags (`CHAOS_ARMED` and, later, the individual `CHAOS_*` faults) belong to the
-/// chaos crate, not to `settings::env`.
+/// The chaos flags (`CHAOS_ARMED`, `CHAOS_PARAMETER` and any deploy-time `CHAOS_*` fault)
+/// belong to the chaos crate, not to `settings::env`.
 const CHAOS_PREFIX: &str = "CHAOS_";
 
 /// What each Lambda binary reads at start-up (functions/lambdas: `store`, `queue`,
@@ -173,6 +173,7 @@ fn required_env(f: Function) -> Vec<&'static str> {
         env::ENVIRONMENT,
         env::ORDERS_TABLE,
         "CHAOS_ARMED",
+        "CHAOS_PARAMETER",
     ];
     match f {
         Function::CreateOrder | Function::Health | Function::OrderSweeper => {
@@ -310,6 +311,119 @@ fn chaos_is_disarmed_by_default() {
     assert_eq!(
         t.root["Parameters"][param]["Default"].as_str(),
         Some("false")
+    );
+}
+
+/// A string or a list of strings (IAM's `Action` and `Resource`), tags kept.
+fn one_or_many(v: &Value) -> Vec<&Value> {
+    match v {
+        Value::Sequence(s) => s.iter().collect(),
+        Value::Null => Vec::new(),
+        other => vec![other],
+    }
+}
+
+/// The live override: `CHAOS_PARAMETER` names an SSM parameter the stack creates, holding "no
+/// override" until `workshop chaos on --aws` writes it; the functions may read it and nothing
+/// else in SSM, and may never write it (the operator does, with their own credentials).
+#[test]
+fn chaos_parameter_is_created_unset_and_only_readable() {
+    let t = Template::load();
+    let name = &t.globals()["Environment"]["Variables"]["CHAOS_PARAMETER"];
+    let id = tagged(name, "Ref")
+        .and_then(Value::as_str)
+        .expect("CHAOS_PARAMETER: !Ref <AWS::SSM::Parameter>");
+    let param = t.resource(id);
+    assert_eq!(
+        param["Type"].as_str(),
+        Some("AWS::SSM::Parameter"),
+        "{id} (CHAOS_PARAMETER) is an SSM parameter"
+    );
+    let p = &param["Properties"];
+    assert_eq!(
+        p["Type"].as_str(),
+        Some("String"),
+        "{id}: read without decryption"
+    );
+    assert_eq!(p["Tier"].as_str(), Some("Standard"), "{id}: the free tier");
+    let value = p["Value"].as_str().expect("Value is a string");
+    let value: serde_json::Value = serde_json::from_str(value)
+        .unwrap_or_else(|e| panic!("{id}.Value is not JSON ({e}): {value}"));
+    assert_eq!(
+        value,
+        serde_json::json!({"state": "unset"}),
+        "{id} starts with no override"
+    );
+    // The grants below build the ARN as `parameter${Id}`, right only for a name with a slash.
+    let param_name = tagged(&p["Name"], "Sub")
+        .and_then(Value::as_str)
+        .unwrap_or_else(|| panic!("{id}.Name is a !Sub of the stack name"));
+    assert!(
+        param_name.starts_with('/') && param_name.contains("${AWS::StackName}"),
+        "{id}.Name {param_name}: /<stack>/... (a hierarchy, one per stack)"
+    );
+    let expected_arn = format!(
+        "arn:${{AWS::Partition}}:ssm:${{AWS::Region}}:${{AWS::AccountId}}:parameter${{{id}}}"
+    );
+
+    for f in Function::ALL {
+        let (fid, r) = t.function(f);
+        let policies = r["Properties"]["Policies"]
+            .as_sequence()
+            .unwrap_or_else(|| panic!("{fid}: Policies is a list"));
+        let mut reads = 0;
+        for policy in policies {
+            let statements = policy["Statement"]
+                .as_sequence()
+                .unwrap_or_else(|| panic!("{fid}: every policy is an inline Statement list"));
+            for st in statements {
+                let actions: Vec<&str> = one_or_many(&st["Action"])
+                    .into_iter()
+                    .map(|a| a.as_str().expect("Action is a string"))
+                    .collect();
+                let ssm: Vec<&str> = actions
+                    .iter()
+                    .copied()
+                    .filter(|a| a.to_ascii_lowercase().starts_with("ssm:") || *a == "*")
+                    .collect();
+                if ssm.is_empty() {
+                    continue;
+                }
+                assert_eq!(
+                    ssm,
+                    ["ssm:GetParameter"],
+                    "{fid}: the only SSM action a function may have is ssm:GetParameter \
+                     (never PutParameter, ssm:* or *)"
+                );
+                assert_eq!(
+                    st["Effect"].as_str(),
+                    Some("Allow"),
+                    "{fid}: {:?}",
+                    st["Sid"]
+                );
+                let resources: Vec<&str> = one_or_many(&st["Resource"])
+                    .into_iter()
+                    .map(|r| {
+                        tagged(r, "Sub").and_then(Value::as_str).unwrap_or_else(|| {
+                            panic!("{fid}: SSM Resource is a !Sub ARN, got {r:?}")
+                        })
+                    })
+                    .collect();
+                assert_eq!(
+                    resources,
+                    [expected_arn.as_str()],
+                    "{fid}: ssm:GetParameter on the chaos parameter only"
+                );
+                reads += 1;
+            }
+        }
+        assert_eq!(reads, 1, "{fid} ({}) reads {id} once", f.name());
+    }
+
+    assert_eq!(
+        tagged(&t.root["Outputs"]["ChaosParameterName"]["Value"], "Ref").and_then(Value::as_str),
+        Some(id),
+        "the ChaosParameterName output is what `workshop chaos on --aws --parameter` takes"
     );
 }
 

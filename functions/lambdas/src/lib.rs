@@ -3,12 +3,14 @@
 //! these to a handler from `orders::handlers`.
 
 use aws_config::{BehaviorVersion, SdkConfig};
+use chaos::{Chaos, ChaoticQueue, ChaoticStore};
 use orders::pagination::PageTokens;
-use orders::ports::{OrderQueue, OrderStore};
+use orders::ports::{OrderQueue, OrderStore, SystemClock};
 use orders::settings::env;
-use orders_aws::{DynamoDbOrderStore, SqsOrderQueue};
+use orders_aws::{ChaosParameter, DynamoDbOrderStore, SqsOrderQueue};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// The `service` stamped on every log line.
 pub const SERVICE: &str = "orders";
@@ -45,20 +47,52 @@ pub async fn aws() -> SdkConfig {
     aws_config::load_defaults(BehaviorVersion::latest()).await
 }
 
-pub fn store(aws: &SdkConfig) -> Result<Arc<dyn OrderStore>, InitError> {
-    let table = required_env(env::ORDERS_TABLE)?;
-    Ok(Arc::new(DynamoDbOrderStore::new(
-        aws_sdk_dynamodb::Client::new(aws),
-        table,
-    )))
+/// The chaos layer from the `CHAOS_*` flags, reading the live override from the SSM
+/// parameter in `CHAOS_PARAMETER` when armed. Flags that do not parse disarm it: a typo must
+/// not take the function down, and the error log names the flag.
+pub fn chaos_layer(aws: &SdkConfig) -> Arc<Chaos> {
+    let clock = Arc::new(SystemClock);
+    let settings = match chaos::Settings::from_env() {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::error!(error = %e, "chaos flags are invalid; chaos stays disarmed");
+            return Arc::new(Chaos::disarmed(clock));
+        }
+    };
+    let live = settings
+        .parameter
+        .clone()
+        .filter(|_| settings.armed)
+        .map(|name| {
+            Arc::new(ChaosParameter::new(aws_sdk_ssm::Client::new(aws), name))
+                as Arc<dyn chaos::LiveSource>
+        });
+    Arc::new(Chaos::new(settings, live, clock))
 }
 
-pub fn queue(aws: &SdkConfig) -> Result<Arc<dyn OrderQueue>, InitError> {
+/// The order store, behind the chaos layer's dependency faults.
+pub fn store(aws: &SdkConfig, chaos: &Arc<Chaos>) -> Result<Arc<dyn OrderStore>, InitError> {
+    let table = required_env(env::ORDERS_TABLE)?;
+    let store = Arc::new(DynamoDbOrderStore::new(
+        aws_sdk_dynamodb::Client::new(aws),
+        table,
+    ));
+    Ok(ChaoticStore::wrap(store, chaos))
+}
+
+/// The order queue, behind the chaos layer's dependency faults.
+pub fn queue(aws: &SdkConfig, chaos: &Arc<Chaos>) -> Result<Arc<dyn OrderQueue>, InitError> {
     let url = required_env(env::ORDERS_QUEUE_URL)?;
-    Ok(Arc::new(SqsOrderQueue::new(
-        aws_sdk_sqs::Client::new(aws),
-        url,
-    )))
+    let queue = Arc::new(SqsOrderQueue::new(aws_sdk_sqs::Client::new(aws), url));
+    Ok(ChaoticQueue::wrap(queue, chaos))
+}
+
+/// The invocation's deadline as an `Instant` (the context gives epoch milliseconds).
+pub fn deadline(context: &lambda_runtime::Context) -> Instant {
+    let now_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+    Instant::now() + Duration::from_millis(context.deadline.saturating_sub(now_ms))
 }
 
 /// The `nextToken` signing key, read once at init from Secrets Manager.

@@ -26,6 +26,8 @@ pub enum ErrorCode {
     IdempotencyKeyReused,
     DependencyFailed,
     Internal,
+    /// The chaos layer failed this request on purpose (`CHAOS_API_ERROR_RATE`).
+    InjectedFault,
 }
 
 /// An error response: status, code, message, and the per-field problems if any.

@@ -50,6 +50,7 @@ pub struct Invocation {
     pub function_name: &'static str,
     pub request_id: String,
     pub cold_start: bool,
+    init: InitMetrics,
 }
 
 impl Invocation {
@@ -58,8 +59,34 @@ impl Invocation {
             function_name,
             request_id: request_id.to_owned(),
             cold_start,
+            init: InitMetrics::default(),
         }
     }
+
+    /// Adds what the instance's init phase recorded to this (its first) invocation's documents.
+    pub fn with_init(mut self, init: InitMetrics) -> Self {
+        self.init = init;
+        self
+    }
+}
+
+/// What a function's init phase recorded (a dependency call made once per instance). On
+/// Lambda those recordings wait in the collector and leave with the first invocation's
+/// flush; [`collect_init`] and [`Invocation::with_init`] do the same here.
+#[derive(Clone, Default)]
+pub struct InitMetrics(Arc<Mutex<Collector>>);
+
+impl std::fmt::Debug for InitMetrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("InitMetrics")
+    }
+}
+
+/// Runs a function's init, collecting what it records.
+pub fn collect_init<T>(init: impl FnOnce() -> T) -> (T, InitMetrics) {
+    let collector = Arc::new(Mutex::new(Collector::default()));
+    let out = CURRENT.sync_scope(collector.clone(), init);
+    (out, InitMetrics(collector))
 }
 
 enum Values {
@@ -76,6 +103,8 @@ type Labels = Vec<(String, String)>;
 struct Collector {
     series: BTreeMap<Labels, BTreeMap<String, Values>>,
     properties: BTreeMap<&'static str, Value>,
+    /// The function whose log the documents go to, for an early flush.
+    function_name: &'static str,
 }
 
 impl Collector {
@@ -229,7 +258,13 @@ impl LocalMetrics {
         invocation: &Invocation,
         future: F,
     ) -> (F::Output, Vec<String>) {
-        let mut start = Collector::default();
+        let mut start = std::mem::take(
+            &mut *invocation
+                .init
+                .0
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner),
+        );
         if invocation.cold_start {
             if let Values::Counter(n) = start
                 .entry(&Key::from_static_name(Metric::ColdStart.name()), || {
@@ -239,6 +274,7 @@ impl LocalMetrics {
                 *n += 1;
             }
         }
+        start.function_name = invocation.function_name;
         start.properties.insert(
             Property::RequestId.as_str(),
             Value::String(invocation.request_id.clone()),
@@ -330,6 +366,27 @@ impl LocalMetrics {
 
 fn now_ms() -> u64 {
     u64::try_from(chrono::Utc::now().timestamp_millis()).unwrap_or_default()
+}
+
+/// Writes what the current invocation recorded so far and starts its collection afresh
+/// (properties stay). False outside an invocation or without an installed backend.
+pub(super) fn flush_current() -> bool {
+    let Some(metrics) = INSTALLED.get() else {
+        return false;
+    };
+    CURRENT
+        .try_with(|c| {
+            let mut collector = c.lock().unwrap_or_else(PoisonError::into_inner);
+            let taken = Collector {
+                series: std::mem::take(&mut collector.series),
+                properties: collector.properties.clone(),
+                function_name: collector.function_name,
+            };
+            for line in metrics.render(taken, now_ms()) {
+                metrics.0.sink.write(collector.function_name, &line);
+            }
+        })
+        .is_ok()
 }
 
 /// Runs `future` in the installed backend's scope (see the module doc). Without

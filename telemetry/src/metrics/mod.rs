@@ -177,6 +177,20 @@ pub fn orders_swept(orders: u64) {
     count(Metric::OrdersSwept, &[], orders);
 }
 
+/// Writes the current invocation's documents now instead of at its end: for a handler about
+/// to be cut off (an injected timeout), whose end-of-invocation flush would never run.
+pub fn flush_now() {
+    if local::flush_current() {
+        return;
+    }
+    if let Some(lambda) = LAMBDA.get() {
+        match lambda.finish() {
+            Ok(lines) => write_stdout(&lines),
+            Err(e) => tracing::error!(error = %e, "EMF metrics of this invocation are lost"),
+        }
+    }
+}
+
 /// Counted by [`LambdaMetrics::invocation`] and [`local`] themselves; public for custom wiring.
 pub fn cold_start() {
     count(Metric::ColdStart, &[], 1);

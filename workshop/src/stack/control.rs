@@ -1,10 +1,15 @@
 //! The local stack's control plane on its own loopback port (the console's port): what
-//! `workshop metrics` (and later the console, alarms and chaos) read from a running stack.
+//! `workshop metrics`, `workshop alarms` and `workshop chaos` (and later the console) use.
 
 use super::alarm_loop::{AlarmsView, LocalAlarms};
+use super::chaos::{ChaosControlError, ChaosStatus, LocalChaos, StartRequest};
 use super::metrics::MetricStore;
 use axum::Json;
+use axum::extract::rejection::JsonRejection;
 use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use chaos::journal::{EndReason, Experiment};
 use chrono::{Duration as ChronoDuration, Utc};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -13,6 +18,7 @@ use std::sync::Arc;
 pub struct Control {
     pub metrics: Arc<MetricStore>,
     pub alarms: Arc<LocalAlarms>,
+    pub chaos: Arc<LocalChaos>,
 }
 
 /// One metric's figures over the window.
@@ -90,11 +96,76 @@ async fn alarms(State(control): State<Control>) -> Json<AlarmsView> {
     Json(control.alarms.view())
 }
 
+/// A control-plane error: `{"error": "...", "code": "..."}`, as the API's errors look.
+pub struct ControlError(StatusCode, &'static str, String);
+
+impl IntoResponse for ControlError {
+    fn into_response(self) -> Response {
+        (
+            self.0,
+            Json(serde_json::json!({ "error": self.2, "code": self.1 })),
+        )
+            .into_response()
+    }
+}
+
+impl From<ChaosControlError> for ControlError {
+    fn from(e: ChaosControlError) -> Self {
+        let (status, code) = match &e {
+            ChaosControlError::Disarmed => (StatusCode::CONFLICT, "CHAOS_DISARMED"),
+            ChaosControlError::Invalid(_) | ChaosControlError::UnknownAlarm(_) => {
+                (StatusCode::BAD_REQUEST, "INVALID_CHAOS_REQUEST")
+            }
+            ChaosControlError::Journal(_) | ChaosControlError::State { .. } => {
+                (StatusCode::INTERNAL_SERVER_ERROR, "CHAOS_STATE")
+            }
+        };
+        ControlError(status, code, e.to_string())
+    }
+}
+
+async fn chaos_status(State(control): State<Control>) -> Json<ChaosStatus> {
+    Json(control.chaos.status().await)
+}
+
+async fn chaos_start(
+    State(control): State<Control>,
+    body: Result<Json<StartRequest>, JsonRejection>,
+) -> Result<Json<Experiment>, ControlError> {
+    let Json(req) = body.map_err(|e| {
+        ControlError(
+            StatusCode::BAD_REQUEST,
+            "INVALID_CHAOS_REQUEST",
+            e.body_text(),
+        )
+    })?;
+    Ok(Json(control.chaos.start(req)?))
+}
+
+async fn chaos_stop(
+    State(control): State<Control>,
+) -> Result<Json<Option<Experiment>>, ControlError> {
+    Ok(Json(control.chaos.stop(EndReason::SwitchedOff)?))
+}
+
+async fn chaos_journal(
+    State(control): State<Control>,
+) -> Result<Json<Vec<Experiment>>, ControlError> {
+    Ok(Json(control.chaos.journal()?))
+}
+
 impl Control {
     pub fn router(self) -> axum::Router {
         axum::Router::new()
             .route("/api/metrics", axum::routing::get(metrics))
             .route("/api/alarms", axum::routing::get(alarms))
+            .route(
+                "/api/chaos",
+                axum::routing::get(chaos_status)
+                    .put(chaos_start)
+                    .delete(chaos_stop),
+            )
+            .route("/api/chaos/journal", axum::routing::get(chaos_journal))
             .with_state(self)
     }
 }

@@ -11,7 +11,6 @@ use orders::settings::QueueSettings;
 use orders_sqlite::{ReceivedMessage, SqliteQueue};
 use serde_json::{Map, Value, json};
 use std::collections::HashSet;
-use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
@@ -134,7 +133,9 @@ impl EventSource {
             .map_err(|e| error!(error = %e, "could not build the SQS event"))?;
         let outcome = self
             .processor
-            .invoke(|handler, _| async move { Ok::<_, Infallible>(handler.handle(event).await) })
+            .invoke(|handler, invocation| async move {
+                handler.handle(event, invocation.deadline).await
+            })
             .await;
         let response = match outcome {
             Ok(r) => r,

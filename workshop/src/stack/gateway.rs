@@ -168,7 +168,10 @@ impl Gateway {
             // API Gateway answers 500 when Lambda throttles or the function fails, 503 when
             // the integration times out; the client never sees Lambda's own error.
             Err(
-                InvokeError::Throttled { .. } | InvokeError::Crashed(_) | InvokeError::Failed(_),
+                InvokeError::Throttled { .. }
+                | InvokeError::Crashed(_)
+                | InvokeError::Failed(_)
+                | InvokeError::InitFailed(_),
             ) => gateway_error(500, "Internal Server Error", api_request_id),
             Err(InvokeError::TimedOut(_)) => {
                 gateway_error(503, "Service Unavailable", api_request_id)

@@ -31,6 +31,9 @@ pub enum InvokeError {
     /// The handler returned an error (Lambda's `Errors` metric counts it; the sandbox lives on).
     #[error("function error: {0}")]
     Failed(String),
+    /// The init phase failed (`Runtime.InitError`): no instance; the next invocation retries.
+    #[error("init failed: {0}")]
+    InitFailed(String),
 }
 
 /// Counters a dashboard reads (the AWS/Lambda metrics of this function).
@@ -62,8 +65,9 @@ struct Instance<H: ?Sized> {
     last_used: Instant,
 }
 
-/// Runs the function's init phase, building what a Lambda `main` builds before its loop.
-pub type Init<H> = Box<dyn Fn() -> Arc<H> + Send + Sync>;
+/// Runs the function's init phase, building what a Lambda `main` builds before its loop. An
+/// `Err` is an init failure, reported like Lambda's `Runtime.InitError`.
+pub type Init<H> = Box<dyn Fn() -> Result<Arc<H>, String> + Send + Sync>;
 
 pub struct FunctionPool<H: ?Sized> {
     pub name: &'static str,
@@ -225,13 +229,23 @@ impl<H: ?Sized + Send + Sync + 'static> FunctionPool<H> {
             self.busy.load(Ordering::Relaxed) as f64,
         );
 
-        let (handler, init_duration) = match self.take_idle() {
-            Some(instance) => (instance.handler, None),
+        let (handler, init_duration, init_metrics) = match self.take_idle() {
+            Some(instance) => (instance.handler, None, Default::default()),
             None => {
                 let started = Instant::now();
-                let handler = (self.init)();
+                let (built, init_metrics) =
+                    telemetry::metrics::local::collect_init(|| (self.init)());
                 self.stats.cold_starts.fetch_add(1, Ordering::Relaxed);
-                (handler, Some(started.elapsed()))
+                match built {
+                    Ok(handler) => (handler, Some(started.elapsed()), init_metrics),
+                    Err(message) => {
+                        self.stats.errors.fetch_add(1, Ordering::Relaxed);
+                        self.metric(lambda_metrics::ERRORS.name, 1.0);
+                        let e = InvokeError::InitFailed(message);
+                        error!(function_name = self.name, function_request_id = %request_id, kind = "platform.initError", error = %e, "INIT_REPORT Init Duration: {:.2} ms\tPhase: init\tStatus: error\tError Type: Runtime.InitError", started.elapsed().as_secs_f64() * 1000.0);
+                        return Err(e);
+                    }
+                }
             }
         };
         let cold_start = init_duration.is_some();
@@ -253,7 +267,8 @@ impl<H: ?Sized + Send + Sync + 'static> FunctionPool<H> {
         // Metrics recorded during the call become this invocation's EMF documents, flushed at
         // its end as Lambda's runtime does (a timed-out or crashed invocation writes none).
         let metrics =
-            telemetry::metrics::local::Invocation::new(self.name, &request_id, cold_start);
+            telemetry::metrics::local::Invocation::new(self.name, &request_id, cold_start)
+                .with_init(init_metrics);
         let task = tokio::spawn(
             telemetry::metrics::local::scope(metrics, call(handler.clone(), invocation))
                 .instrument(span.clone()),
@@ -335,7 +350,7 @@ mod tests {
             128,
             Box::new(move || {
                 inits.fetch_add(1, Ordering::SeqCst);
-                shared.clone()
+                Ok(shared.clone())
             }),
         ))
     }
@@ -428,7 +443,7 @@ mod tests {
             let (inits, shared) = (inits.clone(), shared.clone());
             Box::new(move || {
                 inits.fetch_add(1, Ordering::SeqCst);
-                shared.clone()
+                Ok(shared.clone())
             })
         }));
         let r = pool.invoke(|h, _| slow_call(h)).await;
@@ -451,5 +466,31 @@ mod tests {
             .await;
         assert_eq!(r, Err(InvokeError::Failed("bad input".into())));
         assert_eq!((pool.stats().errors, pool.stats().idle), (3, 1));
+    }
+
+    #[tokio::test]
+    async fn a_failed_init_fails_the_invocation_and_the_next_one_retries_it() {
+        let attempts = Arc::new(AtomicUsize::new(0));
+        let pool = FunctionPool::new("flaky-init", 1, Duration::from_secs(5), 128, {
+            let attempts = attempts.clone();
+            Box::new(move || {
+                if attempts.fetch_add(1, Ordering::SeqCst) == 0 {
+                    Err("the secret could not be read".to_owned())
+                } else {
+                    Ok(Arc::new(7usize))
+                }
+            })
+        });
+        let first = pool.invoke(|h, _| async move { Ok::<_, String>(*h) }).await;
+        assert_eq!(
+            first,
+            Err(InvokeError::InitFailed(
+                "the secret could not be read".into()
+            ))
+        );
+        let second = pool.invoke(|h, _| async move { Ok::<_, String>(*h) }).await;
+        assert_eq!(second, Ok(7));
+        let stats = pool.stats();
+        assert_eq!((stats.errors, stats.cold_starts, stats.busy), (1, 2, 0));
     }
 }

@@ -4,6 +4,7 @@
 
 pub mod alarm_loop;
 pub mod backend;
+pub mod chaos;
 pub mod control;
 pub mod event_source;
 pub mod functions;
@@ -41,6 +42,8 @@ pub struct StackOptions {
     pub metrics: Arc<metrics::MetricStore>,
     /// The alarms the stack evaluates against its metric store.
     pub alarms: Vec<alarms::Alarm>,
+    /// The chaos flags (`CHAOS_*`); disarmed unless `--chaos-armed` or `CHAOS_ARMED=true`.
+    pub chaos: ::chaos::Settings,
 }
 
 impl StackOptions {
@@ -55,6 +58,7 @@ impl StackOptions {
             backend: Backend::Local,
             metrics: Arc::default(),
             alarms: Vec::new(),
+            chaos: ::chaos::Settings::default(),
         }
     }
 }
@@ -74,6 +78,8 @@ pub enum StackError {
     Backend(#[from] BackendError),
     #[error("the alarm set is invalid: {0}")]
     Alarms(#[from] alarms::AlarmError),
+    #[error(transparent)]
+    Chaos(#[from] chaos::ChaosControlError),
     #[error("HTTP server failed: {0}")]
     Serve(std::io::Error),
 }
@@ -86,18 +92,33 @@ pub async fn run(
 ) -> Result<(), StackError> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let wiring = backend::wire(opts.backend, &opts.data_dir, &opts.queue, clock.clone()).await?;
-    let tokens = PageTokens::new(opts.data_dir.page_token_key()?)
+    // Fail at start on a bad key; list-orders reads it again at each cold start.
+    PageTokens::new(opts.data_dir.page_token_key()?)
         .map_err(crate::data_dir::DataDirError::from)?;
-    let store = Arc::new(service_metrics::MeteredStore {
-        inner: wiring.store,
-        store: opts.metrics.clone(),
-    });
+    let local_alarms = Arc::new(alarm_loop::LocalAlarms::new(opts.alarms.clone())?);
+    let local_chaos = Arc::new(chaos::LocalChaos::new(
+        opts.chaos.clone(),
+        opts.data_dir.path(),
+        local_alarms.clone(),
+        clock.clone(),
+    )?);
+    let injector = local_chaos.injector();
+    // The chaos layer sits in front of the metered store: an injected failure never reaches
+    // the dependency, so it shows in our metrics, not in DynamoDB's, as on AWS.
+    let store = ::chaos::ChaoticStore::wrap(
+        Arc::new(service_metrics::MeteredStore {
+            inner: wiring.store,
+            store: opts.metrics.clone(),
+        }),
+        &injector,
+    );
     let deps = Dependencies {
         store,
-        queue: wiring.queue,
+        queue: ::chaos::ChaoticQueue::wrap(wiring.queue, &injector),
         clock,
-        tokens,
+        secrets: opts.data_dir.clone(),
         metrics: opts.metrics.clone(),
+        chaos: injector,
     };
     let functions = Functions::new(&deps, &opts.limits, opts.sweeper);
 
@@ -141,7 +162,10 @@ pub async fn run(
     }
 
     let router = gateway::Gateway::new(functions.http, opts.metrics.clone()).router();
-    let local_alarms = Arc::new(alarm_loop::LocalAlarms::new(opts.alarms.clone())?);
+    workers.push(tokio::spawn(chaos::run(
+        local_chaos.clone(),
+        stop_rx.clone(),
+    )));
     workers.push(tokio::spawn(alarm_loop::run(
         local_alarms.clone(),
         opts.metrics.clone(),
@@ -150,6 +174,7 @@ pub async fn run(
     let control = control::Control {
         metrics: opts.metrics.clone(),
         alarms: local_alarms,
+        chaos: local_chaos,
     }
     .router();
     let (console_stop_tx, mut console_stop_rx) = watch::channel(false);

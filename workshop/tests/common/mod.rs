@@ -107,6 +107,37 @@ impl Stack {
     }
 }
 
+/// Runs `workshop chaos <args>` against the stack; returns (success, stdout, stderr).
+pub fn chaos(stack: &Stack, args: &[&str]) -> (bool, String, String) {
+    let out = workshop()
+        .arg("chaos")
+        .args(args)
+        .args(["--console", &stack.console])
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+pub fn chaos_json(stack: &Stack, args: &[&str]) -> Value {
+    let mut all = args.to_vec();
+    all.push("--json");
+    let (ok, out, err) = chaos(stack, &all);
+    assert!(ok, "workshop chaos {args:?} failed: {err}");
+    serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"))
+}
+
+pub fn injections(stack: &Stack, function: &str, fault: &str) -> Vec<Value> {
+    stack
+        .log(function)
+        .into_iter()
+        .filter(|l| l["kind"] == "chaos.injection" && l["fault"] == fault)
+        .collect()
+}
+
 impl Drop for Stack {
     fn drop(&mut self) {
         let _ = self.child.kill();

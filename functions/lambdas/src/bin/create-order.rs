@@ -1,6 +1,6 @@
 //! POST /orders on Lambda.
 use lambda_http::{Error, Request, RequestExt, run, service_fn};
-use order_lambdas::{SERVICE, aws, invocation_span, metrics, queue, store};
+use order_lambdas::{SERVICE, aws, chaos_layer, invocation_span, metrics, queue, store};
 use orders::handlers::CreateOrder;
 use orders::ports::SystemClock;
 use std::sync::Arc;
@@ -11,12 +11,20 @@ async fn main() -> Result<(), Error> {
     telemetry::logs::init_lambda(SERVICE);
     let metrics = metrics()?;
     let aws = aws().await;
-    let handler = CreateOrder::new(store(&aws)?, queue(&aws)?, Arc::new(SystemClock));
-    let handler = &handler;
+    let chaos = chaos_layer(&aws);
+    let handler = CreateOrder::new(
+        store(&aws, &chaos)?,
+        queue(&aws, &chaos)?,
+        Arc::new(SystemClock),
+    );
+    let (handler, chaos) = (&handler, &chaos);
     run(service_fn(move |req: Request| async move {
         let context = req.lambda_context();
         let span = invocation_span(&context);
-        let handled = metrics.invocation(&context.request_id, handler.handle(req));
+        let handled = metrics.invocation(
+            &context.request_id,
+            chaos::wrap::http(chaos, handler.handle(req)),
+        );
         Ok::<_, Error>(handled.instrument(span).await)
     }))
     .await

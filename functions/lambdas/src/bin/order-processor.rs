@@ -2,7 +2,7 @@
 //! mapping must have `ReportBatchItemFailures` (template.yaml sets it).
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use lambda_runtime::{Error, LambdaEvent, run, service_fn};
-use order_lambdas::{SERVICE, aws, invocation_span, metrics, store};
+use order_lambdas::{SERVICE, aws, chaos_layer, deadline, invocation_span, metrics, store};
 use orders::handlers::ProcessOrders;
 use orders::ports::SystemClock;
 use std::sync::Arc;
@@ -13,12 +13,19 @@ async fn main() -> Result<(), Error> {
     telemetry::logs::init_lambda(SERVICE);
     let metrics = metrics()?;
     let aws = aws().await;
-    let handler = ProcessOrders::new(store(&aws)?, Arc::new(SystemClock));
+    let chaos = chaos_layer(&aws);
+    let handler =
+        ProcessOrders::new(store(&aws, &chaos)?, Arc::new(SystemClock)).with_faults(chaos);
     let handler = &handler;
     run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
         let span = invocation_span(&event.context);
-        let handled = metrics.invocation(&event.context.request_id, handler.handle(event.payload));
-        Ok::<SqsBatchResponse, Error>(handled.instrument(span).await)
+        let deadline = deadline(&event.context);
+        let handled = metrics.invocation(
+            &event.context.request_id,
+            handler.handle(event.payload, deadline),
+        );
+        // An Err is an injected whole-batch failure: a function error, so SQS retries the batch.
+        Ok::<SqsBatchResponse, Error>(handled.instrument(span).await?)
     }))
     .await
 }

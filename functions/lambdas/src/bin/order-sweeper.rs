@@ -1,6 +1,6 @@
 //! The scheduled sweeper on Lambda: publishes orders whose enqueue failed.
 use lambda_runtime::{Error, LambdaEvent, run, service_fn};
-use order_lambdas::{SERVICE, aws, invocation_span, metrics, queue, store};
+use order_lambdas::{SERVICE, aws, chaos_layer, invocation_span, metrics, queue, store};
 use orders::handlers::{SweepReport, Sweeper};
 use orders::ports::SystemClock;
 use orders::settings::SWEEPER;
@@ -12,7 +12,13 @@ async fn main() -> Result<(), Error> {
     telemetry::logs::init_lambda(SERVICE);
     let metrics = metrics()?;
     let aws = aws().await;
-    let handler = Sweeper::new(store(&aws)?, queue(&aws)?, Arc::new(SystemClock), SWEEPER);
+    let chaos = chaos_layer(&aws);
+    let handler = Sweeper::new(
+        store(&aws, &chaos)?,
+        queue(&aws, &chaos)?,
+        Arc::new(SystemClock),
+        SWEEPER,
+    );
     let handler = &handler;
     run(service_fn(
         move |event: LambdaEvent<serde_json::Value>| async move {

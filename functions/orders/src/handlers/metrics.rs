@@ -49,5 +49,6 @@ pub fn processing_failure(e: &ProcessingFailure) {
         ProcessingFailure::MalformedMessage(_) => ProcessingError::MalformedMessage,
         ProcessingFailure::OrderNotFound(_) => ProcessingError::OrderNotFound,
         ProcessingFailure::Dependency(_) => ProcessingError::DependencyFailure,
+        ProcessingFailure::Injected(_) => ProcessingError::InjectedFault,
     });
 }

@@ -1,8 +1,12 @@
 use super::metrics;
 use crate::domain::OrderStatus;
-use crate::ports::{Clock, DependencyError, OrderCreated, OrderStore, Transition};
+use crate::ports::{
+    Clock, DependencyError, InjectedFault, NoFaults, OrderCreated, OrderStore, ProcessorFaults,
+    Transition,
+};
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
 use std::sync::Arc;
+use std::time::Instant;
 use telemetry::catalogue::Operation;
 use tracing::{Instrument, error, info, warn};
 
@@ -16,6 +20,8 @@ pub enum ProcessingFailure {
     OrderNotFound(uuid::Uuid),
     #[error(transparent)]
     Dependency(#[from] DependencyError),
+    #[error(transparent)]
+    Injected(#[from] InjectedFault),
 }
 
 impl ProcessingFailure {
@@ -25,6 +31,7 @@ impl ProcessingFailure {
             ProcessingFailure::MalformedMessage(_) => "MalformedMessage",
             ProcessingFailure::OrderNotFound(_) => "OrderNotFound",
             ProcessingFailure::Dependency(_) => "DependencyFailure",
+            ProcessingFailure::Injected(_) => "InjectedFault",
         }
     }
 }
@@ -40,16 +47,33 @@ pub enum Processed {
 pub struct ProcessOrders {
     store: Arc<dyn OrderStore>,
     clock: Arc<dyn Clock>,
+    faults: Arc<dyn ProcessorFaults>,
 }
 
 impl ProcessOrders {
     pub fn new(store: Arc<dyn OrderStore>, clock: Arc<dyn Clock>) -> Self {
-        ProcessOrders { store, clock }
+        ProcessOrders {
+            store,
+            clock,
+            faults: Arc::new(NoFaults),
+        }
+    }
+
+    /// Lets the chaos layer slow or fail this processor (`chaos::Chaos` implements it).
+    pub fn with_faults(mut self, faults: Arc<dyn ProcessorFaults>) -> Self {
+        self.faults = faults;
+        self
     }
 
     /// Processes every record and reports the failed ones (`ReportBatchItemFailures`), so one
-    /// bad message does not make SQS redeliver the whole batch.
-    pub async fn handle(&self, event: SqsEvent) -> SqsBatchResponse {
+    /// bad message does not make SQS redeliver the whole batch. An `Err` is a function error:
+    /// only an injected whole-batch failure returns one. `deadline` is the invocation's.
+    pub async fn handle(
+        &self,
+        event: SqsEvent,
+        deadline: Instant,
+    ) -> Result<SqsBatchResponse, InjectedFault> {
+        self.faults.before_batch(deadline).await?;
         let mut response = SqsBatchResponse::default();
         for record in &event.records {
             let message_id = record.message_id.clone().unwrap_or_default();
@@ -88,7 +112,7 @@ impl ProcessOrders {
         if !response.batch_item_failures.is_empty() {
             telemetry::metrics::batch_item_failures(response.batch_item_failures.len() as u64);
         }
-        response
+        Ok(response)
     }
 
     pub async fn process(&self, record: &SqsMessage) -> Result<Processed, ProcessingFailure> {
@@ -106,6 +130,7 @@ impl ProcessOrders {
         if order.status != OrderStatus::Pending {
             return Ok(Processed::AlreadyProcessed);
         }
+        self.faults.on_record(&order).await?;
         let decision = order.decide();
         let now = self.clock.now();
         let update = self.store.transition(

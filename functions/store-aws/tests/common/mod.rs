@@ -208,6 +208,14 @@ pub async fn sqs() -> aws_sdk_sqs::Client {
     aws_sdk_sqs::Client::from_conf(conf)
 }
 
+pub async fn ssm() -> aws_sdk_ssm::Client {
+    let config = sdk_config().await;
+    let conf = aws_sdk_ssm::config::Builder::from(&config)
+        .endpoint_url(&moto().endpoint)
+        .build();
+    aws_sdk_ssm::Client::from_conf(conf)
+}
+
 pub fn unique(prefix: &str) -> String {
     format!("{prefix}-{}", Uuid::new_v4().simple())
 }

@@ -1,0 +1,232 @@
+//! The experiment journal: each chaos run's hypothesis, faults, start, end and whether steady
+//! state held, readable after the fact. An append-only JSON-lines file: every change appends
+//! the whole entry again and the last line of an id wins, so a crash loses at most the line
+//! being written.
+
+use crate::faults::Faults;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum EndReason {
+    /// `workshop chaos off`, the kill switch.
+    SwitchedOff,
+    /// The override's expiry passed.
+    Expired,
+    /// The stop-condition alarm went to ALARM.
+    StopCondition,
+    /// Another experiment started.
+    Replaced,
+}
+
+impl EndReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EndReason::SwitchedOff => "switched off",
+            EndReason::Expired => "expired",
+            EndReason::StopCondition => "stop condition",
+            EndReason::Replaced => "replaced",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Experiment {
+    pub id: String,
+    pub hypothesis: String,
+    /// `local` or `aws`.
+    pub target: String,
+    pub faults: Faults,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seed: Option<u64>,
+    /// The alarms that define steady state: it held if none of them was in ALARM.
+    pub steady_state: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop_on: Option<String>,
+    pub started_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ended_at: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end_reason: Option<EndReason>,
+    /// Unknown until the experiment ends (or when the alarms' history could not be read).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub steady_state_held: Option<bool>,
+    /// What broke steady state: `alarm went to ALARM at time: reason`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub breaches: Vec<String>,
+}
+
+impl Experiment {
+    pub fn running(&self) -> bool {
+        self.ended_at.is_none()
+    }
+
+    pub fn end(
+        &mut self,
+        at: DateTime<Utc>,
+        reason: EndReason,
+        held: Option<bool>,
+        breaches: Vec<String>,
+    ) {
+        self.ended_at = Some(at);
+        self.end_reason = Some(reason);
+        self.steady_state_held = held;
+        self.breaches = breaches;
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum JournalError {
+    #[error("cannot write the chaos journal {path}: {source}")]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot read the chaos journal {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("line {line} of the chaos journal {path} is not an entry: {message}")]
+    Corrupt {
+        path: PathBuf,
+        line: usize,
+        message: String,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub struct Journal {
+    path: PathBuf,
+}
+
+impl Journal {
+    pub fn new(path: impl Into<PathBuf>) -> Self {
+        Journal { path: path.into() }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn record(&self, e: &Experiment) -> Result<(), JournalError> {
+        let write = |source| JournalError::Write {
+            path: self.path.clone(),
+            source,
+        };
+        let mut line = serde_json::to_string(e).map_err(|e| write(std::io::Error::other(e)))?;
+        line.push('\n');
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.path)
+            .map_err(write)?;
+        file.write_all(line.as_bytes()).map_err(write)?;
+        file.sync_data().map_err(write)
+    }
+
+    /// Every experiment, oldest first, each as last recorded. A torn last line (a crash while
+    /// writing) is skipped; any other bad line is an error.
+    pub fn entries(&self) -> Result<Vec<Experiment>, JournalError> {
+        let text = match std::fs::read_to_string(&self.path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(source) => {
+                return Err(JournalError::Read {
+                    path: self.path.clone(),
+                    source,
+                });
+            }
+        };
+        let mut out: Vec<Experiment> = Vec::new();
+        let torn_tail = !text.is_empty() && !text.ends_with('\n');
+        let count = text.lines().count();
+        for (i, line) in text.lines().enumerate() {
+            if line.trim().is_empty() {
+                continue;
+            }
+            let e: Experiment = match serde_json::from_str(line) {
+                Ok(e) => e,
+                Err(_) if torn_tail && i + 1 == count => continue,
+                Err(err) => {
+                    return Err(JournalError::Corrupt {
+                        path: self.path.clone(),
+                        line: i + 1,
+                        message: err.to_string(),
+                    });
+                }
+            };
+            match out.iter_mut().find(|x| x.id == e.id) {
+                Some(slot) => *slot = e,
+                None => out.push(e),
+            }
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn experiment(id: &str) -> Experiment {
+        let now = Utc::now();
+        Experiment {
+            id: id.into(),
+            hypothesis: "the DLQ catches every failing order".into(),
+            target: "local".into(),
+            faults: Faults::default(),
+            seed: Some(1),
+            steady_state: vec!["pipeline-unhealthy".into()],
+            stop_on: None,
+            started_at: now,
+            expires_at: now,
+            ended_at: None,
+            end_reason: None,
+            steady_state_held: None,
+            breaches: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn last_record_of_an_id_wins_and_order_is_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let j = Journal::new(dir.path().join("journal.jsonl"));
+        assert!(j.entries().unwrap().is_empty());
+        let mut a = experiment("a");
+        j.record(&a).unwrap();
+        j.record(&experiment("b")).unwrap();
+        a.end(
+            Utc::now(),
+            EndReason::Expired,
+            Some(false),
+            vec!["x went to ALARM".into()],
+        );
+        j.record(&a).unwrap();
+        let all = j.entries().unwrap();
+        assert_eq!(all.len(), 2);
+        assert_eq!(all[0], a);
+        assert!(!all[0].running());
+        assert!(all[1].running());
+    }
+
+    #[test]
+    fn a_torn_tail_is_skipped_but_corruption_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("journal.jsonl");
+        let j = Journal::new(&path);
+        j.record(&experiment("a")).unwrap();
+        let mut text = std::fs::read_to_string(&path).unwrap();
+        text.push_str("{\"id\":\"b\",\"hypo");
+        std::fs::write(&path, &text).unwrap();
+        assert_eq!(j.entries().unwrap().len(), 1);
+        std::fs::write(&path, format!("garbage\n{text}\n")).unwrap();
+        let e = j.entries().unwrap_err().to_string();
+        assert!(e.contains("line 1"), "{e}");
+    }
+}

@@ -1,0 +1,23 @@
+//! Fault injection for the order system (DESIGN.md, Chaos). Injected inside our own code, so
+//! it works on `provided.al2023`, where wrapper layers do not run.
+//!
+//! - [`flags`]: the deploy-time `CHAOS_*` environment flags and their table.
+//! - [`faults`]: the fault catalogue and its caps.
+//! - [`live`]: the live override with its expiry, and where it is read from.
+//! - [`injector`]: [`Chaos`], which decides, logs and counts each injection.
+//! - [`wrap`]: the injection points around the store, the queue and the HTTP handlers; the
+//!   processor takes a [`Chaos`] as its `orders::ports::ProcessorFaults`.
+//! - [`journal`]: the experiment journal.
+
+pub mod faults;
+pub mod flags;
+pub mod injector;
+pub mod journal;
+pub mod live;
+pub mod wrap;
+
+pub use faults::{Dependency, FailureMode, Faults};
+pub use flags::Settings;
+pub use injector::Chaos;
+pub use live::{Live, LiveSource, MemoryLive, Override};
+pub use wrap::{ChaoticQueue, ChaoticStore};

@@ -1,0 +1,144 @@
+//! The injection points around the ports and the HTTP handlers: decorators that every
+//! function's wiring puts between a handler and its store, queue or caller.
+
+use crate::faults::Dependency;
+use crate::injector::Chaos;
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use lambda_http::http::StatusCode;
+use lambda_http::{Body, Response};
+use orders::domain::{Order, OrderStatus};
+use orders::http::{ApiError, ErrorCode};
+use orders::ports::{
+    CreateOutcome, DependencyError, IdempotencyKey, ListQuery, OrderCreated, OrderQueue,
+    OrderStore, Page, Transition,
+};
+use std::future::Future;
+use std::sync::Arc;
+use uuid::Uuid;
+
+/// An order store whose calls the chaos layer may slow or fail (`CHAOS_DEPENDENCY*`).
+pub struct ChaoticStore {
+    pub inner: Arc<dyn OrderStore>,
+    pub chaos: Arc<Chaos>,
+}
+
+impl ChaoticStore {
+    /// `inner` itself when chaos is disarmed: no layer, no cost.
+    pub fn wrap(inner: Arc<dyn OrderStore>, chaos: &Arc<Chaos>) -> Arc<dyn OrderStore> {
+        if chaos.armed() {
+            Arc::new(ChaoticStore {
+                inner,
+                chaos: chaos.clone(),
+            })
+        } else {
+            inner
+        }
+    }
+
+    async fn gate(&self, operation: &'static str) -> Result<(), DependencyError> {
+        self.chaos.dependency(Dependency::Store, operation).await
+    }
+}
+
+#[async_trait]
+impl OrderStore for ChaoticStore {
+    async fn create(
+        &self,
+        order: &Order,
+        idempotency: Option<&IdempotencyKey>,
+    ) -> Result<CreateOutcome, DependencyError> {
+        self.gate("PutOrder").await?;
+        self.inner.create(order, idempotency).await
+    }
+    async fn get(&self, id: Uuid) -> Result<Option<Order>, DependencyError> {
+        self.gate("GetOrder").await?;
+        self.inner.get(id).await
+    }
+    async fn list(&self, query: &ListQuery) -> Result<Page, DependencyError> {
+        self.gate("QueryOrders").await?;
+        self.inner.list(query).await
+    }
+    async fn transition(
+        &self,
+        id: Uuid,
+        from: OrderStatus,
+        to: OrderStatus,
+        reason: Option<&str>,
+        at: DateTime<Utc>,
+    ) -> Result<Transition, DependencyError> {
+        self.gate("UpdateOrder").await?;
+        self.inner.transition(id, from, to, reason, at).await
+    }
+    async fn mark_published(&self, id: Uuid) -> Result<(), DependencyError> {
+        self.gate("MarkPublished").await?;
+        self.inner.mark_published(id).await
+    }
+    async fn unpublished(
+        &self,
+        created_before: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<Order>, DependencyError> {
+        self.gate("QueryUnpublished").await?;
+        self.inner.unpublished(created_before, limit).await
+    }
+    async fn ping(&self) -> Result<(), DependencyError> {
+        self.gate("HealthCheck").await?;
+        self.inner.ping().await
+    }
+}
+
+/// An order queue whose sends the chaos layer may slow or fail.
+pub struct ChaoticQueue {
+    pub inner: Arc<dyn OrderQueue>,
+    pub chaos: Arc<Chaos>,
+}
+
+impl ChaoticQueue {
+    pub fn wrap(inner: Arc<dyn OrderQueue>, chaos: &Arc<Chaos>) -> Arc<dyn OrderQueue> {
+        if chaos.armed() {
+            Arc::new(ChaoticQueue {
+                inner,
+                chaos: chaos.clone(),
+            })
+        } else {
+            inner
+        }
+    }
+}
+
+#[async_trait]
+impl OrderQueue for ChaoticQueue {
+    async fn publish(&self, message: &OrderCreated) -> Result<String, DependencyError> {
+        self.chaos
+            .dependency(Dependency::Queue, "SendMessage")
+            .await?;
+        self.inner.publish(message).await
+    }
+    async fn ping(&self) -> Result<(), DependencyError> {
+        self.chaos
+            .dependency(Dependency::Queue, "HealthCheck")
+            .await?;
+        self.inner.ping().await
+    }
+}
+
+/// Runs an HTTP handler behind the API faults: latency first, then perhaps an error status
+/// (`{"error": ..., "code": "INJECTED_FAULT"}`) instead of the handler.
+pub async fn http<F>(chaos: &Chaos, handler: F) -> Response<Body>
+where
+    F: Future<Output = Response<Body>>,
+{
+    match chaos.api().await {
+        None => handler.await,
+        Some(status) => {
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
+            ApiError::new(
+                status,
+                ErrorCode::InjectedFault,
+                "fault injected by the chaos layer (apiErrorRate); the request was not handled",
+            )
+            .into_response()
+        }
+    }
+}

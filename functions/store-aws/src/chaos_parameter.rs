@@ -1,0 +1,85 @@
+//! The live chaos override on AWS: one SSM parameter holding `chaos::Live` as JSON. The
+//! functions read it (`ssm:GetParameter` only, through the injector's short cache); the
+//! operator's `workshop chaos --aws` writes it with their own credentials.
+
+use async_trait::async_trait;
+use aws_sdk_ssm::error::DisplayErrorContext;
+use aws_sdk_ssm::types::ParameterType;
+use chaos::live::{Live, LiveSource, SourceError};
+
+/// The value of a parameter with no override: the deploy-time flags apply.
+pub const UNSET: &str = r#"{"state":"unset"}"#;
+
+#[derive(Debug, Clone)]
+pub struct ChaosParameter {
+    client: aws_sdk_ssm::Client,
+    name: String,
+}
+
+impl ChaosParameter {
+    pub fn new(client: aws_sdk_ssm::Client, name: impl Into<String>) -> Self {
+        ChaosParameter {
+            client,
+            name: name.into(),
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn error(&self, message: impl std::fmt::Display) -> SourceError {
+        SourceError {
+            source_name: format!("SSM parameter {}", self.name),
+            message: message.to_string(),
+        }
+    }
+
+    pub async fn read(&self) -> Result<Live, SourceError> {
+        let out = self
+            .client
+            .get_parameter()
+            .name(&self.name)
+            .send()
+            .await
+            .map_err(|e| self.error(DisplayErrorContext(e)))?;
+        let value = out
+            .parameter()
+            .and_then(|p| p.value())
+            .ok_or_else(|| self.error("the parameter has no value"))?;
+        Live::parse(value).map_err(|e| self.error(format!("not a chaos override ({e}): {value}")))
+    }
+
+    /// Replaces the override (the parameter must exist: the template creates it).
+    pub async fn write(&self, live: &Live) -> Result<(), SourceError> {
+        self.put(&live.to_json(), false).await
+    }
+
+    /// Creates the parameter with no override, as the template does; for emulators.
+    pub async fn create(&self) -> Result<(), SourceError> {
+        self.put(UNSET, true).await
+    }
+
+    async fn put(&self, value: &str, create: bool) -> Result<(), SourceError> {
+        let mut put = self
+            .client
+            .put_parameter()
+            .name(&self.name)
+            .value(value)
+            .overwrite(!create);
+        if create {
+            put = put.r#type(ParameterType::String);
+        }
+        put.send()
+            .await
+            .map_err(|e| self.error(DisplayErrorContext(e)))?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl LiveSource for ChaosParameter {
+    async fn read(&self) -> Result<Live, SourceError> {
+        ChaosParameter::read(self).await
+    }
+}

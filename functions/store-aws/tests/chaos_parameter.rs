@@ -1,0 +1,110 @@
+//! The live chaos override in SSM Parameter Store, on moto server: what `workshop chaos --aws`
+//! writes is what an armed function's injector reads, and a disarmed one never injects.
+
+mod common;
+
+use chaos::live::{Live, LiveSource, Override};
+use chaos::{Chaos, Faults, Settings};
+use orders::ports::SystemClock;
+use orders_aws::ChaosParameter;
+use std::sync::Arc;
+use std::time::Duration;
+
+async fn fresh() -> ChaosParameter {
+    let p = ChaosParameter::new(
+        common::ssm().await,
+        format!("/{}/chaos", common::unique("kit")),
+    );
+    p.create().await.expect("create the parameter");
+    p
+}
+
+fn api_errors() -> Live {
+    let faults = Faults {
+        api_error_rate: 1.0,
+        api_error_status: 502,
+        ..Faults::default()
+    };
+    Live::On(
+        Override::new(
+            faults,
+            Some(9),
+            chrono::Utc::now(),
+            None,
+            Some("e-1".into()),
+        )
+        .unwrap(),
+    )
+}
+
+#[tokio::test]
+async fn a_new_parameter_holds_no_override_and_writes_round_trip() {
+    let p = fresh().await;
+    assert_eq!(p.read().await.unwrap(), Live::Unset);
+    let on = api_errors();
+    p.write(&on).await.unwrap();
+    assert_eq!(p.read().await.unwrap(), on);
+    let off = Live::Off {
+        since: chrono::Utc::now(),
+    };
+    p.write(&off).await.unwrap();
+    assert_eq!(p.read().await.unwrap(), off);
+}
+
+#[tokio::test]
+async fn an_armed_function_follows_the_parameter_and_a_disarmed_one_ignores_it() {
+    let p = fresh().await;
+    p.write(&api_errors()).await.unwrap();
+    let source: Arc<dyn LiveSource> = Arc::new(p.clone());
+    let settings = Settings {
+        armed: true,
+        cache: Duration::from_secs(1),
+        ..Settings::default()
+    };
+    let armed = Chaos::new(
+        settings.clone(),
+        Some(source.clone()),
+        Arc::new(SystemClock),
+    );
+    assert_eq!(armed.api().await, Some(502));
+
+    let disarmed = Chaos::new(
+        Settings {
+            armed: false,
+            ..settings
+        },
+        Some(source),
+        Arc::new(SystemClock),
+    );
+    assert_eq!(disarmed.api().await, None);
+
+    // The kill switch reaches the armed function once its cache period has passed.
+    p.write(&Live::Off {
+        since: chrono::Utc::now(),
+    })
+    .await
+    .unwrap();
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    assert_eq!(armed.api().await, None);
+}
+
+#[tokio::test]
+async fn a_missing_or_garbled_parameter_is_named() {
+    let missing = ChaosParameter::new(common::ssm().await, "/no-such/chaos");
+    let e = missing.read().await.unwrap_err().to_string();
+    assert!(e.contains("SSM parameter /no-such/chaos"), "{e}");
+    assert!(e.contains("ParameterNotFound"), "{e}");
+
+    let p = fresh().await;
+    common::ssm()
+        .await
+        .put_parameter()
+        .name(p.name())
+        .value("{\"state\":\"sideways\"}")
+        .overwrite(true)
+        .send()
+        .await
+        .unwrap();
+    let e = p.read().await.unwrap_err().to_string();
+    assert!(e.contains("not a chaos override"), "{e}");
+}

@@ -1,0 +1,327 @@
+//! `workshop chaos`: turn faults on and off, live, on the local stack (through its control
+//! plane) or on AWS (the SSM parameter the functions read), and read the experiment journal.
+
+use crate::report::{AlarmRow, fetch_cloudwatch_alarms};
+use crate::stack::chaos::{ChaosStatus, DEFAULT_STEADY_STATE, StartRequest};
+use chaos::journal::{EndReason, Experiment, Journal};
+use chaos::live::{Live, Override};
+use chrono::{DateTime, Utc};
+use orders_aws::ChaosParameter;
+use reqwest::Method;
+use std::path::Path;
+use std::time::Duration;
+
+type Error = Box<dyn std::error::Error>;
+
+/// Where the faults are switched.
+pub enum Target<'a> {
+    /// A running local stack's control plane.
+    Local { console: &'a str },
+    /// The deployed stack's SSM parameter (output `ChaosParameterName`); the journal is kept
+    /// in the data dir of the machine that runs the command.
+    Aws {
+        parameter: &'a str,
+        data_dir: &'a Path,
+    },
+}
+
+async fn call<T: serde::de::DeserializeOwned>(
+    console: &str,
+    method: Method,
+    path: &str,
+    body: Option<&StartRequest>,
+) -> Result<T, Error> {
+    let url = format!("{}{path}", console.trim_end_matches('/'));
+    let mut request = reqwest::Client::new().request(method, &url);
+    if let Some(body) = body {
+        request = request.json(body);
+    }
+    let response = request.send().await.map_err(|e| {
+        format!("cannot reach the local stack at {console} ({e}); is `workshop up` running?")
+    })?;
+    let status = response.status();
+    if !status.is_success() {
+        let text = response.text().await.unwrap_or_default();
+        let message = serde_json::from_str::<serde_json::Value>(&text)
+            .ok()
+            .and_then(|v| v["error"].as_str().map(str::to_owned))
+            .unwrap_or(text);
+        return Err(format!("{message} ({status})").into());
+    }
+    Ok(response.json().await?)
+}
+
+async fn parameter(name: &str) -> ChaosParameter {
+    let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    ChaosParameter::new(aws_sdk_ssm::Client::new(&aws), name)
+}
+
+fn journal(data_dir: &Path) -> Result<Journal, Error> {
+    std::fs::create_dir_all(data_dir)
+        .map_err(|e| format!("cannot create {}: {e}", data_dir.display()))?;
+    Ok(Journal::new(data_dir.join("chaos-journal.jsonl")))
+}
+
+fn json<T: serde::Serialize>(value: &T) -> Result<String, Error> {
+    Ok(serde_json::to_string_pretty(value)?)
+}
+
+pub async fn start(target: Target<'_>, req: StartRequest, as_json: bool) -> Result<String, Error> {
+    let experiment: Experiment = match target {
+        Target::Local { console } => call(console, Method::PUT, "/api/chaos", Some(&req)).await?,
+        Target::Aws {
+            parameter: name,
+            data_dir,
+        } => {
+            let journal = journal(data_dir)?;
+            let now = Utc::now();
+            let id = format!(
+                "{}-{}",
+                now.format("%Y%m%dT%H%M%SZ"),
+                &uuid::Uuid::new_v4().simple().to_string()[..6]
+            );
+            let o = Override::new(
+                req.faults.clone(),
+                req.seed,
+                now,
+                req.duration_seconds.map(Duration::from_secs),
+                Some(id.clone()),
+            )?;
+            let steady_state = if req.steady_state.is_empty() {
+                vec![DEFAULT_STEADY_STATE.to_owned()]
+            } else {
+                req.steady_state
+            };
+            let e = Experiment {
+                id,
+                hypothesis: req.hypothesis,
+                target: "aws".into(),
+                faults: o.faults.clone(),
+                seed: o.seed,
+                steady_state,
+                stop_on: req.stop_on,
+                started_at: o.started_at,
+                expires_at: o.expires_at,
+                ended_at: None,
+                end_reason: None,
+                steady_state_held: None,
+                breaches: Vec::new(),
+            };
+            let p = parameter(name).await;
+            end_running_aws(&journal, EndReason::Replaced).await?;
+            p.write(&Live::On(o)).await?;
+            journal.record(&e)?;
+            e
+        }
+    };
+    if as_json {
+        return json(&experiment);
+    }
+    Ok(format!(
+        "chaos on: {}\nexperiment {} until {} ({})\n`workshop chaos off` ends it now.",
+        experiment.faults.summary(),
+        experiment.id,
+        experiment.expires_at.to_rfc3339(),
+        if experiment.target == "aws" {
+            "functions deployed with ChaosArmed=true pick it up within CHAOS_CACHE_SECONDS"
+        } else {
+            "the local stack applies it at once"
+        }
+    ))
+}
+
+pub async fn stop(target: Target<'_>, as_json: bool) -> Result<String, Error> {
+    let ended: Option<Experiment> = match target {
+        Target::Local { console } => call(console, Method::DELETE, "/api/chaos", None).await?,
+        Target::Aws {
+            parameter: name,
+            data_dir,
+        } => {
+            let p = parameter(name).await;
+            let journal = journal(data_dir)?;
+            let ended = end_running_aws(&journal, EndReason::SwitchedOff).await?;
+            p.write(&Live::Off { since: Utc::now() }).await?;
+            ended
+        }
+    };
+    if as_json {
+        return json(&ended);
+    }
+    Ok(match ended {
+        Some(e) => format!("chaos off.\n{}", describe(&e)),
+        None => "chaos off (no experiment was running).".to_owned(),
+    })
+}
+
+/// Ends the journal's running AWS experiment, judging steady state from CloudWatch's alarms.
+async fn end_running_aws(
+    journal: &Journal,
+    reason: EndReason,
+) -> Result<Option<Experiment>, Error> {
+    let Some(mut e) = journal
+        .entries()?
+        .into_iter()
+        .rfind(|e| e.running() && e.target == "aws")
+    else {
+        return Ok(None);
+    };
+    let now = Utc::now();
+    // Past its expiry the functions had already stopped injecting.
+    let (at, reason) = if e.expires_at <= now {
+        (e.expires_at, EndReason::Expired)
+    } else {
+        (now, reason)
+    };
+    let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let (held, breaches) =
+        match fetch_cloudwatch_alarms(&aws_sdk_cloudwatch::Client::new(&aws)).await {
+            Ok(rows) => steady_state_from_alarms(&e, &rows),
+            Err(err) => (None, vec![format!("could not read the alarms: {err}")]),
+        };
+    e.end(at, reason, held, breaches);
+    journal.record(&e)?;
+    Ok(Some(e))
+}
+
+/// CloudWatch keeps no local history here: steady state broke if a steady-state alarm is in
+/// ALARM now; it is unknown if one changed state during the run (see its history).
+pub fn steady_state_from_alarms(e: &Experiment, rows: &[AlarmRow]) -> (Option<bool>, Vec<String>) {
+    let mut breaches = Vec::new();
+    let mut unknown = false;
+    for name in &e.steady_state {
+        let suffix = format!("-{name}");
+        for row in rows
+            .iter()
+            .filter(|r| &r.name == name || r.name.ends_with(&suffix))
+        {
+            if row.state == "ALARM" {
+                breaches.push(format!("{} is in ALARM: {}", row.name, row.reason));
+            } else if row
+                .updated
+                .as_deref()
+                .and_then(|u| DateTime::parse_from_rfc3339(u).ok())
+                .is_some_and(|u| u.to_utc() > e.started_at)
+            {
+                unknown = true;
+            }
+        }
+    }
+    if !breaches.is_empty() {
+        (Some(false), breaches)
+    } else if unknown {
+        (
+            None,
+            vec!["a steady-state alarm changed state during the run; see its history".into()],
+        )
+    } else {
+        (Some(true), breaches)
+    }
+}
+
+pub async fn status(target: Target<'_>, as_json: bool) -> Result<String, Error> {
+    match target {
+        Target::Local { console } => {
+            let s: ChaosStatus = call(console, Method::GET, "/api/chaos", None).await?;
+            if as_json {
+                return json(&s);
+            }
+            let live = match &s.live {
+                Live::Unset => "no override (the flags apply)".to_owned(),
+                Live::Off { since } => format!("switched off since {}", since.to_rfc3339()),
+                Live::On(o) => format!("override until {}", o.expires_at.to_rfc3339()),
+            };
+            let mut out = format!(
+                "armed:  {}\nflags:  {}\nlive:   {live}\nactive: {}",
+                if s.armed {
+                    "yes"
+                } else {
+                    "no (workshop up --chaos-armed)"
+                },
+                s.flags.summary(),
+                s.active
+                    .as_ref()
+                    .map_or("nothing".to_owned(), |f| f.summary()),
+            );
+            if let Some(e) = &s.experiment {
+                out.push('\n');
+                out.push_str(&describe(e));
+            }
+            Ok(out)
+        }
+        Target::Aws {
+            parameter: name, ..
+        } => {
+            let live = parameter(name).await.read().await?;
+            if as_json {
+                return json(&live);
+            }
+            Ok(match live {
+                Live::Unset => format!("{name}: no override (the deploy-time flags apply)"),
+                Live::Off { since } => format!("{name}: switched off since {}", since.to_rfc3339()),
+                Live::On(o) if o.expired(Utc::now()) => {
+                    format!("{name}: override expired at {}", o.expires_at.to_rfc3339())
+                }
+                Live::On(o) => format!(
+                    "{name}: {} until {}",
+                    o.faults.summary(),
+                    o.expires_at.to_rfc3339()
+                ),
+            })
+        }
+    }
+}
+
+pub async fn journal_entries(target: Target<'_>) -> Result<Vec<Experiment>, Error> {
+    match target {
+        Target::Local { console } => call(console, Method::GET, "/api/chaos/journal", None).await,
+        Target::Aws { data_dir, .. } => Ok(journal(data_dir)?
+            .entries()?
+            .into_iter()
+            .filter(|e| e.target == "aws")
+            .collect()),
+    }
+}
+
+pub async fn show_journal(target: Target<'_>, as_json: bool) -> Result<String, Error> {
+    let entries = journal_entries(target).await?;
+    if as_json {
+        return json(&entries);
+    }
+    if entries.is_empty() {
+        return Ok(
+            "no experiments yet: `workshop chaos on --hypothesis \"...\"` starts one".into(),
+        );
+    }
+    Ok(entries
+        .iter()
+        .map(describe)
+        .collect::<Vec<_>>()
+        .join("\n\n"))
+}
+
+/// One journal entry in words.
+pub fn describe(e: &Experiment) -> String {
+    let end = match (e.ended_at, e.end_reason) {
+        (Some(at), Some(reason)) => format!("ended {} ({})", at.to_rfc3339(), reason.as_str()),
+        _ => format!("running, expires {}", e.expires_at.to_rfc3339()),
+    };
+    let held = match e.steady_state_held {
+        Some(true) => "held".to_owned(),
+        Some(false) => format!("BROKEN: {}", e.breaches.join("; ")),
+        None if e.running() => "to be judged at the end".to_owned(),
+        None => format!("unknown: {}", e.breaches.join("; ")),
+    };
+    format!(
+        "experiment {} [{}]\n  hypothesis:   {}\n  faults:       {}\n  started:      {}\n  {end}\n  steady state ({}): {held}",
+        e.id,
+        e.target,
+        if e.hypothesis.is_empty() {
+            "(none given)"
+        } else {
+            &e.hypothesis
+        },
+        e.faults.summary(),
+        e.started_at.to_rfc3339(),
+        e.steady_state.join(", "),
+    )
+}
