@@ -103,6 +103,12 @@ pub async fn run(
         clock.clone(),
     )?);
     let injector = local_chaos.injector();
+    if injector.armed() {
+        tracing::warn!(
+            flags = %injector.flags().summary(),
+            "chaos is ARMED: `workshop chaos on` (and any CHAOS_* flag) can inject faults"
+        );
+    }
     // The chaos layer sits in front of the metered store: an injected failure never reaches
     // the dependency, so it shows in our metrics, not in DynamoDB's, as on AWS.
     let store = ::chaos::ChaoticStore::wrap(

@@ -1,0 +1,116 @@
+//! `workshop chaos --aws` against moto server: the CLI writes the override into the SSM
+//! parameter the deployed functions read, reads it back, switches it off, and journals the
+//! experiment in the local data dir.
+
+mod common;
+
+use common::{Moto, workshop};
+use serde_json::Value;
+
+fn run(moto: &Moto, args: &[&str]) -> (bool, String, String) {
+    let out = workshop()
+        .args(args)
+        .envs(moto.env().iter().map(|(k, v)| (*k, v.as_str())))
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn chaos_on_and_off_write_the_parameter_the_functions_read() {
+    let moto = Moto::start();
+    let parameter = "/order-kit-test/chaos";
+    let ssm = aws_sdk_ssm::Client::new(&moto.sdk_config().await);
+    // As the template creates it.
+    orders_aws::ChaosParameter::new(ssm.clone(), parameter)
+        .create()
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_str().unwrap();
+    let aws = ["--aws", "--parameter", parameter, "--data-dir", data];
+
+    let (ok, out, err) = run(
+        &moto,
+        &[&["chaos", "status"][..], &aws, &["--json"]].concat(),
+    );
+    assert!(ok, "{err}");
+    assert_eq!(
+        serde_json::from_str::<Value>(&out).unwrap()["state"],
+        "unset"
+    );
+
+    let on = [
+        &[
+            "chaos",
+            "on",
+            "--processor-failure-rate",
+            "0.5",
+            "--poison-sku",
+            "BAD-1",
+        ][..],
+        &[
+            "--for",
+            "20m",
+            "--hypothesis",
+            "the DLQ catches the poison",
+            "--json",
+        ],
+        &aws,
+    ]
+    .concat();
+    let (ok, out, err) = run(&moto, &on);
+    assert!(ok, "{err}");
+    let experiment: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(experiment["target"], "aws");
+
+    // What the functions will read: the same override, with the experiment's id and expiry.
+    let stored = ssm.get_parameter().name(parameter).send().await.unwrap();
+    let live: Value = serde_json::from_str(stored.parameter().unwrap().value().unwrap()).unwrap();
+    assert_eq!(live["state"], "on");
+    assert_eq!(live["faults"]["processorFailureRate"], 0.5);
+    assert_eq!(live["faults"]["poisonSku"], "BAD-1");
+    assert_eq!(live["experiment"], experiment["id"]);
+    assert_eq!(live["expiresAt"], experiment["expiresAt"]);
+
+    let (ok, out, _) = run(&moto, &[&["chaos", "status"][..], &aws].concat());
+    assert!(ok && out.contains("poisonSku=BAD-1"), "{out}");
+
+    let (ok, out, err) = run(&moto, &[&["chaos", "off"][..], &aws].concat());
+    assert!(ok, "{err}");
+    assert!(out.starts_with("chaos off."), "{out}");
+    let stored = ssm.get_parameter().name(parameter).send().await.unwrap();
+    let live: Value = serde_json::from_str(stored.parameter().unwrap().value().unwrap()).unwrap();
+    assert_eq!(live["state"], "off");
+
+    let (ok, out, err) = run(
+        &moto,
+        &[&["chaos", "journal"][..], &aws, &["--json"]].concat(),
+    );
+    assert!(ok, "{err}");
+    let journal: Vec<Value> = serde_json::from_str(&out).unwrap();
+    assert_eq!(journal.len(), 1);
+    assert_eq!(journal[0]["id"], experiment["id"]);
+    assert_eq!(journal[0]["hypothesis"], "the DLQ catches the poison");
+    assert_eq!(journal[0]["endReason"], "switchedOff");
+    // No steady-state alarm exists on this emulator, so none was in ALARM.
+    assert_eq!(journal[0]["steadyStateHeld"], true);
+
+    // Bad input is refused before anything is written.
+    let (ok, _, err) = run(
+        &moto,
+        &[&["chaos", "on", "--timeout-rate", "2"][..], &aws].concat(),
+    );
+    assert!(!ok);
+    assert!(
+        err.contains("timeoutRate must be a rate between 0 and 1"),
+        "{err}"
+    );
+    let (ok, _, err) = run(&moto, &["chaos", "on", "--aws"]);
+    assert!(!ok);
+    assert!(err.contains("--parameter"), "{err}");
+}
