@@ -15,8 +15,12 @@ type Error = Box<dyn std::error::Error>;
 
 /// Where the faults are switched.
 pub enum Target<'a> {
-    /// A running local stack's control plane.
-    Local { console: &'a str },
+    /// A running local stack's control plane; its journal is read from the data dir, so it
+    /// stays readable after the stack stopped.
+    Local {
+        console: &'a str,
+        data_dir: &'a Path,
+    },
     /// The deployed stack's SSM parameter (output `ChaosParameterName`); the journal is kept
     /// in the data dir of the machine that runs the command.
     Aws {
@@ -68,7 +72,9 @@ fn json<T: serde::Serialize>(value: &T) -> Result<String, Error> {
 
 pub async fn start(target: Target<'_>, req: StartRequest, as_json: bool) -> Result<String, Error> {
     let experiment: Experiment = match target {
-        Target::Local { console } => call(console, Method::PUT, "/api/chaos", Some(&req)).await?,
+        Target::Local { console, .. } => {
+            call(console, Method::PUT, "/api/chaos", Some(&req)).await?
+        }
         Target::Aws {
             parameter: name,
             data_dir,
@@ -132,7 +138,7 @@ pub async fn start(target: Target<'_>, req: StartRequest, as_json: bool) -> Resu
 
 pub async fn stop(target: Target<'_>, as_json: bool) -> Result<String, Error> {
     let ended: Option<Experiment> = match target {
-        Target::Local { console } => call(console, Method::DELETE, "/api/chaos", None).await?,
+        Target::Local { console, .. } => call(console, Method::DELETE, "/api/chaos", None).await?,
         Target::Aws {
             parameter: name,
             data_dir,
@@ -220,7 +226,7 @@ pub fn steady_state_from_alarms(e: &Experiment, rows: &[AlarmRow]) -> (Option<bo
 
 pub async fn status(target: Target<'_>, as_json: bool) -> Result<String, Error> {
     match target {
-        Target::Local { console } => {
+        Target::Local { console, .. } => {
             let s: ChaosStatus = call(console, Method::GET, "/api/chaos", None).await?;
             if as_json {
                 return json(&s);
@@ -273,7 +279,11 @@ pub async fn status(target: Target<'_>, as_json: bool) -> Result<String, Error> 
 
 pub async fn journal_entries(target: Target<'_>) -> Result<Vec<Experiment>, Error> {
     match target {
-        Target::Local { console } => call(console, Method::GET, "/api/chaos/journal", None).await,
+        Target::Local { data_dir, .. } => Ok(journal(data_dir)?
+            .entries()?
+            .into_iter()
+            .filter(|e| e.target == "local")
+            .collect()),
         Target::Aws { data_dir, .. } => Ok(journal(data_dir)?
             .entries()?
             .into_iter()

@@ -104,7 +104,7 @@ struct ChaosTarget {
     /// The SSM parameter (stack output ChaosParameterName); with --aws.
     #[arg(long, env = "CHAOS_PARAMETER", required_if_eq("aws", "true"))]
     parameter: Option<String>,
-    /// Where the journal of --aws experiments is kept.
+    /// Where the experiment journal is kept (the local stack's data dir; for --aws, any).
     #[command(flatten)]
     data: DataArgs,
     /// Print JSON.
@@ -121,6 +121,7 @@ impl ChaosTarget {
             },
             _ => workshop::chaos_cmd::Target::Local {
                 console: &self.console,
+                data_dir: &self.data.data_dir,
             },
         }
     }

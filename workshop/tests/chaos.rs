@@ -575,12 +575,23 @@ async fn an_expired_override_injects_nothing_and_off_beats_the_flags() {
         assert_eq!(c.create(&order(1, "1.00")).await.status, 201);
     }
     assert_eq!(injections(&stack, "create-order", "ApiError").len(), before);
-    let journal = chaos_json(&stack, &["journal"]);
+    drop(stack);
+    // The journal is read from the data dir: it outlives the stack.
+    let out = workshop()
+        .args(["chaos", "journal", "--json", "--data-dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let journal: Value = serde_json::from_slice(&out.stdout).unwrap();
     let entry = &journal.as_array().unwrap()[0];
     assert_eq!(entry["id"], experiment["id"]);
     assert_eq!(entry["endReason"], "expired");
     assert_eq!(entry["endedAt"], entry["expiresAt"]);
-    drop(stack);
 
     // Armed with deploy-time flags: they apply until the kill switch.
     let dir = tempfile::tempdir().unwrap();
@@ -629,4 +640,22 @@ async fn bad_chaos_requests_are_refused_with_the_reason() {
         assert!(err.contains(expected), "{args:?}: {err}");
     }
     assert_eq!(chaos_json(&stack, &["status"])["live"]["state"], "unset");
+}
+
+/// A running experiment survives a crash of the stack until its expiry.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_running_experiment_resumes_after_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let stack = Stack::start(dir.path(), &["--chaos-armed"]);
+    let experiment = chaos_json(&stack, &["on", "--poison-sku", "BAD-1", "--for", "10m"]);
+    stack.kill();
+    let stack = Stack::start(dir.path(), &["--chaos-armed"]);
+    let status = chaos_json(&stack, &["status"]);
+    assert_eq!(status["live"]["state"], "on");
+    assert_eq!(status["experiment"]["id"], experiment["id"]);
+    assert_eq!(status["active"]["poisonSku"], "BAD-1");
+    // Restarted disarmed, nothing is injected, whatever was saved.
+    stack.kill();
+    let stack = Stack::start(dir.path(), &[]);
+    assert_eq!(chaos_json(&stack, &["status"])["active"], Value::Null);
 }

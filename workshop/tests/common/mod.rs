@@ -112,7 +112,8 @@ pub fn chaos(stack: &Stack, args: &[&str]) -> (bool, String, String) {
     let out = workshop()
         .arg("chaos")
         .args(args)
-        .args(["--console", &stack.console])
+        .args(["--console", &stack.console, "--data-dir"])
+        .arg(&stack.data_dir)
         .output()
         .unwrap();
     (
