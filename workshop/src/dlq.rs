@@ -13,7 +13,8 @@ use orders_aws::{RedriveMethod, RedriveOutcome, SqsDeadLetters};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-type Error = Box<dyn std::error::Error>;
+// Send + Sync: the console's control plane awaits these inside axum handlers.
+type Error = Box<dyn std::error::Error + Send + Sync>;
 
 /// One dead letter, whichever backend it came from.
 struct Row {
@@ -108,6 +109,30 @@ async fn rows(backend: Backend, dir: &DataDir, limit: usize) -> Result<Vec<Row>,
     })
 }
 
+fn as_json_rows(messages: &[Row]) -> Vec<serde_json::Value> {
+    messages
+        .iter()
+        .map(|m| {
+            serde_json::json!({
+                "messageId": m.message_id,
+                "receiveCount": m.receive_count,
+                "sentAt": timestamp::format(&m.sent_at),
+                "body": serde_json::from_str::<serde_json::Value>(&m.body).unwrap_or_else(|_| m.body.clone().into()),
+                "attributes": m.attributes,
+            })
+        })
+        .collect()
+}
+
+/// The DLQ's messages as `dlq list --json` prints them (the console's DLQ panel).
+pub async fn messages(
+    backend: Backend,
+    dir: &DataDir,
+    limit: usize,
+) -> Result<Vec<serde_json::Value>, Error> {
+    Ok(as_json_rows(&rows(backend, dir, limit).await?))
+}
+
 pub async fn list(
     backend: Backend,
     dir: &DataDir,
@@ -116,19 +141,7 @@ pub async fn list(
 ) -> Result<String, Error> {
     let messages = rows(backend, dir, limit).await?;
     if as_json {
-        let rows: Vec<_> = messages
-            .iter()
-            .map(|m| {
-                serde_json::json!({
-                    "messageId": m.message_id,
-                    "receiveCount": m.receive_count,
-                    "sentAt": timestamp::format(&m.sent_at),
-                    "body": serde_json::from_str::<serde_json::Value>(&m.body).unwrap_or_else(|_| m.body.clone().into()),
-                    "attributes": m.attributes,
-                })
-            })
-            .collect();
-        return Ok(serde_json::to_string_pretty(&rows)?);
+        return Ok(serde_json::to_string_pretty(&as_json_rows(&messages))?);
     }
     if messages.is_empty() {
         return Ok("The DLQ is empty.".to_owned());
@@ -150,23 +163,51 @@ pub async fn list(
     Ok(out.trim_end().to_owned())
 }
 
-pub async fn redrive(backend: Backend, dir: &DataDir) -> Result<String, Error> {
+/// What a redrive did.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Redriven {
+    /// Messages moved back, when the move is done.
+    pub moved: Option<usize>,
+    /// SQS's move task, when it moves them in the background.
+    pub task_handle: Option<String>,
+}
+
+pub async fn redrive_messages(backend: Backend, dir: &DataDir) -> Result<Redriven, Error> {
     Ok(match backend {
-        Backend::Local => {
-            let n = dir
-                .open_queue(&QUEUE, Arc::new(SystemClock))?
-                .redrive()
-                .await?;
-            format!("Redrove {n} message(s) from the DLQ to the orders queue.")
-        }
-        Backend::Aws => match sqs_dead_letters().await?.redrive().await? {
-            RedriveOutcome::Moved { count } => {
-                format!("Redrove {count} message(s) from the DLQ to the orders queue.")
-            }
-            RedriveOutcome::Started { task_handle } => format!(
-                "Started a message move task from the DLQ to the orders queue ({task_handle}); \
-                 SQS moves the messages in the background."
+        Backend::Local => Redriven {
+            moved: Some(
+                dir.open_queue(&QUEUE, Arc::new(SystemClock))?
+                    .redrive()
+                    .await?,
             ),
+            task_handle: None,
         },
+        Backend::Aws => match sqs_dead_letters().await?.redrive().await? {
+            RedriveOutcome::Moved { count } => Redriven {
+                moved: Some(count),
+                task_handle: None,
+            },
+            RedriveOutcome::Started { task_handle } => Redriven {
+                moved: None,
+                task_handle: Some(task_handle),
+            },
+        },
+    })
+}
+
+pub async fn redrive(backend: Backend, dir: &DataDir) -> Result<String, Error> {
+    Ok(match redrive_messages(backend, dir).await? {
+        Redriven {
+            task_handle: Some(task_handle),
+            ..
+        } => format!(
+            "Started a message move task from the DLQ to the orders queue ({task_handle}); \
+             SQS moves the messages in the background."
+        ),
+        Redriven { moved, .. } => format!(
+            "Redrove {} message(s) from the DLQ to the orders queue.",
+            moved.unwrap_or(0)
+        ),
     })
 }

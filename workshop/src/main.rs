@@ -444,9 +444,13 @@ async fn dlq(command: DlqCommand) -> Result<(), Box<dyn std::error::Error>> {
             limit,
             json,
             backend,
-        } => workshop::dlq::list(backend, &DataDir::new(data.data_dir)?, limit, json).await?,
+        } => workshop::dlq::list(backend, &DataDir::new(data.data_dir)?, limit, json)
+            .await
+            .map_err(|e| e as Box<dyn std::error::Error>)?,
         DlqCommand::Redrive { data, backend } => {
-            workshop::dlq::redrive(backend, &DataDir::new(data.data_dir)?).await?
+            workshop::dlq::redrive(backend, &DataDir::new(data.data_dir)?)
+                .await
+                .map_err(|e| e as Box<dyn std::error::Error>)?
         }
     };
     println!("{out}");

@@ -5,12 +5,15 @@
 pub mod alarm_loop;
 pub mod backend;
 pub mod chaos;
+pub mod console;
 pub mod control;
 pub mod event_source;
 pub mod functions;
 pub mod gateway;
+pub mod insights;
 pub mod lambda;
 pub mod logs;
+pub mod metric_data;
 pub mod metrics;
 pub mod schedule;
 pub mod service_metrics;
@@ -167,6 +170,7 @@ pub async fn run(
         )));
     }
 
+    let functions_view = control::FunctionsView::of(&functions);
     let router = gateway::Gateway::new(functions.http, opts.metrics.clone()).router();
     workers.push(tokio::spawn(chaos::run(
         local_chaos.clone(),
@@ -181,6 +185,10 @@ pub async fn run(
         metrics: opts.metrics.clone(),
         alarms: local_alarms,
         chaos: local_chaos,
+        data_dir: opts.data_dir.clone(),
+        backend: opts.backend,
+        functions: functions_view,
+        api_url: format!("http://{addr}"),
     }
     .router();
     let (console_stop_tx, mut console_stop_rx) = watch::channel(false);
