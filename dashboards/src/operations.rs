@@ -4,7 +4,7 @@
 
 use alarms::Alarm;
 use alarms::catalog::{self, Target, aws_metric, business_metric, threshold};
-use orders::settings::Function;
+use orders::settings::{Function, QUEUE};
 use serde_json::{Value, json};
 use telemetry::catalogue::{DimensionValue, Fault, Metric, ProcessedStatus};
 
@@ -235,7 +235,24 @@ pub fn render(target: Target) -> Value {
                     label(f.name()),
                 )
             });
-    g.add("metric", 12, 6, concurrency.properties(target));
+    g.add("metric", 8, 6, concurrency.properties(target));
+    // How much of its concurrency the processor uses: at the top, SQS work waits (and with a
+    // reserved concurrency below it, throttles).
+    g.add(
+        "metric",
+        4,
+        6,
+        Chart::new("Processor concurrency", "Maximum")
+            .gauge(0.0, QUEUE.max_concurrency as f64)
+            .row(
+                &lambda(
+                    &aws_metrics::lambda::CONCURRENT_EXECUTIONS,
+                    Function::OrderProcessor,
+                ),
+                label("of MaximumConcurrency"),
+            )
+            .properties(target),
+    );
     g.add(
         "metric",
         12,

@@ -56,6 +56,7 @@ pub struct Chart {
     horizontal: Vec<Value>,
     y_label: Option<String>,
     whole_range: bool,
+    gauge_range: Option<(f64, f64)>,
 }
 
 impl Chart {
@@ -70,11 +71,19 @@ impl Chart {
             horizontal: Vec::new(),
             y_label: None,
             whole_range: false,
+            gauge_range: None,
         }
     }
 
     pub fn view(mut self, view: View) -> Self {
         self.view = view;
+        self
+    }
+
+    /// A gauge from `min` to `max` (CloudWatch requires both for the gauge view).
+    pub fn gauge(mut self, min: f64, max: f64) -> Self {
+        self.view = View::Gauge;
+        self.gauge_range = Some((min, max));
         self
     }
 
@@ -134,7 +143,13 @@ impl Chart {
                     p.insert("setPeriodToTimeRange".into(), json!(true));
                 }
             }
-            View::Gauge => {}
+            View::Gauge => {
+                let (min, max) = self.gauge_range.unwrap_or((0.0, 100.0));
+                p.insert(
+                    "yAxis".into(),
+                    json!({ "left": { "min": min, "max": max } }),
+                );
+            }
         }
         if !self.horizontal.is_empty() {
             p.insert(
