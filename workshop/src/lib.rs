@@ -3,5 +3,6 @@
 pub mod chaos_cmd;
 pub mod data_dir;
 pub mod dlq;
+pub mod load;
 pub mod report;
 pub mod stack;

@@ -87,6 +87,34 @@ enum Command {
         #[command(subcommand)]
         command: ChaosCommand,
     },
+    /// Send load to the order API: an open-loop generator at a fixed rate for a fixed time,
+    /// with a latency histogram and errors by status. Stops by itself.
+    Load(LoadArgs),
+}
+
+#[derive(clap::Args)]
+struct LoadArgs {
+    /// The API's base URL: the local stack's, or a deployed stack's ApiUrl output.
+    #[arg(long, default_value = "http://127.0.0.1:3000", env = "WORKSHOP_API")]
+    url: String,
+    /// Requests per second, started on schedule whatever the responses do.
+    #[arg(long, default_value_t = 20.0)]
+    rate: f64,
+    /// How long, as 30s, 5m or 1h.
+    #[arg(long, default_value = "30s", value_parser = parse_duration)]
+    duration: Duration,
+    /// Most requests in flight at once; past it, starts are delayed (and counted).
+    #[arg(long, default_value_t = 64)]
+    concurrency: usize,
+    /// Weights of the operations: create (POST /orders), get (GET /orders/{id}), list.
+    #[arg(long, default_value = "create=70,get=20,list=10", value_parser = workshop::load::Mix::parse)]
+    mix: workshop::load::Mix,
+    /// Print the summary as JSON.
+    #[arg(long)]
+    json: bool,
+    /// No progress line.
+    #[arg(long)]
+    quiet: bool,
 }
 
 #[derive(clap::Args)]
@@ -407,6 +435,23 @@ async fn up(args: UpArgs) -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
+async fn load(args: LoadArgs) -> Result<String, Box<dyn std::error::Error>> {
+    let summary = workshop::load::run(workshop::load::LoadOptions {
+        url: args.url,
+        rate: args.rate,
+        duration: args.duration,
+        concurrency: args.concurrency,
+        mix: args.mix,
+        progress: !args.quiet,
+    })
+    .await?;
+    if args.json {
+        Ok(serde_json::to_string_pretty(&summary)?)
+    } else {
+        Ok(workshop::load::render(&summary))
+    }
+}
+
 async fn chaos_command(command: ChaosCommand) -> Result<String, Box<dyn std::error::Error>> {
     use workshop::chaos_cmd;
     match command {
@@ -463,6 +508,7 @@ async fn main() -> ExitCode {
     let result = match cli.command {
         Command::Up(args) => up(args).await,
         Command::Dlq { command } => dlq(command).await,
+        Command::Load(args) => load(args).await.map(|out| println!("{out}")),
         Command::Chaos { command } => chaos_command(command).await.map(|out| println!("{out}")),
         Command::Alarms { console, json, aws } => {
             let source = if aws {

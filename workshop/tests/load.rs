@@ -1,0 +1,113 @@
+//! `workshop load` at a fixed rate for a fixed time: it reports what it sent, the latency
+//! percentiles and the errors, and its counts agree with the local stack's own API metrics.
+
+mod common;
+
+use common::{Stack, workshop};
+use serde_json::Value;
+
+fn sum(rows: &[Value], name: &str) -> f64 {
+    rows.iter()
+        .filter(|r| r["namespace"] == "AWS/ApiGateway" && r["name"] == name)
+        .map(|r| r["sum"].as_f64().unwrap())
+        .sum()
+}
+
+fn max(rows: &[Value], name: &str) -> f64 {
+    rows.iter()
+        .filter(|r| r["namespace"] == "AWS/ApiGateway" && r["name"] == name)
+        .map(|r| r["maximum"].as_f64().unwrap())
+        .fold(0.0, f64::max)
+}
+
+#[test]
+fn load_reports_what_it_sent_and_agrees_with_the_api_metrics() {
+    let dir = tempfile::tempdir().unwrap();
+    let stack = Stack::start(dir.path(), &[]);
+    let out = workshop()
+        .args([
+            "load",
+            "--url",
+            &stack.url,
+            "--rate",
+            "40",
+            "--duration",
+            "5s",
+        ])
+        .args(["--mix", "create=6,get=3,list=1", "--json", "--quiet"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let s: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(s["sent"], 200);
+    assert_eq!(s["completed"], 200, "{s}");
+    assert_eq!(s["transportErrors"], 0);
+    let by_op = &s["byOperation"];
+    assert_eq!(
+        by_op["create"].as_u64().unwrap()
+            + by_op["get"].as_u64().unwrap()
+            + by_op["list"].as_u64().unwrap(),
+        200
+    );
+    let by_status = s["byStatus"].as_object().unwrap();
+    assert_eq!(by_status["201"], by_op["create"], "every create accepted");
+    let l = &s["latency"];
+    for k in ["p50Ms", "p90Ms", "p99Ms", "maxMs"] {
+        assert!(l[k].as_f64().unwrap() > 0.0, "{k}: {l}");
+    }
+    assert!(
+        l["p50Ms"].as_f64() <= l["p90Ms"].as_f64() && l["p99Ms"].as_f64() <= l["maxMs"].as_f64()
+    );
+    let histogram: u64 = s["histogram"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b[1].as_u64().unwrap())
+        .sum();
+    assert_eq!(histogram, 200);
+
+    // The stack counted the same requests and the same errors.
+    let m = workshop()
+        .args(["metrics", "--json", "--console", &stack.console])
+        .output()
+        .unwrap();
+    let rows: Vec<Value> = serde_json::from_slice(&m.stdout).unwrap();
+    assert_eq!(sum(&rows, "Count"), 200.0);
+    let client_4xx: u64 = by_status
+        .iter()
+        .filter(|(k, _)| k.starts_with('4'))
+        .map(|(_, v)| v.as_u64().unwrap())
+        .sum();
+    assert_eq!(sum(&rows, "4xx"), client_4xx as f64);
+    assert_eq!(sum(&rows, "5xx"), 0.0);
+    // The server's view of a request is part of the client's.
+    assert!(max(&rows, "Latency") <= l["maxMs"].as_f64().unwrap());
+
+    let text = workshop()
+        .args([
+            "load",
+            "--url",
+            &stack.url,
+            "--rate",
+            "10",
+            "--duration",
+            "1s",
+            "--quiet",
+        ])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(text.starts_with("10 requests to http://"), "{text}");
+    assert!(text.contains("latency from schedule: p50"), "{text}");
+
+    let bad = workshop()
+        .args(["load", "--rate", "0", "--duration", "1s"])
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("--rate must be above 0"));
+}
