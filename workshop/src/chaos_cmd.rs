@@ -2,14 +2,13 @@
 //! plane) or on AWS (the SSM parameter the functions read), and read the experiment journal.
 
 use crate::report::{AlarmRow, fetch_cloudwatch_alarms};
-use crate::stack::chaos::{ChaosStatus, DEFAULT_STEADY_STATE, StartRequest};
+use crate::stack::chaos::{ChaosStatus, StartRequest};
 use chaos::journal::{EndReason, Experiment, Journal};
-use chaos::live::{Live, Override};
+use chaos::live::Live;
 use chrono::{DateTime, Utc};
 use orders_aws::ChaosParameter;
 use reqwest::Method;
 use std::path::Path;
-use std::time::Duration;
 
 type Error = Box<dyn std::error::Error>;
 
@@ -80,39 +79,7 @@ pub async fn start(target: Target<'_>, req: StartRequest, as_json: bool) -> Resu
             data_dir,
         } => {
             let journal = journal(data_dir)?;
-            let now = Utc::now();
-            let id = format!(
-                "{}-{}",
-                now.format("%Y%m%dT%H%M%SZ"),
-                &uuid::Uuid::new_v4().simple().to_string()[..6]
-            );
-            let o = Override::new(
-                req.faults.clone(),
-                req.seed,
-                now,
-                req.duration_seconds.map(Duration::from_secs),
-                Some(id.clone()),
-            )?;
-            let steady_state = if req.steady_state.is_empty() {
-                vec![DEFAULT_STEADY_STATE.to_owned()]
-            } else {
-                req.steady_state
-            };
-            let e = Experiment {
-                id,
-                hypothesis: req.hypothesis,
-                target: "aws".into(),
-                faults: o.faults.clone(),
-                seed: o.seed,
-                steady_state,
-                stop_on: req.stop_on,
-                started_at: o.started_at,
-                expires_at: o.expires_at,
-                ended_at: None,
-                end_reason: None,
-                steady_state_held: None,
-                breaches: Vec::new(),
-            };
+            let (o, e) = req.begin("aws", Utc::now())?;
             let p = parameter(name).await;
             end_running_aws(&journal, EndReason::Replaced).await?;
             p.write(&Live::On(o)).await?;

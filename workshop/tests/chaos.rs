@@ -4,53 +4,23 @@
 
 mod common;
 
-use common::{PATIENCE, Stack, chaos, chaos_json, injections, order, workshop};
+use common::{
+    PATIENCE, Stack, chaos, chaos_json, dlq_rows, injections, metrics, order, workshop_ok,
+};
 use serde_json::{Value, json};
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 fn dlq_order_ids(data_dir: &Path) -> Vec<String> {
-    let out = workshop()
-        .args(["dlq", "list", "--json", "--limit", "10000", "--data-dir"])
-        .arg(data_dir)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let rows: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
-    rows.iter()
+    dlq_rows(data_dir)
+        .iter()
         .map(|r| r["body"]["orderId"].as_str().unwrap().to_owned())
         .collect()
 }
 
 fn redrive(data_dir: &Path) {
-    let out = workshop()
-        .args(["dlq", "redrive", "--data-dir"])
-        .arg(data_dir)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-fn metrics(stack: &Stack) -> Vec<Value> {
-    let out = workshop()
-        .args(["metrics", "--json", "--console", &stack.console])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
+    workshop_ok(&["dlq", "redrive"], Some(data_dir));
 }
 
 /// Sum (or max, by `field`) of one series in `workshop metrics --json` rows; 0 when absent.
@@ -75,16 +45,8 @@ fn stat(rows: &[Value], name: &str, dims: &[(&str, &str)], field: &str) -> f64 {
 }
 
 fn alarm_state(stack: &Stack, name: &str) -> String {
-    let out = workshop()
-        .args(["alarms", "--json", "--console", &stack.console])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let rows: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let out = workshop_ok(&["alarms", "--json", "--console", &stack.console], None);
+    let rows: Vec<Value> = serde_json::from_str(&out).unwrap();
     rows.iter()
         .find(|r| r["name"] == name)
         .map(|r| r["state"].as_str().unwrap_or_default().to_owned())
@@ -577,17 +539,8 @@ async fn an_expired_override_injects_nothing_and_off_beats_the_flags() {
     assert_eq!(injections(&stack, "create-order", "ApiError").len(), before);
     drop(stack);
     // The journal is read from the data dir: it outlives the stack.
-    let out = workshop()
-        .args(["chaos", "journal", "--json", "--data-dir"])
-        .arg(dir.path())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let journal: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let out = workshop_ok(&["chaos", "journal", "--json"], Some(dir.path()));
+    let journal: Value = serde_json::from_str(&out).unwrap();
     let entry = &journal.as_array().unwrap()[0];
     assert_eq!(entry["id"], experiment["id"]);
     assert_eq!(entry["endReason"], "expired");

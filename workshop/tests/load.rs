@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{Stack, workshop};
+use common::{Stack, metrics, workshop};
 use serde_json::Value;
 
 fn sum(rows: &[Value], name: &str) -> f64 {
@@ -71,11 +71,7 @@ fn load_reports_what_it_sent_and_agrees_with_the_api_metrics() {
     assert_eq!(histogram, 200);
 
     // The stack counted the same requests and the same errors.
-    let m = workshop()
-        .args(["metrics", "--json", "--console", &stack.console])
-        .output()
-        .unwrap();
-    let rows: Vec<Value> = serde_json::from_slice(&m.stdout).unwrap();
+    let rows = metrics(&stack);
     assert_eq!(sum(&rows, "Count"), 200.0);
     let client_4xx: u64 = by_status
         .iter()

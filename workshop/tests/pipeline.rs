@@ -2,10 +2,9 @@
 
 mod common;
 
-use common::{PATIENCE, Stack, is_uuid, order, workshop};
+use common::{PATIENCE, Stack, dlq_rows, is_uuid, order, workshop};
 use orders::ports::{Clock, OrderCreated, OrderQueue, OrderStore, SystemClock};
 use orders_sqlite::{QueueConfig, SqliteOrderStore, SqliteQueue};
-use serde_json::Value;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -35,20 +34,6 @@ async fn orders_reach_their_final_status() {
     }
 }
 
-fn dlq(data_dir: &std::path::Path) -> Vec<Value> {
-    let out = workshop()
-        .args(["dlq", "list", "--json", "--data-dir"])
-        .arg(data_dir)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn a_failing_message_is_received_max_receive_count_times_then_redriven() {
     let dir = tempfile::tempdir().unwrap();
@@ -75,7 +60,7 @@ async fn a_failing_message_is_received_max_receive_count_times_then_redriven() {
 
     let started = Instant::now();
     let dead = loop {
-        let dead = dlq(dir.path());
+        let dead = dlq_rows(dir.path());
         if !dead.is_empty() {
             break dead;
         }
@@ -100,7 +85,7 @@ async fn a_failing_message_is_received_max_receive_count_times_then_redriven() {
     );
     // It stays in the DLQ.
     tokio::time::sleep(Duration::from_millis(2500)).await;
-    assert_eq!(dlq(dir.path()).len(), 1);
+    assert_eq!(dlq_rows(dir.path()).len(), 1);
 
     // Fix the cause (the order now exists), redrive, and the order is processed.
     let store = SqliteOrderStore::open(&dir.path().join("orders.db")).unwrap();
@@ -133,7 +118,7 @@ async fn a_failing_message_is_received_max_receive_count_times_then_redriven() {
     );
     let done = c.wait_final(&order_id.to_string()).await;
     assert_eq!(done["status"], "CONFIRMED");
-    assert!(dlq(dir.path()).is_empty());
+    assert!(dlq_rows(dir.path()).is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread")]

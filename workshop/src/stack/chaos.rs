@@ -43,6 +43,50 @@ pub struct StartRequest {
     pub stop_on: Option<String>,
 }
 
+impl StartRequest {
+    /// The override this request puts in force from `now`, and its journal entry (steady state
+    /// defaulting to the composite alarm). `target` is `local` or `aws`.
+    pub fn begin(
+        self,
+        target: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(Override, Experiment), OverrideError> {
+        let id = format!(
+            "{}-{}",
+            now.format("%Y%m%dT%H%M%SZ"),
+            &uuid::Uuid::new_v4().simple().to_string()[..6]
+        );
+        let o = Override::new(
+            self.faults,
+            self.seed,
+            now,
+            self.duration_seconds.map(Duration::from_secs),
+            Some(id.clone()),
+        )?;
+        let steady_state = if self.steady_state.is_empty() {
+            vec![DEFAULT_STEADY_STATE.to_owned()]
+        } else {
+            self.steady_state
+        };
+        let experiment = Experiment {
+            id,
+            hypothesis: self.hypothesis,
+            target: target.to_owned(),
+            faults: o.faults.clone(),
+            seed: o.seed,
+            steady_state,
+            stop_on: self.stop_on,
+            started_at: o.started_at,
+            expires_at: o.expires_at,
+            ended_at: None,
+            end_reason: None,
+            steady_state_held: None,
+            breaches: Vec::new(),
+        };
+        Ok((o, experiment))
+    }
+}
+
 /// What `GET /api/chaos` answers and `workshop chaos status` prints.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
@@ -201,42 +245,15 @@ impl LocalChaos {
         if !self.injector.armed() {
             return Err(ChaosControlError::Disarmed);
         }
-        let steady_state = if req.steady_state.is_empty() {
-            vec![DEFAULT_STEADY_STATE.to_owned()]
-        } else {
-            req.steady_state.clone()
-        };
-        for name in steady_state.iter().chain(req.stop_on.iter()) {
+        let (o, experiment) = req.begin("local", self.clock.now())?;
+        for name in experiment
+            .steady_state
+            .iter()
+            .chain(experiment.stop_on.iter())
+        {
             self.known_alarm(name)?;
         }
-        let now = self.clock.now();
-        let id = format!(
-            "{}-{}",
-            now.format("%Y%m%dT%H%M%SZ"),
-            &uuid::Uuid::new_v4().simple().to_string()[..6]
-        );
-        let o = Override::new(
-            req.faults.clone(),
-            req.seed,
-            now,
-            req.duration_seconds.map(Duration::from_secs),
-            Some(id.clone()),
-        )?;
-        let experiment = Experiment {
-            id,
-            hypothesis: req.hypothesis,
-            target: "local".into(),
-            faults: o.faults.clone(),
-            seed: o.seed,
-            steady_state,
-            stop_on: req.stop_on,
-            started_at: o.started_at,
-            expires_at: o.expires_at,
-            ended_at: None,
-            end_reason: None,
-            steady_state_held: None,
-            breaches: Vec::new(),
-        };
+        let now = o.started_at;
         let mut current = self.current.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(previous) = current.take() {
             self.finish(previous, now, EndReason::Replaced)?;

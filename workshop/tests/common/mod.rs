@@ -146,6 +146,37 @@ impl Drop for Stack {
     }
 }
 
+/// Runs `workshop <args>`, asserts it succeeded and returns what it printed.
+pub fn workshop_ok(args: &[&str], data_dir: Option<&Path>) -> String {
+    let mut cmd = workshop();
+    cmd.args(args);
+    if let Some(dir) = data_dir {
+        cmd.arg("--data-dir").arg(dir);
+    }
+    let out = cmd.output().expect("workshop runs");
+    assert!(
+        out.status.success(),
+        "workshop {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("UTF-8 output")
+}
+
+/// `workshop metrics --json` from the stack's control plane.
+pub fn metrics(stack: &Stack) -> Vec<Value> {
+    let out = workshop_ok(&["metrics", "--json", "--console", &stack.console], None);
+    serde_json::from_str(&out).expect("metrics JSON")
+}
+
+/// `workshop dlq list --json` of a data dir.
+pub fn dlq_rows(data_dir: &Path) -> Vec<Value> {
+    let out = workshop_ok(
+        &["dlq", "list", "--json", "--limit", "10000"],
+        Some(data_dir),
+    );
+    serde_json::from_str(&out).expect("DLQ JSON")
+}
+
 pub fn read_log(data_dir: &Path, function: &str) -> Vec<Value> {
     let path = data_dir.join("logs").join(format!("{function}.log"));
     std::fs::read_to_string(path)
