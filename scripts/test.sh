@@ -12,7 +12,7 @@ if ! command -v cargo >/dev/null; then
   exit 1
 fi
 rustup component add rustfmt clippy >/dev/null 2>&1 || true
-for tool in curl python3; do
+for tool in curl python3 npm; do
   command -v "$tool" >/dev/null || { apt-get update -qq && apt-get install -y -qq "$tool"; }
 done
 
@@ -29,6 +29,9 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 
 step "cargo test"
 cargo test --workspace --locked
+
+step "Postman collection with newman against the local stack"
+./scripts/postman-test.sh
 
 step "template linters: cfn-lint, sam validate --lint, checkov, actionlint"
 ./scripts/lint-template.sh

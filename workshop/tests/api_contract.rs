@@ -326,6 +326,18 @@ async fn health_and_unknown_routes() {
     assert_eq!(h.body["status"], "healthy");
     assert_eq!(h.body["checks"]["store"]["status"], "ok");
     assert_eq!(h.body["checks"]["queue"]["status"], "ok");
+    assert!(h.headers.contains_key("x-correlation-id"));
+    let h = c
+        .send(
+            c.http
+                .get(format!("{}/health", c.url))
+                .header("x-correlation-id", "probe-7"),
+        )
+        .await;
+    assert_eq!(
+        h.headers["x-correlation-id"], "probe-7",
+        "echoed like every route"
+    );
     // API Gateway's own answer for a route that does not exist.
     let r = c.get("/nowhere").await;
     assert_eq!(

@@ -51,7 +51,7 @@ macro_rules! http_function {
 http_function!(CreateOrder, |h, req| h.handle(req));
 http_function!(GetOrder, |h, req| h.handle(req));
 http_function!(ListOrders, |h, req| h.handle(req));
-http_function!(Health, |h, _req| h.handle());
+http_function!(Health, |h, req| h.handle(req));
 
 /// What every function may be built from.
 #[derive(Clone)]

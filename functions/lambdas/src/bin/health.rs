@@ -17,7 +17,7 @@ async fn main() -> Result<(), Error> {
         let span = invocation_span(&context);
         let handled = metrics.invocation(
             &context.request_id,
-            chaos::wrap::http(chaos, handler.handle()),
+            chaos::wrap::http(chaos, handler.handle(req)),
         );
         Ok::<_, Error>(handled.instrument(span).await)
     }))

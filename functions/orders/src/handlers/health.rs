@@ -1,7 +1,7 @@
-use crate::http::json;
+use crate::http::{json, with_correlation};
 use crate::ports::{DependencyError, OrderQueue, OrderStore};
 use lambda_http::http::StatusCode;
-use lambda_http::{Body, Response};
+use lambda_http::{Body, Request, Response};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -55,7 +55,9 @@ impl Health {
         Health { store, queue }
     }
 
-    pub async fn handle(&self) -> Response<Body> {
+    /// Answers with the request's correlation id, as every route does.
+    pub async fn handle(&self, req: Request) -> Response<Body> {
+        let info = super::request_info(&req);
         let checks = async { tokio::join!(check(self.store.ping()), check(self.queue.ping())) };
         let (store, queue) = super::metrics::timed(Operation::HealthCheck, checks).await;
         let healthy = store.error.is_none() && queue.error.is_none();
@@ -71,6 +73,6 @@ impl Health {
         } else {
             StatusCode::SERVICE_UNAVAILABLE
         };
-        json(status, &body)
+        with_correlation(json(status, &body), &info.correlation_id)
     }
 }
