@@ -30,6 +30,9 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 step "cargo test"
 cargo test --workspace --locked
 
+step "browser console: headless Chromium (Debian) driven by playwright-core"
+./scripts/console-test.sh
+
 step "Postman collection with newman against the local stack"
 ./scripts/postman-test.sh
 

@@ -152,6 +152,22 @@ async fn every_widget_of_the_shipped_dashboards_can_be_fed() {
         .await
         .unwrap();
     assert_eq!(redriven["moved"], 0);
+
+    let page = http.get(format!("{console}/")).send().await.unwrap();
+    assert!(page.status().is_success());
+    assert!(
+        page.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    let script = http.get(format!("{console}/app.js")).send().await.unwrap();
+    assert!(
+        script.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .contains("javascript")
+    );
     assert_eq!(
         http.get(format!("{console}/no-such-file.js"))
             .send()

@@ -24,6 +24,10 @@ pub struct MetricDataRequest {
     /// Epoch milliseconds.
     pub start: i64,
     pub end: i64,
+    /// The widget's `setPeriodToTimeRange`: each series also gets one value over the whole
+    /// range (a single-value widget's "total over the time range").
+    #[serde(default)]
+    pub set_period_to_time_range: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -33,6 +37,9 @@ pub struct Series {
     /// Period starts, epoch milliseconds.
     pub timestamps: Vec<i64>,
     pub values: Vec<Option<f64>>,
+    /// With `setPeriodToTimeRange`: the statistic over the whole range, as one period.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub whole_range: Option<f64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -159,6 +166,23 @@ pub fn query(store: &MetricStore, req: &MetricDataRequest) -> MetricDataResponse
     }
     let timestamps: Vec<i64> = (0..(end - start) / p).map(|k| start + k * p).collect();
     let queries: Vec<MetricQuery> = rows.iter().map(|r| r.query.clone()).collect();
+    // The whole range as one period, for setPeriodToTimeRange.
+    let range_secs =
+        u32::try_from(((req.end - req.start).max(1000) + 999) / 1000).unwrap_or(u32::MAX);
+    let whole: Vec<MetricQuery> = queries
+        .iter()
+        .map(|q| match &q.kind {
+            QueryKind::MetricStat(stat) => MetricQuery {
+                kind: QueryKind::MetricStat(MetricStat::new(
+                    stat.metric.clone(),
+                    range_secs,
+                    stat.stat,
+                )),
+                ..q.clone()
+            },
+            QueryKind::Expression(_) => q.clone(),
+        })
+        .collect();
     store.with(|metrics| {
         for row in rows.iter().filter(|r| r.visible) {
             let only: Vec<MetricQuery> = queries
@@ -168,6 +192,21 @@ pub fn query(store: &MetricStore, req: &MetricDataRequest) -> MetricDataResponse
                     ..q.clone()
                 })
                 .collect();
+            let whole_range = if req.set_period_to_time_range {
+                let only: Vec<MetricQuery> = whole
+                    .iter()
+                    .map(|q| MetricQuery {
+                        return_data: q.id == row.query.id,
+                        ..q.clone()
+                    })
+                    .collect();
+                let range_end = req.start + i64::from(range_secs) * 1000;
+                math_series(&only, metrics, at(req.start), at(range_end))
+                    .ok()
+                    .and_then(|v| v.first().copied().flatten())
+            } else {
+                None
+            };
             match math_series(&only, metrics, at(start), at(end)) {
                 Ok(mut values) => {
                     values.resize(timestamps.len(), None);
@@ -176,6 +215,7 @@ pub fn query(store: &MetricStore, req: &MetricDataRequest) -> MetricDataResponse
                         label: row.label.clone(),
                         timestamps: timestamps.clone(),
                         values,
+                        whole_range,
                     });
                 }
                 Err(e) => out.errors.push(format!("{}: {e}", row.query.id)),
@@ -235,6 +275,7 @@ mod tests {
             period: Some(60),
             start: 60_000,
             end: 130_000,
+            set_period_to_time_range: true,
         };
         let r = query(&store(), &req);
         assert!(r.errors.is_empty(), "{:?}", r.errors);
@@ -244,6 +285,11 @@ mod tests {
         assert_eq!(r.series[0].values, [Some(1.0), None]);
         assert_eq!(r.series[1].label, "5xx %");
         assert_eq!(r.series[1].values, [Some(50.0), Some(0.0)]);
+        // Over the whole 70 s range: 1 error of 3 requests, as one period (not an average of
+        // the per-minute rates).
+        assert_eq!(r.series[0].whole_range, Some(1.0));
+        let third = r.series[1].whole_range.unwrap();
+        assert!((third - 100.0 / 3.0).abs() < 1e-9, "{third}");
     }
 
     #[test]
@@ -257,6 +303,7 @@ mod tests {
             period: Some(60),
             start: 0,
             end: 60_000,
+            set_period_to_time_range: false,
         };
         let r = query(&store(), &req);
         assert_eq!(

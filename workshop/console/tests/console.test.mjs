@@ -1,0 +1,316 @@
+// The console in a real browser against the real binary: `workshop up` on free ports, orders
+// through its API, Debian's Chromium driven by playwright-core. Run with `node --test` (see
+// scripts/console-test.sh). Env: WORKSHOP_BIN (default <repo>/target/debug/workshop),
+// SCREENSHOT_DIR (default <repo>/target/console-screenshots), CHROMIUM (default /usr/bin/chromium).
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import readline from 'node:readline';
+
+const require = createRequire(import.meta.url);
+const { chromium } = require('playwright-core');
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const repo = path.resolve(here, '../../..');
+const BIN = process.env.WORKSHOP_BIN || path.join(repo, 'target/debug/workshop');
+const SHOTS = process.env.SCREENSHOT_DIR || path.join(repo, 'target/console-screenshots');
+const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+
+const ORDER = { customerName: 'Ada', items: [{ sku: 'BOOK-42', qty: 1, price: 9.99 }] };
+
+let stack; // { proc, api, console, dataDir, output }
+let browser;
+let page;
+const pageErrors = [];
+
+// --- helpers -------------------------------------------------------------------------------------
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** Calls `check` until it returns a truthy value; fails with `what` and the last value after `ms`. */
+async function poll(what, check, { ms = 60_000, every = 1_000 } = {}) {
+  const until = Date.now() + ms;
+  let last;
+  for (;;) {
+    try {
+      last = await check();
+      if (last && (typeof last !== 'object' || last.ok !== false)) return last;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > until) {
+      const detail = last instanceof Error ? last.message : JSON.stringify(last);
+      throw new Error(`timed out after ${ms / 1000} s waiting for ${what}; last: ${detail}`);
+    }
+    await sleep(every);
+  }
+}
+
+function startStack() {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'console-test-'));
+  const proc = spawn(BIN, [
+    'up', '--port', '0', '--console-port', '0', '--quiet', '--data-dir', dataDir,
+    '--chaos-armed', '--visibility-timeout', '1',
+  ], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const output = [];
+  proc.stderr.on('data', (d) => output.push(d.toString()));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      proc.kill('SIGKILL');
+      reject(new Error(`no "Local stack ready" line within 60 s:\n${output.join('').slice(-4000)}`));
+    }, 60_000);
+    proc.on('error', (e) => {
+      clearTimeout(timer);
+      reject(new Error(`cannot start ${BIN}: ${e.message} (build it with cargo build -p workshop)`));
+    });
+    proc.on('exit', (code, signal) => {
+      clearTimeout(timer);
+      reject(new Error(`workshop exited early (${code ?? signal}):\n${output.join('').slice(-4000)}`));
+    });
+    const lines = readline.createInterface({ input: proc.stdout });
+    lines.on('line', (line) => {
+      output.push(`${line}\n`);
+      const m = line.match(/^Local stack ready: API (http:\/\/\S+)\s+console (http:\/\/\S+)\s+\(/);
+      if (m) {
+        clearTimeout(timer);
+        proc.removeAllListeners('exit');
+        resolve({ proc, api: m[1], console: m[2], dataDir, output });
+      }
+    });
+  });
+}
+
+async function stopStack() {
+  if (!stack) return;
+  const { proc, dataDir } = stack;
+  stack = null;
+  if (proc.exitCode === null && proc.signalCode === null) {
+    const exited = new Promise((r) => proc.once('exit', r));
+    proc.kill('SIGTERM');
+    const done = await Promise.race([exited.then(() => true), sleep(10_000).then(() => false)]);
+    if (!done) {
+      proc.kill('SIGKILL');
+      await exited;
+    }
+  }
+  fs.rmSync(dataDir, { recursive: true, force: true });
+}
+
+async function createOrder() {
+  const res = await fetch(`${stack.api}/orders`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(ORDER),
+  });
+  const body = await res.json();
+  assert.equal(res.status, 201, `POST /orders: ${res.status} ${JSON.stringify(body)}`);
+  return body.id;
+}
+
+async function orderStatus(id) {
+  const res = await fetch(`${stack.api}/orders/${id}`);
+  const body = await res.json();
+  return body.status;
+}
+
+async function openTab(tab) {
+  await page.goto(`${stack.console}/#/${tab}`);
+  await page.waitForSelector(`#tabs a[data-tab][aria-current="page"][href="#/${tab}"]`);
+}
+
+/** Every widget of the visible dashboard: {id, title, type, view, status, error}. */
+function widgets(dashboard) {
+  return page.$$eval(`#dashboard-${dashboard} [data-widget]`, (els) => els.map((el) => ({
+    id: el.dataset.widget,
+    title: el.querySelector('.widget-title')?.textContent ?? '',
+    type: el.dataset.type,
+    view: el.dataset.view,
+    status: el.dataset.status,
+    error: el.querySelector('.widget-error')?.textContent ?? null,
+  })));
+}
+
+/** Waits until the dashboard has widgets and none is still loading. */
+async function settled(dashboard, ms = 30_000) {
+  return poll(`every ${dashboard} widget to finish loading`, async () => {
+    const ws = await widgets(dashboard);
+    const loading = ws.filter((w) => w.status === 'loading').map((w) => w.id);
+    return ws.length && !loading.length ? ws : { ok: false, loading };
+  }, { ms, every: 500 });
+}
+
+/** Waits until each titled widget (exact title) has data-status ok. */
+async function widgetsOk(dashboard, titles, ms = 60_000) {
+  return poll(`${dashboard} widgets with data: ${titles.join(', ')}`, async () => {
+    const ws = await widgets(dashboard);
+    const missing = titles.filter((t) => !ws.some((w) => w.title === t));
+    assert.deepEqual(missing, [], `no widget titled ${missing.join(', ')} on ${dashboard}`);
+    const notOk = ws.filter((w) => titles.includes(w.title) && w.status !== 'ok')
+      .map((w) => `${w.title}=${w.status}${w.error ? ` (${w.error})` : ''}`);
+    return notOk.length ? { ok: false, notOk } : ws;
+  }, { ms, every: 2_000 });
+}
+
+async function shot(name) {
+  fs.mkdirSync(SHOTS, { recursive: true });
+  const file = path.join(SHOTS, name);
+  await page.screenshot({ path: file, fullPage: true });
+  return file;
+}
+
+// --- lifecycle -----------------------------------------------------------------------------------
+
+before(async () => {
+  assert.ok(fs.existsSync(BIN), `no workshop binary at ${BIN}: run cargo build -p workshop`);
+  assert.ok(fs.existsSync(CHROMIUM), `no Chromium at ${CHROMIUM}: run scripts/console-test.sh install`);
+  stack = await startStack();
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
+      '--no-first-run', '--disable-sync', '--disable-quic'],
+  });
+  page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
+  page.on('pageerror', (e) => pageErrors.push(`pageerror: ${e.message}`));
+  page.on('console', (m) => {
+    if (m.type() === 'error') pageErrors.push(`console.error: ${m.text()} ${JSON.stringify(m.location())}`);
+  });
+});
+
+after(async () => {
+  try {
+    if (browser) await browser.close();
+  } finally {
+    await stopStack();
+  }
+});
+
+// Never leave the stack running, whatever stops this process.
+process.on('exit', () => {
+  if (stack && stack.proc.exitCode === null) stack.proc.kill('SIGKILL');
+});
+
+// --- the outcomes --------------------------------------------------------------------------------
+
+const OPERATIONS_WITH_DATA = [
+  'API requests / min', 'API 5xx %', 'API p99 latency (ms)', 'Orders created / min', 'Orders processed / min',
+  'Requests and errors', 'Error rates (%)', 'Latency (ms)',
+  'Invocations', 'create-order duration (ms)', 'order-processor duration (ms)', 'Concurrent executions',
+  'Cold starts (all functions)',
+  'Queue depth', 'Messages sent / received / deleted',
+];
+
+const BUSINESS_WITH_DATA = ['Orders created', 'Orders processed', 'Orders processed by status'];
+
+test('after a few orders the dashboards show live data', { timeout: 120_000 }, async () => {
+  const ids = [];
+  for (let i = 0; i < 5; i++) ids.push(await createOrder());
+  await openTab('operations');
+  assert.equal(await page.textContent('h1'), 'Order kit — local console');
+  await page.waitForSelector(`#api-url a[href="${stack.api}"]`);
+  const ws = await widgetsOk('operations', OPERATIONS_WITH_DATA, 75_000);
+  assert.ok(ws.some((w) => w.view === 'singleValue' && w.status === 'ok'));
+  assert.ok(ws.some((w) => w.view === 'timeSeries' && w.status === 'ok'));
+  // The charts are uPlot canvases, not placeholders.
+  const canvases = await page.$$eval('#dashboard-operations [data-view="timeSeries"][data-status="ok"] canvas', (c) => c.length);
+  assert.ok(canvases >= 10, `only ${canvases} charts drawn`);
+  await settled('operations');
+  await shot('operations-calm.png');
+
+  await openTab('business');
+  await widgetsOk('business', BUSINESS_WITH_DATA, 60_000);
+  // Processed before the next test turns failures on, so only its orders reach the DLQ.
+  await poll('the first orders CONFIRMED', async () => {
+    const statuses = await Promise.all(ids.map(orderStatus));
+    return statuses.every((s) => s === 'CONFIRMED') ? statuses : { ok: false, statuses };
+  }, { ms: 60_000 });
+});
+
+test('processor failures from the console fill the DLQ, fire its alarm, and a redrive recovers the orders',
+  { timeout: 200_000 }, async () => {
+    await openTab('chaos');
+    await page.waitForSelector('#chaos[data-armed="true"]');
+    assert.equal(await page.isVisible('#chaos-disarmed'), false);
+    await page.fill('[name="processorFailureRate"]', '1');
+    await page.fill('[name="hypothesis"]', 'orders that keep failing end in the DLQ; none is lost');
+    await page.click('#chaos-on');
+    await page.waitForSelector('#chaos[data-live="on"] #chaos-countdown');
+    assert.equal(await page.isVisible('#chaos-error'), false, await page.textContent('#chaos-error'));
+    const c1 = await page.textContent('#chaos-countdown');
+    assert.match(c1, /^1[45]:\d\d$/, `countdown ${c1}`);
+    await sleep(2_100);
+    const c2 = await page.textContent('#chaos-countdown');
+    assert.notEqual(c2, c1, 'the countdown ticks');
+    await shot('chaos.png');
+
+    const ids = [];
+    for (let i = 0; i < 3; i++) ids.push(await createOrder());
+
+    await openTab('operations');
+    await poll('the dlq-not-empty alarm tile in ALARM', async () =>
+      page.$('#dashboard-operations [data-alarm="dlq-not-empty"][data-state="ALARM"]'), { ms: 120_000, every: 2_000 });
+    await widgetsOk('operations', ['Messages in DLQ', 'DLQ depth'], 30_000);
+    await settled('operations');
+    await shot('operations-alarm.png');
+
+    await openTab('dlq');
+    const listed = await poll('the 3 failed orders in the DLQ panel', async () => {
+      await page.click('#refresh');
+      await sleep(500);
+      const texts = await page.$$eval('#dlq .dlq-message', (els) => els.map((e) => e.textContent));
+      const found = ids.filter((id) => texts.some((t) => t.includes(id)));
+      return found.length === 3 && texts.length === 3 ? texts : { ok: false, messages: texts.length, found: found.length };
+    }, { ms: 30_000, every: 1_000 });
+    assert.equal(listed.length, 3);
+    assert.equal(await page.textContent('#dlq-count'), '3');
+    await shot('dlq.png');
+
+    await openTab('chaos');
+    await page.click('#chaos-off');
+    await page.waitForSelector('#chaos[data-live="off"]');
+    assert.equal(await page.isVisible('#chaos-error'), false, await page.textContent('#chaos-error'));
+    await page.waitForSelector('#chaos-journal tr[data-experiment]');
+
+    await openTab('dlq');
+    await page.waitForSelector('#dlq .dlq-message');
+    await page.click('#dlq-redrive');
+    await page.waitForSelector('#dlq-result[data-moved]');
+    assert.equal(await page.getAttribute('#dlq-result', 'data-moved'), '3', await page.textContent('#dlq-result'));
+    await page.waitForSelector('#dlq-empty');
+
+    await poll('the redriven orders CONFIRMED', async () => {
+      const statuses = await Promise.all(ids.map(orderStatus));
+      return statuses.every((s) => s === 'CONFIRMED') ? statuses : { ok: false, statuses };
+    }, { ms: 60_000 });
+    // The console agrees: nothing in the DLQ, no DLQ badge.
+    await page.click('#refresh');
+    await page.waitForSelector('#dlq-empty');
+    assert.equal(await page.isVisible('#dlq-count'), false);
+  });
+
+test('every widget of both dashboards renders, without an error placeholder or a page error',
+  { timeout: 90_000 }, async () => {
+    for (const dashboard of ['operations', 'business']) {
+      await openTab(dashboard);
+      const ws = await settled(dashboard);
+      assert.ok(ws.length > 10, `${dashboard}: ${ws.length} widgets`);
+      const bad = ws.filter((w) => w.status !== 'ok' && w.status !== 'empty')
+        .map((w) => `${w.id} "${w.title}" ${w.type}/${w.view}: ${w.status}${w.error ? ` (${w.error})` : ''}`);
+      assert.deepEqual(bad, [], `${dashboard} widgets not ok/empty`);
+      assert.equal(await page.$$eval('.widget-error', (e) => e.length), 0);
+      for (const type of dashboard === 'operations' ? ['metric', 'text', 'alarm', 'log'] : ['metric', 'text']) {
+        assert.ok(ws.some((w) => w.type === type), `${dashboard} has no ${type} widget`);
+      }
+    }
+    for (const tab of ['alarms', 'functions']) {
+      await openTab(tab);
+      await page.waitForSelector(`#${tab} table`);
+    }
+    assert.ok(await page.$('#functions tr[data-function="order-processor"]'));
+    assert.deepEqual(pageErrors, [], 'page errors');
+  });
