@@ -47,7 +47,12 @@ grep -q '"total":0.50' <<<"$body" || { echo "unexpected total: $body" >&2; exit 
 for _ in $(seq 1 100); do
   order=$(curl -s "http://127.0.0.1:3000/orders/$id")
   if grep -q '"status":"CONFIRMED"' <<<"$order"; then
-    echo "readme smoke: 1 passed, 0 failed (order $id created and CONFIRMED)"
+    # The console the README sends the reader to next, with its dashboards.
+    console=$(grep -o '\[http://127.0.0.1:3001\]' README.md | head -n1 | tr -d '[]')
+    [ -n "$console" ] || { echo "the README no longer links the console" >&2; exit 1; }
+    curl -sf "$console/" | grep -q '<title>' || { echo "no console page at $console" >&2; exit 1; }
+    curl -sf "$console/api/dashboards" | grep -q '"operations"' || { echo "no dashboards at $console" >&2; exit 1; }
+    echo "readme smoke: 1 passed, 0 failed (order $id created and CONFIRMED; console at $console)"
     exit 0
   fi
   sleep 0.1

@@ -91,6 +91,8 @@ pub enum FaultError {
     Rate { field: &'static str, value: f64 },
     #[error("{field} is capped at {MAX_LATENCY_MS} ms, got {value} ms")]
     Latency { field: &'static str, value: u64 },
+    #[error("{field} plus latencyJitterMs is capped at {MAX_LATENCY_MS} ms, got {value} ms")]
+    LatencyWithJitter { field: &'static str, value: u64 },
     #[error("apiErrorStatus must be an HTTP error status (400-599), got {0}")]
     Status(u16),
     #[error("poisonSku must not be blank")]
@@ -118,6 +120,19 @@ impl Faults {
         ] {
             if value > MAX_LATENCY_MS {
                 return Err(FaultError::Latency { field, value });
+            }
+        }
+        // Jitter adds to each base: the cap holds for the sum.
+        for (field, base) in [
+            ("processorLatencyMs", self.processor_latency_ms),
+            ("apiLatencyMs", self.api_latency_ms),
+            ("dependencyLatencyMs", self.dependency_latency_ms),
+        ] {
+            if base > 0 && base + self.latency_jitter_ms > MAX_LATENCY_MS {
+                return Err(FaultError::LatencyWithJitter {
+                    field,
+                    value: base + self.latency_jitter_ms,
+                });
             }
         }
         if !(400..=599).contains(&self.api_error_status) {
@@ -211,6 +226,15 @@ mod tests {
             ..Faults::default()
         };
         assert_eq!(f.validate(), Err(FaultError::BlankSku));
+        let f = Faults {
+            api_latency_ms: 20_000,
+            latency_jitter_ms: 10_000,
+            ..Faults::default()
+        };
+        assert_eq!(
+            f.validate().unwrap_err().to_string(),
+            "apiLatencyMs plus latencyJitterMs is capped at 25000 ms, got 30000 ms"
+        );
     }
 
     #[test]

@@ -177,6 +177,9 @@ pub struct Settings {
     pub seed: Option<u64>,
     pub parameter: Option<String>,
     pub cache: Duration,
+    /// Mixed into every seed: one value per Lambda sandbox, so instances (and the sandbox that
+    /// replaces one after an injected timeout) do not replay the same draws in lockstep.
+    pub salt: u64,
 }
 
 impl Default for Settings {
@@ -187,6 +190,7 @@ impl Default for Settings {
             seed: None,
             parameter: None,
             cache: DEFAULT_CACHE,
+            salt: 0,
         }
     }
 }
@@ -303,7 +307,9 @@ impl Settings {
 /// The flag behind a fault error's field.
 fn flag_of(e: &FaultError) -> &'static str {
     let field = match e {
-        FaultError::Rate { field, .. } | FaultError::Latency { field, .. } => *field,
+        FaultError::Rate { field, .. }
+        | FaultError::Latency { field, .. }
+        | FaultError::LatencyWithJitter { field, .. } => *field,
         FaultError::Status(_) => "apiErrorStatus",
         FaultError::BlankSku => "poisonSku",
     };

@@ -5,6 +5,7 @@ use crate::faults::{Dependency, FailureMode, Faults};
 use crate::flags::Settings;
 use crate::live::{Live, LiveSource};
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use orders::domain::Order;
 use orders::ports::{Clock, DependencyError, InjectedFault, ProcessorFaults};
 use rand::rngs::StdRng;
@@ -25,7 +26,9 @@ struct Cached {
 }
 
 struct Dice {
-    seed: u64,
+    /// What the sequence was seeded for: the seed and the override it belongs to (none for
+    /// the flags), so the same seed on a new experiment starts the sequence again.
+    key: (u64, Option<DateTime<Utc>>),
     rng: StdRng,
 }
 
@@ -34,6 +37,7 @@ pub struct Chaos {
     armed: bool,
     flags: Faults,
     flags_seed: u64,
+    salt: u64,
     live: Option<Arc<dyn LiveSource>>,
     cache_for: Duration,
     cache: Mutex<Option<Cached>>,
@@ -59,13 +63,14 @@ impl Chaos {
             armed: settings.armed,
             flags: settings.faults,
             flags_seed,
+            salt: settings.salt,
             live,
             cache_for: settings.cache,
             cache: Mutex::new(None),
             clock,
             dice: Mutex::new(Dice {
-                seed: flags_seed,
-                rng: StdRng::seed_from_u64(flags_seed),
+                key: (flags_seed, None),
+                rng: StdRng::seed_from_u64(flags_seed ^ settings.salt),
             }),
         }
     }
@@ -87,9 +92,14 @@ impl Chaos {
             return None;
         }
         let live = self.live_state().await;
-        let (faults, seed) = live.effective(&self.flags, self.clock.now());
+        let now = self.clock.now();
+        let (faults, seed) = live.effective(&self.flags, now);
         let faults = faults.filter(|f| !f.is_quiet())?.clone();
-        self.reseed(seed.unwrap_or(self.flags_seed));
+        let epoch = match &live {
+            Live::On(o) if !o.expired(now) => Some(o.started_at),
+            _ => None,
+        };
+        self.reseed((seed.unwrap_or(self.flags_seed), epoch));
         Some(faults)
     }
 
@@ -117,18 +127,25 @@ impl Chaos {
                 live
             }
             Err(e) => {
+                // A failed read counts as a read: retried after the cache period, not on every
+                // call (a missing or throttled parameter must not multiply the calls).
                 error!(error = %e, "chaos: keeping the last override read");
-                cache.as_ref().map(|c| c.live.clone()).unwrap_or_default()
+                let live = cache.as_ref().map(|c| c.live.clone()).unwrap_or_default();
+                *cache = Some(Cached {
+                    read_at: tokio::time::Instant::now(),
+                    live: live.clone(),
+                });
+                live
             }
         }
     }
 
-    fn reseed(&self, seed: u64) {
+    fn reseed(&self, key: (u64, Option<DateTime<Utc>>)) {
         let mut dice = self.dice.lock().unwrap_or_else(PoisonError::into_inner);
-        if dice.seed != seed {
+        if dice.key != key {
             *dice = Dice {
-                seed,
-                rng: StdRng::seed_from_u64(seed),
+                key,
+                rng: StdRng::seed_from_u64(key.0 ^ self.salt),
             };
         }
     }

@@ -59,6 +59,10 @@ pub struct Experiment {
     /// What broke steady state: `alarm went to ALARM at time: reason`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub breaches: Vec<String>,
+    /// The local stack restarted during the run: the alarm history before the restart is lost,
+    /// so steady state can only be judged unknown (unless a later breach was seen).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub interrupted: bool,
 }
 
 impl Experiment {
@@ -92,12 +96,6 @@ pub enum JournalError {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("line {line} of the chaos journal {path} is not an entry: {message}")]
-    Corrupt {
-        path: PathBuf,
-        line: usize,
-        message: String,
-    },
 }
 
 #[derive(Debug, Clone)]
@@ -124,14 +122,21 @@ impl Journal {
         let mut file = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
+            .read(true)
             .open(&self.path)
             .map_err(write)?;
+        // After a crash mid-write the file may end in a torn line: start on a line of our own,
+        // so the torn one stays alone (and skipped) instead of swallowing this entry.
+        if ends_torn(&mut file).map_err(write)? {
+            line.insert(0, '\n');
+        }
         file.write_all(line.as_bytes()).map_err(write)?;
         file.sync_data().map_err(write)
     }
 
-    /// Every experiment, oldest first, each as last recorded. A torn last line (a crash while
-    /// writing) is skipped; any other bad line is an error.
+    /// Every experiment, oldest first, each as last recorded. A line that is not an entry (torn
+    /// by a crash while writing, or edited by hand) is skipped with a warning: the journal
+    /// must never stop the stack from starting.
     pub fn entries(&self) -> Result<Vec<Experiment>, JournalError> {
         let text = match std::fs::read_to_string(&self.path) {
             Ok(t) => t,
@@ -144,21 +149,15 @@ impl Journal {
             }
         };
         let mut out: Vec<Experiment> = Vec::new();
-        let torn_tail = !text.is_empty() && !text.ends_with('\n');
-        let count = text.lines().count();
         for (i, line) in text.lines().enumerate() {
             if line.trim().is_empty() {
                 continue;
             }
             let e: Experiment = match serde_json::from_str(line) {
                 Ok(e) => e,
-                Err(_) if torn_tail && i + 1 == count => continue,
                 Err(err) => {
-                    return Err(JournalError::Corrupt {
-                        path: self.path.clone(),
-                        line: i + 1,
-                        message: err.to_string(),
-                    });
+                    tracing::warn!(path = %self.path.display(), line = i + 1, error = %err, "skipping a chaos journal line that is not an entry");
+                    continue;
                 }
             };
             match out.iter_mut().find(|x| x.id == e.id) {
@@ -168,6 +167,17 @@ impl Journal {
         }
         Ok(out)
     }
+}
+
+fn ends_torn(file: &mut std::fs::File) -> std::io::Result<bool> {
+    use std::io::{Read, Seek, SeekFrom};
+    if file.metadata()?.len() == 0 {
+        return Ok(false);
+    }
+    file.seek(SeekFrom::End(-1))?;
+    let mut last = [0u8; 1];
+    file.read_exact(&mut last)?;
+    Ok(last[0] != b'\n')
 }
 
 #[cfg(test)]
@@ -190,6 +200,7 @@ mod tests {
             end_reason: None,
             steady_state_held: None,
             breaches: Vec::new(),
+            interrupted: false,
         }
     }
 
@@ -216,17 +227,25 @@ mod tests {
     }
 
     #[test]
-    fn a_torn_tail_is_skipped_but_corruption_is_named() {
+    fn a_torn_line_costs_only_itself() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("journal.jsonl");
         let j = Journal::new(&path);
         j.record(&experiment("a")).unwrap();
+        // A crash while writing "b".
         let mut text = std::fs::read_to_string(&path).unwrap();
         text.push_str("{\"id\":\"b\",\"hypo");
         std::fs::write(&path, &text).unwrap();
         assert_eq!(j.entries().unwrap().len(), 1);
-        std::fs::write(&path, format!("garbage\n{text}\n")).unwrap();
-        let e = j.entries().unwrap_err().to_string();
-        assert!(e.contains("line 1"), "{e}");
+        // The next record starts on its own line and both entries survive.
+        j.record(&experiment("c")).unwrap();
+        let ids: Vec<String> = j.entries().unwrap().into_iter().map(|e| e.id).collect();
+        assert_eq!(ids, ["a", "c"]);
+        std::fs::write(
+            &path,
+            format!("garbage\n{}", std::fs::read_to_string(&path).unwrap()),
+        )
+        .unwrap();
+        assert_eq!(j.entries().unwrap().len(), 2);
     }
 }

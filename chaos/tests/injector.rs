@@ -259,3 +259,67 @@ async fn the_override_is_read_at_most_once_per_cache_period() {
     assert_eq!(c.api().await, Some(500));
     assert_eq!(source.0.load(Ordering::SeqCst), 2);
 }
+
+#[tokio::test]
+async fn the_same_seed_on_a_new_experiment_repeats_the_sequence() {
+    let clock = Arc::new(ManualClock::new(t0()));
+    let live = Arc::new(MemoryLive::default());
+    let c = Chaos::new(
+        Settings {
+            armed: true,
+            cache: Duration::ZERO,
+            ..Settings::default()
+        },
+        Some(live.clone() as Arc<dyn LiveSource>),
+        clock.clone(),
+    );
+    let half = Faults {
+        processor_failure_rate: 0.5,
+        ..Faults::default()
+    };
+    let mut runs = Vec::new();
+    for _ in 0..2 {
+        let o = Override::new(half.clone(), Some(7), clock.now(), None, None).unwrap();
+        live.set(Live::On(o));
+        let mut decisions = Vec::new();
+        for _ in 0..50 {
+            decisions.push(c.on_record(&order("OK")).await.is_err());
+        }
+        runs.push(decisions);
+        live.set(Live::Off { since: clock.now() });
+        clock.advance(Duration::from_secs(1));
+    }
+    assert_eq!(runs[0], runs[1]);
+}
+
+struct Broken(AtomicUsize);
+
+#[async_trait]
+impl LiveSource for Broken {
+    async fn read(&self) -> Result<Live, SourceError> {
+        self.0.fetch_add(1, Ordering::SeqCst);
+        Err(SourceError {
+            source_name: "SSM parameter /x".into(),
+            message: "ParameterNotFound".into(),
+        })
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_failing_source_is_not_asked_again_within_the_cache_period() {
+    let clock = Arc::new(ManualClock::new(t0()));
+    let source = Arc::new(Broken(AtomicUsize::new(0)));
+    let c = Chaos::new(
+        Settings {
+            armed: true,
+            cache: Duration::from_secs(5),
+            ..Settings::default()
+        },
+        Some(source.clone()),
+        clock,
+    );
+    for _ in 0..10 {
+        assert_eq!(c.api().await, None);
+    }
+    assert_eq!(source.0.load(Ordering::SeqCst), 1);
+}

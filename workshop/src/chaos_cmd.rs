@@ -78,11 +78,19 @@ pub async fn start(target: Target<'_>, req: StartRequest, as_json: bool) -> Resu
             parameter: name,
             data_dir,
         } => {
+            if req.stop_on.is_some() {
+                return Err(
+                    "--stop-on works on the local stack only: on AWS nothing would watch \
+                     the alarm (watch `workshop alarms --aws` and run `workshop chaos off --aws`)"
+                        .into(),
+                );
+            }
             let journal = journal(data_dir)?;
             let (o, e) = req.begin("aws", Utc::now())?;
-            let p = parameter(name).await;
+            // The parameter first: if it cannot be written, nothing changed and the journal
+            // still tells the truth.
+            parameter(name).await.write(&Live::On(o)).await?;
             end_running_aws(&journal, EndReason::Replaced).await?;
-            p.write(&Live::On(o)).await?;
             journal.record(&e)?;
             e
         }
@@ -110,11 +118,11 @@ pub async fn stop(target: Target<'_>, as_json: bool) -> Result<String, Error> {
             parameter: name,
             data_dir,
         } => {
-            let p = parameter(name).await;
-            let journal = journal(data_dir)?;
-            let ended = end_running_aws(&journal, EndReason::SwitchedOff).await?;
-            p.write(&Live::Off { since: Utc::now() }).await?;
-            ended
+            parameter(name)
+                .await
+                .write(&Live::Off { since: Utc::now() })
+                .await?;
+            end_running_aws(&journal(data_dir)?, EndReason::SwitchedOff).await?
         }
     };
     if as_json {
@@ -163,10 +171,19 @@ pub fn steady_state_from_alarms(e: &Experiment, rows: &[AlarmRow]) -> (Option<bo
     let mut unknown = false;
     for name in &e.steady_state {
         let suffix = format!("-{name}");
-        for row in rows
+        let matching: Vec<&AlarmRow> = rows
             .iter()
             .filter(|r| &r.name == name || r.name.ends_with(&suffix))
-        {
+            .collect();
+        if matching.is_empty() {
+            return (
+                None,
+                vec![format!(
+                    "no alarm named {name} (or <stack>-{name}) in CloudWatch"
+                )],
+            );
+        }
+        for row in matching {
             if row.state == "ALARM" {
                 breaches.push(format!("{} is in ALARM: {}", row.name, row.reason));
             } else if row

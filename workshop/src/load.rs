@@ -106,6 +106,9 @@ pub struct Summary {
     pub concurrency: usize,
     /// Requests started.
     pub sent: u64,
+    /// Requests never started: the duration ended while `concurrency` requests were still in
+    /// flight (the target is not keeping up).
+    pub unsent: u64,
     /// Requests that got an HTTP response (any status).
     pub completed: u64,
     /// Responses by status code.
@@ -227,6 +230,8 @@ pub async fn run(opts: LoadOptions) -> Result<Summary, String> {
     let started = Instant::now();
     let mut tasks = tokio::task::JoinSet::new();
     let mut next_progress = Duration::from_secs(1);
+    let deadline = started + opts.duration;
+    let mut sent = 0;
     for i in 0..total {
         let due = started + interval.mul_f64(i as f64);
         tokio::time::sleep_until(due.into()).await;
@@ -237,13 +242,15 @@ pub async fn run(opts: LoadOptions) -> Result<Summary, String> {
                     .lock()
                     .unwrap_or_else(PoisonError::into_inner)
                     .delayed_starts += 1;
-                permits
-                    .clone()
-                    .acquire_owned()
-                    .await
-                    .map_err(|e| e.to_string())?
+                // Waiting for a free slot never runs past the duration: the run stops on time.
+                let free = permits.clone().acquire_owned();
+                match tokio::time::timeout_at(deadline.into(), free).await {
+                    Ok(p) => p.map_err(|e| e.to_string())?,
+                    Err(_) => break,
+                }
             }
         };
+        sent += 1;
         let op = opts.mix.pick(i);
         let (http, url, mine) = (http.clone(), url.clone(), tally.clone());
         tasks.spawn(async move {
@@ -268,18 +275,19 @@ pub async fn run(opts: LoadOptions) -> Result<Summary, String> {
             progress(&tally, i + 1, total, started.elapsed(), opts.duration);
         }
     }
-    let drained =
-        tokio::time::timeout(DRAIN, async { while tasks.join_next().await.is_some() {} }).await;
-    let abandoned = if drained.is_err() {
-        let n = tasks.len() as u64;
-        tasks.abort_all();
-        n
-    } else {
-        0
-    };
-    let elapsed = started.elapsed().max(opts.duration);
+    let sending = started.elapsed().max(opts.duration);
+    let _ = tokio::time::timeout(DRAIN, async { while tasks.join_next().await.is_some() {} }).await;
+    // What still runs after the drain is abandoned; a task that finished in between has
+    // counted itself already, so count only the ones the abort actually cancelled.
+    tasks.abort_all();
+    let mut abandoned = 0;
+    while let Some(done) = tasks.join_next().await {
+        if done.is_err_and(|e| e.is_cancelled()) {
+            abandoned += 1;
+        }
+    }
     if opts.progress {
-        progress(&tally, total, total, elapsed, opts.duration);
+        progress(&tally, sent, total, sending, opts.duration);
         eprintln!();
     }
     let mut t = std::mem::take(&mut *tally.lock().unwrap_or_else(PoisonError::into_inner));
@@ -301,7 +309,8 @@ pub async fn run(opts: LoadOptions) -> Result<Summary, String> {
         target_rate: opts.rate,
         duration_seconds: opts.duration.as_secs_f64(),
         concurrency: opts.concurrency,
-        sent: total,
+        sent,
+        unsent: total - sent,
         completed,
         http_errors: t
             .by_status
@@ -315,7 +324,7 @@ pub async fn run(opts: LoadOptions) -> Result<Summary, String> {
         by_operation: t.by_operation,
         histogram: histogram(&t.latencies_us),
         latency,
-        achieved_rate: total as f64 / elapsed.as_secs_f64(),
+        achieved_rate: sent as f64 / sending.as_secs_f64(),
     })
 }
 
@@ -361,11 +370,12 @@ pub fn render(s: &Summary) -> String {
         .map(|(c, n)| format!("{c}: {n}"))
         .collect();
     out.push_str(&format!(
-        "responses: {}  (HTTP errors {}, no response {}, delayed starts {})\n",
+        "responses: {}  (HTTP errors {}, no response {}, delayed starts {}, never sent {})\n",
         statuses.join(", "),
         s.http_errors,
         s.transport_errors,
-        s.delayed_starts
+        s.delayed_starts,
+        s.unsent
     ));
     if let Some(l) = &s.latency {
         out.push_str(&format!(

@@ -612,3 +612,19 @@ async fn a_running_experiment_resumes_after_a_restart() {
     let stack = Stack::start(dir.path(), &[]);
     assert_eq!(chaos_json(&stack, &["status"])["active"], Value::Null);
 }
+
+/// The kill switch holds across a restart: the deploy-time flags stay silenced until the next
+/// `chaos on`.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_kill_switch_survives_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let flags = [("CHAOS_API_ERROR_RATE", "1")];
+    let stack = Stack::start_with_env(dir.path(), &["--chaos-armed"], &flags);
+    assert_eq!(stack.client().create(&order(1, "1.00")).await.status, 503);
+    let (ok, _, err) = chaos(&stack, &["off"]);
+    assert!(ok, "{err}");
+    stack.kill();
+    let stack = Stack::start_with_env(dir.path(), &["--chaos-armed"], &flags);
+    assert_eq!(chaos_json(&stack, &["status"])["live"]["state"], "off");
+    assert_eq!(stack.client().create(&order(1, "1.00")).await.status, 201);
+}

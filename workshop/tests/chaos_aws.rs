@@ -44,6 +44,22 @@ async fn chaos_on_and_off_write_the_parameter_the_functions_read() {
         "unset"
     );
 
+    // The steady-state alarm, as the template names it (`<stack>-dlq-not-empty`).
+    let cloudwatch = aws_sdk_cloudwatch::Client::new(&moto.sdk_config().await);
+    cloudwatch
+        .put_metric_alarm()
+        .alarm_name("order-kit-test-dlq-not-empty")
+        .namespace("AWS/SQS")
+        .metric_name("ApproximateNumberOfMessagesVisible")
+        .statistic(aws_sdk_cloudwatch::types::Statistic::Maximum)
+        .period(60)
+        .evaluation_periods(1)
+        .threshold(0.0)
+        .comparison_operator(aws_sdk_cloudwatch::types::ComparisonOperator::GreaterThanThreshold)
+        .send()
+        .await
+        .unwrap();
+
     let on = [
         &[
             "chaos",
@@ -53,6 +69,7 @@ async fn chaos_on_and_off_write_the_parameter_the_functions_read() {
             "--poison-sku",
             "BAD-1",
         ][..],
+        &["--steady-state", "dlq-not-empty"],
         &[
             "--for",
             "20m",
@@ -97,8 +114,40 @@ async fn chaos_on_and_off_write_the_parameter_the_functions_read() {
     assert_eq!(journal[0]["id"], experiment["id"]);
     assert_eq!(journal[0]["hypothesis"], "the DLQ catches the poison");
     assert_eq!(journal[0]["endReason"], "switchedOff");
-    // No steady-state alarm exists on this emulator, so none was in ALARM.
-    assert_eq!(journal[0]["steadyStateHeld"], true);
+    // The steady-state alarm never left its state during the run.
+    assert_eq!(journal[0]["steadyStateHeld"], true, "{}", journal[0]);
+
+    // A steady state that names no deployed alarm cannot be judged: unknown, and said so.
+    let (ok, _, err) = run(
+        &moto,
+        &[&["chaos", "on", "--api-error-rate", "0.1"][..], &aws].concat(),
+    );
+    assert!(ok, "{err}");
+    let (ok, _, err) = run(&moto, &[&["chaos", "off"][..], &aws].concat());
+    assert!(ok, "{err}");
+    let (_, out, _) = run(
+        &moto,
+        &[&["chaos", "journal"][..], &aws, &["--json"]].concat(),
+    );
+    let journal: Vec<Value> = serde_json::from_str(&out).unwrap();
+    assert_eq!(journal[1]["steadyStateHeld"], Value::Null);
+    assert!(
+        journal[1]["breaches"][0]
+            .as_str()
+            .unwrap()
+            .contains("no alarm named pipeline-unhealthy")
+    );
+
+    // Nothing on AWS would watch a stop condition: refused, not silently ignored.
+    let (ok, _, err) = run(
+        &moto,
+        &[&["chaos", "on", "--stop-on", "dlq-not-empty"][..], &aws].concat(),
+    );
+    assert!(!ok);
+    assert!(
+        err.contains("--stop-on works on the local stack only"),
+        "{err}"
+    );
 
     // Bad input is refused before anything is written.
     let (ok, _, err) = run(

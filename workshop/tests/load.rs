@@ -107,3 +107,28 @@ fn load_reports_what_it_sent_and_agrees_with_the_api_metrics() {
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("--rate must be above 0"));
 }
+
+/// Against a target that never answers, the run still ends by itself and says what happened:
+/// a few requests started (the concurrency cap), the rest never sent, none completed.
+#[test]
+fn load_against_a_hung_target_stops_by_itself() {
+    // Accepts connections (the kernel does) but never answers them.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let out = workshop()
+        .args(["load", "--url", &url, "--rate", "20", "--duration", "2s"])
+        .args(["--concurrency", "2", "--json", "--quiet"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let s: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(s["sent"], 2, "{s}");
+    assert_eq!(s["unsent"], 38);
+    assert_eq!(s["completed"], 0);
+    assert_eq!(s["transportErrors"], 2);
+    drop(listener);
+}

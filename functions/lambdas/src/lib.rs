@@ -53,7 +53,10 @@ pub async fn aws() -> SdkConfig {
 pub fn chaos_layer(aws: &SdkConfig) -> Arc<Chaos> {
     let clock = Arc::new(SystemClock);
     let settings = match chaos::Settings::from_env() {
-        Ok(s) => s,
+        Ok(s) => chaos::Settings {
+            salt: sandbox_salt(),
+            ..s
+        },
         Err(e) => {
             tracing::error!(error = %e, "chaos flags are invalid; chaos stays disarmed");
             return Arc::new(Chaos::disarmed(clock));
@@ -68,6 +71,17 @@ pub fn chaos_layer(aws: &SdkConfig) -> Arc<Chaos> {
                 as Arc<dyn chaos::LiveSource>
         });
     Arc::new(Chaos::new(settings, live, clock))
+}
+
+/// One value per sandbox (its log stream is unique), mixed into the chaos seed: instances do
+/// not replay each other's draws, nor does the sandbox that replaces one after a timeout.
+fn sandbox_salt() -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    std::env::var("AWS_LAMBDA_LOG_STREAM_NAME")
+        .unwrap_or_default()
+        .hash(&mut h);
+    h.finish()
 }
 
 /// The order store, behind the chaos layer's dependency faults.

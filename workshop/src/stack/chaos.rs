@@ -19,6 +19,9 @@ use tracing::{error, info, warn};
 /// How often expiry and the stop condition are checked.
 pub const TICK: Duration = Duration::from_secs(1);
 
+/// The journal's `target` of the local stack's experiments.
+pub const LOCAL: &str = "local";
+
 /// The steady state an experiment is judged by when it names none.
 pub const DEFAULT_STEADY_STATE: &str = alarms::catalog::slug::PIPELINE_UNHEALTHY;
 
@@ -82,6 +85,7 @@ impl StartRequest {
             end_reason: None,
             steady_state_held: None,
             breaches: Vec::new(),
+            interrupted: false,
         };
         Ok((o, experiment))
     }
@@ -111,6 +115,10 @@ pub enum ChaosControlError {
     Invalid(#[from] OverrideError),
     #[error("no alarm named {0:?}; `workshop alarms` lists them")]
     UnknownAlarm(String),
+    #[error(
+        "the stop-condition alarm {0} is already in ALARM, so the experiment would stop at once; wait for it to return to OK (redrive the DLQ, let the period pass) or choose another"
+    )]
+    StopConditionFiring(String),
     #[error(transparent)]
     Journal(#[from] JournalError),
     #[error("cannot save the chaos state to {path}: {source}")]
@@ -177,30 +185,41 @@ impl LocalChaos {
         let saved = std::fs::read_to_string(&self.state_file)
             .ok()
             .and_then(|text| Live::parse(&text).ok());
+        // The journal may also hold `workshop chaos --aws` experiments: not ours to end.
         let running = self
             .journal
             .entries()?
             .into_iter()
-            .rfind(Experiment::running);
+            .rfind(|e| e.running() && e.target == LOCAL);
         let mut current = self.current.lock().unwrap_or_else(PoisonError::into_inner);
         match (saved, running) {
-            (Some(Live::On(o)), Some(e))
+            (Some(Live::On(o)), Some(mut e))
                 if !o.expired(self.clock.now())
                     && o.experiment.as_deref() == Some(e.id.as_str()) =>
             {
                 info!(experiment = %e.id, expires_at = %o.expires_at, "chaos: resuming the experiment of the previous run");
+                e.interrupted = true;
+                self.journal.record(&e)?;
                 self.live.set(Live::On(o));
                 *current = Some(e);
             }
-            (_, running) => {
+            (saved, running) => {
                 if let Some(mut e) = running {
-                    // It ended while the stack was down, at its expiry at the latest.
+                    // It ended while the stack was down, at its expiry at the latest; the
+                    // alarm history of that run is gone, so steady state is unknown.
+                    e.interrupted = true;
                     let at = e.expires_at.min(self.clock.now());
                     let (held, breaches) = self.steady_state(&e, at);
                     e.end(at, EndReason::Expired, held, breaches);
                     self.journal.record(&e)?;
                 }
-                self.save(&Live::Unset)?;
+                // The kill switch holds across restarts, until the next `chaos on`.
+                let live = match saved {
+                    Some(off @ Live::Off { .. }) => off,
+                    _ => Live::Unset,
+                };
+                self.save(&live)?;
+                self.live.set(live);
             }
         }
         Ok(())
@@ -245,13 +264,18 @@ impl LocalChaos {
         if !self.injector.armed() {
             return Err(ChaosControlError::Disarmed);
         }
-        let (o, experiment) = req.begin("local", self.clock.now())?;
+        let (o, experiment) = req.begin(LOCAL, self.clock.now())?;
         for name in experiment
             .steady_state
             .iter()
             .chain(experiment.stop_on.iter())
         {
             self.known_alarm(name)?;
+        }
+        if let Some(alarm) = &experiment.stop_on {
+            if self.in_alarm(alarm) {
+                return Err(ChaosControlError::StopConditionFiring(alarm.clone()));
+            }
         }
         let now = o.started_at;
         let mut current = self.current.lock().unwrap_or_else(PoisonError::into_inner);
@@ -272,9 +296,9 @@ impl LocalChaos {
     pub fn stop(&self, reason: EndReason) -> Result<Option<Experiment>, ChaosControlError> {
         let mut current = self.current.lock().unwrap_or_else(PoisonError::into_inner);
         let now = self.clock.now();
-        self.live.set(Live::Off { since: now });
-        // Off lasts for this run only: a restart starts from the flags again.
-        self.save(&Live::Unset)?;
+        let off = Live::Off { since: now };
+        self.save(&off)?;
+        self.live.set(off);
         warn!(
             kind = "chaos.stop",
             reason = reason.as_str(),
@@ -324,17 +348,31 @@ impl LocalChaos {
                 ));
             }
         }
+        if e.interrupted && breaches.is_empty() {
+            let note =
+                "the stack restarted during the run: alarm history before the restart is lost";
+            return (None, vec![note.to_owned()]);
+        }
         (Some(breaches.is_empty()), breaches)
     }
 
+    fn in_alarm(&self, alarm: &str) -> bool {
+        self.alarms
+            .view()
+            .alarms
+            .get(alarm)
+            .is_some_and(|s| s.state == AlarmState::Alarm)
+    }
+
     /// Ends an expired override, and switches chaos off when the stop-condition alarm fires.
+    /// Under the same lock as `start` and `stop`, so it only ever ends the experiment it read.
     pub fn tick(&self) -> Result<(), ChaosControlError> {
+        let mut current = self.current.lock().unwrap_or_else(PoisonError::into_inner);
         let now = self.clock.now();
         if let Live::On(o) = self.live.get() {
             if o.expired(now) {
-                let mut current = self.current.lock().unwrap_or_else(PoisonError::into_inner);
-                self.live.set(Live::Unset);
                 self.save(&Live::Unset)?;
+                self.live.set(Live::Unset);
                 warn!(
                     kind = "chaos.expired",
                     "chaos: the override expired; back to the flags"
@@ -345,22 +383,14 @@ impl LocalChaos {
                 return Ok(());
             }
         }
-        let stop_on = self
-            .current
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .as_ref()
-            .and_then(|e| e.stop_on.clone());
-        if let Some(alarm) = stop_on {
-            let firing = self
-                .alarms
-                .view()
-                .alarms
-                .get(&alarm)
-                .is_some_and(|s| s.state == AlarmState::Alarm);
-            if firing {
-                warn!(kind = "chaos.stop_condition", %alarm, "chaos: stop-condition alarm is in ALARM");
-                self.stop(EndReason::StopCondition)?;
+        let stop_on = current.as_ref().and_then(|e| e.stop_on.clone());
+        if let Some(alarm) = stop_on.filter(|a| self.in_alarm(a)) {
+            warn!(kind = "chaos.stop_condition", %alarm, "chaos: stop-condition alarm is in ALARM");
+            let off = Live::Off { since: now };
+            self.save(&off)?;
+            self.live.set(off);
+            if let Some(e) = current.take() {
+                self.finish(e, now, EndReason::StopCondition)?;
             }
         }
         Ok(())

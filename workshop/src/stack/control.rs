@@ -175,7 +175,9 @@ impl From<ChaosControlError> for ControlError {
     fn from(e: ChaosControlError) -> Self {
         let (status, code) = match &e {
             ChaosControlError::Disarmed => (StatusCode::CONFLICT, "CHAOS_DISARMED"),
-            ChaosControlError::Invalid(_) | ChaosControlError::UnknownAlarm(_) => {
+            ChaosControlError::Invalid(_)
+            | ChaosControlError::UnknownAlarm(_)
+            | ChaosControlError::StopConditionFiring(_) => {
                 (StatusCode::BAD_REQUEST, "INVALID_CHAOS_REQUEST")
             }
             ChaosControlError::Journal(_) | ChaosControlError::State { .. } => {
@@ -302,10 +304,12 @@ fn tail_lines(path: &std::path::Path) -> Vec<serde_json::Map<String, serde_json:
     };
     let len = file.metadata().map(|m| m.len()).unwrap_or(0);
     let from = len.saturating_sub(LOG_TAIL_BYTES);
-    let mut text = String::new();
-    if file.seek(SeekFrom::Start(from)).is_err() || file.read_to_string(&mut text).is_err() {
+    let mut bytes = Vec::new();
+    if file.seek(SeekFrom::Start(from)).is_err() || file.read_to_end(&mut bytes).is_err() {
         return Vec::new();
     }
+    // The cut may fall inside a character: lossy, and the partial first line is dropped.
+    let text = String::from_utf8_lossy(&bytes);
     // Starting mid-file, the first line may be partial.
     let skip = usize::from(from > 0);
     text.lines()
@@ -331,7 +335,8 @@ async fn logs(
     let start = params
         .start
         .and_then(chrono::DateTime::from_timestamp_millis)
-        .unwrap_or(end - ChronoDuration::minutes(DEFAULT_WINDOW_MINUTES));
+        .or_else(|| end.checked_sub_signed(ChronoDuration::minutes(DEFAULT_WINDOW_MINUTES)))
+        .unwrap_or(end);
     let dir = control.data_dir.logs();
     let table = tokio::task::spawn_blocking(move || {
         let mut lines = Vec::new();

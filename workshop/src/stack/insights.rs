@@ -312,13 +312,17 @@ impl Query {
                 Command::Limit(n) => limit = *n,
                 Command::Count { name, by } => {
                     let key = field_key(by).to_owned();
+                    // Groups in order of first appearance; the index keeps it linear.
                     let mut counts: Vec<(Value, u64)> = Vec::new();
+                    let mut index: std::collections::HashMap<String, usize> =
+                        std::collections::HashMap::new();
                     for l in &lines {
                         let v = l.get(&key).cloned().unwrap_or(Value::Null);
-                        match counts.iter_mut().find(|(k, _)| *k == v) {
-                            Some((_, n)) => *n += 1,
-                            None => counts.push((v, 1)),
-                        }
+                        let slot = *index.entry(v.to_string()).or_insert_with(|| {
+                            counts.push((v, 0));
+                            counts.len() - 1
+                        });
+                        counts[slot].1 += 1;
                     }
                     lines = counts
                         .into_iter()
@@ -390,6 +394,8 @@ fn matches(cond: &Cond, line: &Map<String, Value>) -> bool {
             }
             let o = match (as_number(have), want) {
                 (Some(x), Value::Number(y)) => x.total_cmp(&y.as_f64().unwrap_or(f64::NAN)),
+                // A number against text that is not one: no comparison holds (as in Insights).
+                (None, Value::Number(_)) => return false,
                 _ => {
                     let text = have
                         .as_str()
@@ -458,6 +464,13 @@ mod tests {
             .unwrap()
             .run(lines());
         assert_eq!(t.rows.len(), 1);
+    }
+
+    #[test]
+    fn a_number_never_matches_text() {
+        for q in ["filter level > 5", "filter level >= 0", "filter level != 5"] {
+            assert!(Query::parse(q).unwrap().run(lines()).rows.is_empty(), "{q}");
+        }
     }
 
     #[test]

@@ -104,10 +104,14 @@ fn parse_row(i: usize, row: &Value, stat: &str, period: u32) -> Result<Row, Stri
     let stat: Statistic = stat_text
         .parse()
         .map_err(|_| format!("row {i}: unknown statistic {stat_text:?}"))?;
-    let period = options
-        .get("period")
-        .and_then(Value::as_u64)
-        .map_or(period, |p| u32::try_from(p).unwrap_or(period));
+    // One time axis per widget: a row with a period of its own would not line up with it.
+    if let Some(own) = options.get("period").and_then(Value::as_u64) {
+        if own != u64::from(period) {
+            return Err(format!(
+                "row {i}: period {own} differs from the widget's {period}; the console draws one period per widget"
+            ));
+        }
+    }
     // CloudWatch's default label: the metric name, with the dimension values that tell
     // series apart (not the Service/Environment every business metric carries).
     let distinct: Vec<&str> = dims
@@ -144,6 +148,15 @@ pub fn query(store: &MetricStore, req: &MetricDataRequest) -> MetricDataResponse
     let stat = req.stat.as_deref().unwrap_or("Average");
     let period = req.period.unwrap_or(300).max(1);
     let mut out = MetricDataResponse::default();
+    // Timestamps CloudWatch would accept: from 1970 to 9999, start before end.
+    const LATEST_MS: i64 = 253_402_300_799_000;
+    if !(0..=LATEST_MS).contains(&req.start) || !(req.start..=LATEST_MS).contains(&req.end) {
+        out.errors.push(format!(
+            "start and end must be epoch milliseconds with start <= end, got {}..{}",
+            req.start, req.end
+        ));
+        return out;
+    }
     let mut rows = Vec::new();
     for (i, row) in req.metrics.iter().enumerate() {
         match parse_row(i, row, stat, period) {
