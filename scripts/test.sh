@@ -36,6 +36,9 @@ step "browser console: headless Chromium (Debian) driven by playwright-core"
 step "Postman collection with newman against the local stack"
 ./scripts/postman-test.sh
 
+step "labs: every command of every lab's local track, against a fresh local stack"
+./scripts/labs-test.sh
+
 step "template linters: cfn-lint, sam validate --lint, checkov, actionlint"
 ./scripts/lint-template.sh
 

@@ -183,6 +183,7 @@ struct FaultArgs {
     /// Share (0-1) of API requests answered with --api-error-status.
     #[arg(long)]
     api_error_rate: Option<f64>,
+    /// Status of an injected API error (400-599; default 503).
     #[arg(long)]
     api_error_status: Option<u16>,
     /// Delay before each API handler runs.
