@@ -36,6 +36,8 @@ install() {
 run() {
   (cd "$root" && cargo build -p workshop --locked)
   cd "$root"
+  # Wherever cargo put it (CARGO_TARGET_DIR may point outside the clone).
+  export WORKSHOP_BIN="${WORKSHOP_BIN:-${CARGO_TARGET_DIR:-$root/target}/debug/workshop}"
   node --test workshop/console/tests/
 }
 

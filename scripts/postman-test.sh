@@ -20,7 +20,7 @@ cargo build -p workshop --locked --quiet
 
 data_dir=$(mktemp -d)
 out="$data_dir/stack.out"
-"$root/target/debug/workshop" up --port 0 --console-port 0 --quiet --data-dir "$data_dir" \
+"${CARGO_TARGET_DIR:-$root/target}/debug/workshop" up --port 0 --console-port 0 --quiet --data-dir "$data_dir" \
   --chaos-armed --visibility-timeout 2 >"$out" 2>"$data_dir/stack.err" </dev/null &
 stack=$!
 cleanup() {
