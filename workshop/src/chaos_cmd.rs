@@ -1,7 +1,7 @@
 //! `workshop chaos`: turn faults on and off, live, on the local stack (through its control
 //! plane) or on AWS (the SSM parameter the functions read), and read the experiment journal.
 
-use crate::report::{AlarmRow, fetch_cloudwatch_alarms};
+use crate::report::{AlarmRow, console_call, fetch_cloudwatch_alarms};
 use crate::stack::chaos::{ChaosStatus, StartRequest};
 use chaos::journal::{EndReason, Experiment, Journal};
 use chaos::live::Live;
@@ -28,32 +28,6 @@ pub enum Target<'a> {
     },
 }
 
-async fn call<T: serde::de::DeserializeOwned>(
-    console: &str,
-    method: Method,
-    path: &str,
-    body: Option<&StartRequest>,
-) -> Result<T, Error> {
-    let url = format!("{}{path}", console.trim_end_matches('/'));
-    let mut request = reqwest::Client::new().request(method, &url);
-    if let Some(body) = body {
-        request = request.json(body);
-    }
-    let response = request.send().await.map_err(|e| {
-        format!("cannot reach the local stack at {console} ({e}); is `workshop up` running?")
-    })?;
-    let status = response.status();
-    if !status.is_success() {
-        let text = response.text().await.unwrap_or_default();
-        let message = serde_json::from_str::<serde_json::Value>(&text)
-            .ok()
-            .and_then(|v| v["error"].as_str().map(str::to_owned))
-            .unwrap_or(text);
-        return Err(format!("{message} ({status})").into());
-    }
-    Ok(response.json().await?)
-}
-
 async fn parameter(name: &str) -> ChaosParameter {
     let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     ChaosParameter::new(aws_sdk_ssm::Client::new(&aws), name)
@@ -72,7 +46,7 @@ fn json<T: serde::Serialize>(value: &T) -> Result<String, Error> {
 pub async fn start(target: Target<'_>, req: StartRequest, as_json: bool) -> Result<String, Error> {
     let experiment: Experiment = match target {
         Target::Local { console, .. } => {
-            call(console, Method::PUT, "/api/chaos", Some(&req)).await?
+            console_call(console, Method::PUT, "/api/chaos", Some(&req)).await?
         }
         Target::Aws {
             parameter: name,
@@ -113,7 +87,9 @@ pub async fn start(target: Target<'_>, req: StartRequest, as_json: bool) -> Resu
 
 pub async fn stop(target: Target<'_>, as_json: bool) -> Result<String, Error> {
     let ended: Option<Experiment> = match target {
-        Target::Local { console, .. } => call(console, Method::DELETE, "/api/chaos", None).await?,
+        Target::Local { console, .. } => {
+            console_call(console, Method::DELETE, "/api/chaos", None::<&()>).await?
+        }
         Target::Aws {
             parameter: name,
             data_dir,
@@ -211,7 +187,8 @@ pub fn steady_state_from_alarms(e: &Experiment, rows: &[AlarmRow]) -> (Option<bo
 pub async fn status(target: Target<'_>, as_json: bool) -> Result<String, Error> {
     match target {
         Target::Local { console, .. } => {
-            let s: ChaosStatus = call(console, Method::GET, "/api/chaos", None).await?;
+            let s: ChaosStatus =
+                console_call(console, Method::GET, "/api/chaos", None::<&()>).await?;
             if as_json {
                 return json(&s);
             }

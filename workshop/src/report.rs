@@ -5,18 +5,37 @@ use crate::stack::control::MetricSummary;
 
 type Error = Box<dyn std::error::Error>;
 
-pub async fn fetch_metrics(console: &str, minutes: i64) -> Result<Vec<MetricSummary>, Error> {
-    let url = format!(
-        "{}/api/metrics?minutes={minutes}",
-        console.trim_end_matches('/')
-    );
-    let response = reqwest::get(&url).await.map_err(|e| {
+/// One call to a running stack's control plane: its JSON answer, or an error in words (the
+/// control plane's own `error` message, or that the stack is not running).
+pub async fn console_call<T: serde::de::DeserializeOwned>(
+    console: &str,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<&impl serde::Serialize>,
+) -> Result<T, Error> {
+    let url = format!("{}{path}", console.trim_end_matches('/'));
+    let mut request = reqwest::Client::new().request(method, &url);
+    if let Some(body) = body {
+        request = request.json(body);
+    }
+    let response = request.send().await.map_err(|e| {
         format!("cannot reach the local stack at {console} ({e}); is `workshop up` running?")
     })?;
-    if !response.status().is_success() {
-        return Err(format!("{url} answered {}", response.status()).into());
+    let status = response.status();
+    if !status.is_success() {
+        let text = response.text().await.unwrap_or_default();
+        let message = serde_json::from_str::<serde_json::Value>(&text)
+            .ok()
+            .and_then(|v| v["error"].as_str().map(str::to_owned))
+            .unwrap_or(text);
+        return Err(format!("{url}: {message} ({status})").into());
     }
     Ok(response.json().await?)
+}
+
+pub async fn fetch_metrics(console: &str, minutes: i64) -> Result<Vec<MetricSummary>, Error> {
+    let path = format!("/api/metrics?minutes={minutes}");
+    console_call(console, reqwest::Method::GET, &path, None::<&()>).await
 }
 
 /// Where `workshop metrics` reads from.
@@ -186,14 +205,7 @@ pub struct AlarmRow {
 pub async fn fetch_local_alarms(
     console: &str,
 ) -> Result<crate::stack::alarm_loop::AlarmsView, Error> {
-    let url = format!("{}/api/alarms", console.trim_end_matches('/'));
-    let response = reqwest::get(&url).await.map_err(|e| {
-        format!("cannot reach the local stack at {console} ({e}); is `workshop up` running?")
-    })?;
-    if !response.status().is_success() {
-        return Err(format!("{url} answered {}", response.status()).into());
-    }
-    Ok(response.json().await?)
+    console_call(console, reqwest::Method::GET, "/api/alarms", None::<&()>).await
 }
 
 /// DescribeAlarms (metric and composite alarms), paginated.
