@@ -45,5 +45,8 @@ step "template linters: cfn-lint, sam validate --lint, checkov, actionlint"
 step "Lambda binaries: cargo lambda build --release --arm64"
 ./scripts/build-lambdas.sh
 
+step "benchmark harness: every table of BENCHMARKS.md, few runs on dev builds"
+./scripts/bench.sh --quick --out "${CARGO_TARGET_DIR:-target}/BENCHMARKS.quick.md"
+
 step "README quick start"
 ./scripts/readme-smoke.sh

@@ -21,7 +21,7 @@ use uuid::Uuid;
 
 pub(crate) use aws_sdk_dynamodb::types::AttributeValue;
 
-pub(crate) type Item = HashMap<String, AttributeValue>;
+pub type Item = HashMap<String, AttributeValue>;
 
 /// Attribute names of an order's own fields (the key and index attributes are in
 /// `settings::table`).
@@ -69,7 +69,9 @@ pub(crate) fn n(number: impl ToString) -> AttributeValue {
 }
 
 /// The full item for a new order, marked unpublished.
-pub(crate) fn order_item(order: &Order) -> Item {
+/// The item an order is stored as, marked unpublished (as `create` writes it). Public for
+/// bulk loads (benchmarks, backfills) that write many orders with `BatchWriteItem`.
+pub fn order_item(order: &Order) -> Item {
     let lines = order
         .items
         .iter()

@@ -13,6 +13,7 @@ mod queue;
 mod store;
 
 pub use chaos_parameter::ChaosParameter;
+pub use item::order_item;
 pub use provision::{ProvisionError, Provisioned, Queues};
 pub use queue::{
     CORRELATION_ID_ATTRIBUTE, DeadLetter, ORDER_ID_ATTRIBUTE, RedriveMethod, RedriveOutcome,

@@ -1,0 +1,174 @@
+//! The events each function receives on AWS, as JSON: API Gateway HTTP API (payload 2.0)
+//! requests, an SQS batch of one record, an EventBridge scheduled event.
+
+use orders::ports::OrderCreated;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+/// The six functions of `template.yaml`, in its order.
+pub const FUNCTIONS: [&str; 6] = [
+    "create-order",
+    "get-order",
+    "list-orders",
+    "health",
+    "order-processor",
+    "order-sweeper",
+];
+
+/// An API Gateway HTTP API event for `method path` on route `route`.
+pub fn http(
+    method: &str,
+    route: &str,
+    path: &str,
+    query: &[(&str, &str)],
+    path_parameters: Option<(&str, String)>,
+    body: Option<String>,
+) -> Value {
+    let raw_query = query
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join("&");
+    let mut event = json!({
+        "version": "2.0",
+        "routeKey": format!("{method} {route}"),
+        "rawPath": path,
+        "rawQueryString": raw_query,
+        "headers": {
+            "content-type": "application/json",
+            "x-correlation-id": Uuid::new_v4().to_string(),
+            "user-agent": "order-bench",
+        },
+        "requestContext": {
+            "accountId": "123456789012",
+            "apiId": "bench",
+            "domainName": "bench.execute-api.us-east-1.amazonaws.com",
+            "domainPrefix": "bench",
+            "http": {
+                "method": method,
+                "path": path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": "127.0.0.1",
+                "userAgent": "order-bench",
+            },
+            "requestId": Uuid::new_v4().to_string(),
+            "routeKey": format!("{method} {route}"),
+            "stage": "$default",
+            "time": "24/Nov/2026:00:00:00 +0000",
+            "timeEpoch": 1_795_478_400_000u64,
+        },
+        "isBase64Encoded": false,
+    });
+    if !query.is_empty() {
+        event["queryStringParameters"] = query
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), Value::String((*v).to_owned())))
+            .collect::<serde_json::Map<_, _>>()
+            .into();
+    }
+    if let Some((name, value)) = path_parameters {
+        event["pathParameters"] = json!({ name: value });
+    }
+    if let Some(body) = body {
+        event["body"] = Value::String(body);
+    }
+    event
+}
+
+/// `POST /orders` with the README's example body.
+pub fn create_order(i: usize) -> Value {
+    let body = json!({
+        "customerName": format!("Bench Customer {i}"),
+        "items": [
+            {"sku": "BOOK-42", "qty": 3, "price": 0.10},
+            {"sku": "PEN-7", "qty": 1, "price": 0.20},
+        ],
+    });
+    http(
+        "POST",
+        "/orders",
+        "/orders",
+        &[],
+        None,
+        Some(body.to_string()),
+    )
+}
+
+pub fn get_order(id: Uuid) -> Value {
+    http(
+        "GET",
+        "/orders/{id}",
+        &format!("/orders/{id}"),
+        &[],
+        Some(("id", id.to_string())),
+        None,
+    )
+}
+
+/// The first page of the status index: 20 PENDING orders.
+pub fn list_orders() -> Value {
+    http(
+        "GET",
+        "/orders",
+        "/orders",
+        &[("status", "PENDING"), ("limit", "20")],
+        None,
+        None,
+    )
+}
+
+pub fn health() -> Value {
+    http("GET", "/health", "/health", &[], None, None)
+}
+
+/// An SQS event of one record carrying `message`, as the event source mapping delivers it.
+pub fn sqs(message: &OrderCreated, receive_count: u32) -> Value {
+    let body = serde_json::to_string(message).unwrap_or_default();
+    json!({
+        "Records": [{
+            "messageId": Uuid::new_v4().to_string(),
+            "receiptHandle": format!("bench-{}", Uuid::new_v4().simple()),
+            "body": body,
+            "attributes": {
+                "ApproximateReceiveCount": receive_count.to_string(),
+                "SentTimestamp": "1795478400000",
+                "SenderId": "AIDAEXAMPLE",
+                "ApproximateFirstReceiveTimestamp": "1795478400001",
+            },
+            "messageAttributes": {},
+            "md5OfBody": "00000000000000000000000000000000",
+            "eventSource": "aws:sqs",
+            "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:bench-orders",
+            "awsRegion": "us-east-1",
+        }]
+    })
+}
+
+/// The sweeper's EventBridge schedule tick.
+pub fn scheduled() -> Value {
+    json!({
+        "version": "0",
+        "id": Uuid::new_v4().to_string(),
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": "123456789012",
+        "time": "2026-11-24T00:00:00Z",
+        "region": "us-east-1",
+        "resources": ["arn:aws:events:us-east-1:123456789012:rule/bench-sweeper"],
+        "detail": {},
+    })
+}
+
+/// Whether a function's answer is the success the run meant to measure: a 2xx for the API,
+/// no failed record for the processor, any report for the sweeper.
+pub fn succeeded(function: &str, answer: &Value) -> bool {
+    match function {
+        "order-processor" => answer["batchItemFailures"]
+            .as_array()
+            .is_some_and(Vec::is_empty),
+        "order-sweeper" => answer.is_object(),
+        _ => answer["statusCode"]
+            .as_u64()
+            .is_some_and(|s| (200..300).contains(&s)),
+    }
+}

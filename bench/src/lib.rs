@@ -1,0 +1,14 @@
+//! The benchmark harness (see README.md): a Lambda Runtime API emulator that runs the real
+//! release bootstraps, the runs that measure them and the local stack, and the report.
+
+pub mod error;
+pub mod events;
+pub mod fixture;
+pub mod function;
+pub mod http_load;
+pub mod memory;
+pub mod pipeline;
+pub mod report;
+pub mod runtime_api;
+pub mod stats;
+pub mod suite;

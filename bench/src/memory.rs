@@ -1,0 +1,423 @@
+//! In-memory [`OrderStore`] and [`OrderQueue`] for the warm handler benches
+//! (`benches/handlers.rs`): a lock and a few map operations per call, so a bench measures the
+//! handler's own CPU time rather than SQLite's or a network's.
+//!
+//! They keep the real adapters' semantics (`functions/store-sqlite` is the reference): orders
+//! stamped at millisecond precision, idempotency keys judged against the new order's
+//! `createdAt`, conditional transitions, the unpublished marker, listings by (`createdAt`, `id`)
+//! with an optional status filter and opaque cursors. `tests/memory_store.rs` runs the shared
+//! conformance suite against them to prove it.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use orders::domain::{Order, OrderStatus, timestamp};
+use orders::ports::{
+    CreateOutcome, DependencyError, IdempotencyKey, ListQuery, OrderCreated, OrderQueue,
+    OrderStore, Page, SortOrder, Transition,
+};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::ops::Bound;
+use std::sync::{Mutex, MutexGuard};
+use uuid::Uuid;
+
+/// Where an order sits in every listing: creation time, then id (the adapters' sort key).
+type Position = (DateTime<Utc>, Uuid);
+
+/// A lock whose holder panicked is reported as a failed dependency, never unwrapped: a bench
+/// or test then fails with the operation's name instead of a second panic.
+fn poisoned(operation: &'static str) -> DependencyError {
+    DependencyError::failed(
+        operation,
+        "the in-memory lock is poisoned (a thread panicked while holding it)",
+    )
+}
+
+struct KeyRecord {
+    request_hash: String,
+    order_id: Uuid,
+    expires_at: DateTime<Utc>,
+}
+
+/// The table and its indexes, all behind one lock so every call is atomic.
+#[derive(Default)]
+struct Tables {
+    orders: HashMap<Uuid, Order>,
+    /// Every order: the newest- or oldest-first listing (DynamoDB's `byCreatedAt` index).
+    by_created: BTreeSet<Position>,
+    /// One set per status: the status listing (the `byStatus` index).
+    by_status: HashMap<OrderStatus, BTreeSet<Position>>,
+    /// Only orders whose message is not on the queue yet (the sparse `unpublished` index).
+    unpublished: BTreeSet<Position>,
+    idempotency: HashMap<String, KeyRecord>,
+}
+
+impl Tables {
+    fn remove(&mut self, id: Uuid) {
+        if let Some(order) = self.orders.remove(&id) {
+            let position = (order.created_at, order.id);
+            self.by_created.remove(&position);
+            self.unpublished.remove(&position);
+            if let Some(set) = self.by_status.get_mut(&order.status) {
+                set.remove(&position);
+            }
+        }
+    }
+}
+
+/// The order store in a map. Cheap to share behind an `Arc`.
+#[derive(Default)]
+pub struct MemoryOrderStore {
+    tables: Mutex<Tables>,
+}
+
+impl std::fmt::Debug for MemoryOrderStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MemoryOrderStore").finish_non_exhaustive()
+    }
+}
+
+impl MemoryOrderStore {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn lock(&self, operation: &'static str) -> Result<MutexGuard<'_, Tables>, DependencyError> {
+        self.tables.lock().map_err(|_| poisoned(operation))
+    }
+
+    /// How many orders are stored (benches bound the store's growth with it).
+    pub fn len(&self) -> Result<usize, DependencyError> {
+        Ok(self.lock("count orders")?.orders.len())
+    }
+
+    pub fn is_empty(&self) -> Result<bool, DependencyError> {
+        Ok(self.len()? == 0)
+    }
+
+    /// Keeps only the orders `keep` accepts, with their idempotency keys; a bench uses it
+    /// between batches so millions of iterations do not grow the store without bound.
+    pub fn retain(&self, mut keep: impl FnMut(&Order) -> bool) -> Result<(), DependencyError> {
+        let mut tables = self.lock("remove orders")?;
+        let gone: Vec<Uuid> = tables
+            .orders
+            .values()
+            .filter(|o| !keep(o))
+            .map(|o| o.id)
+            .collect();
+        for id in gone {
+            tables.remove(id);
+        }
+        let Tables {
+            orders,
+            idempotency,
+            ..
+        } = &mut *tables;
+        idempotency.retain(|_, record| orders.contains_key(&record.order_id));
+        Ok(())
+    }
+}
+
+/// The order as the real stores return it: timestamps at millisecond precision, what their
+/// JSON or DynamoDB round trip keeps.
+fn as_stored(order: &Order) -> Order {
+    Order {
+        created_at: timestamp::to_millis(order.created_at),
+        updated_at: timestamp::to_millis(order.updated_at),
+        ..order.clone()
+    }
+}
+
+/// The positions of one page: up to `n` after `after`, in `sort` order.
+fn page(
+    index: &BTreeSet<Position>,
+    after: Option<Position>,
+    sort: SortOrder,
+    n: usize,
+) -> Vec<Position> {
+    let after = after.map_or(Bound::Unbounded, Bound::Excluded);
+    match sort {
+        SortOrder::Asc => index
+            .range((after, Bound::Unbounded))
+            .take(n)
+            .copied()
+            .collect(),
+        SortOrder::Desc => index
+            .range((Bound::Unbounded, after))
+            .rev()
+            .take(n)
+            .copied()
+            .collect(),
+    }
+}
+
+/// Position after the last order of a page: `v1:<createdAt ms>:<id>`, as the SQLite store
+/// writes it. Not signed; the handler seals it into the public `nextToken`.
+fn format_cursor((created_at, id): Position) -> String {
+    format!("v1:{}:{id}", created_at.timestamp_millis())
+}
+
+fn parse_cursor(text: &str) -> Result<Position, DependencyError> {
+    let bad = || DependencyError::corrupt("list orders", format!("{text:?} is not a list cursor"));
+    let rest = text.strip_prefix("v1:").ok_or_else(bad)?;
+    let (ms, id) = rest.split_once(':').ok_or_else(bad)?;
+    let created_at = ms
+        .parse::<i64>()
+        .ok()
+        .and_then(DateTime::from_timestamp_millis)
+        .ok_or_else(bad)?;
+    let id = Uuid::parse_str(id).map_err(|_| bad())?;
+    Ok((created_at, id))
+}
+
+#[async_trait]
+impl OrderStore for MemoryOrderStore {
+    async fn create(
+        &self,
+        order: &Order,
+        idempotency: Option<&IdempotencyKey>,
+    ) -> Result<CreateOutcome, DependencyError> {
+        const OP: &str = "create order";
+        let order = as_stored(order);
+        let mut tables = self.lock(OP)?;
+        if let Some(key) = idempotency {
+            // An expired record counts as absent, judged at the request's time (the order's
+            // createdAt), as the real stores do; the insert below then replaces it.
+            let live = tables
+                .idempotency
+                .get(&key.key)
+                .filter(|r| r.expires_at > order.created_at);
+            if let Some(record) = live {
+                if record.request_hash != key.request_hash {
+                    return Ok(CreateOutcome::KeyConflict);
+                }
+                let first = tables
+                    .orders
+                    .get(&record.order_id)
+                    .cloned()
+                    .ok_or_else(|| {
+                        DependencyError::corrupt(
+                            OP,
+                            format!(
+                                "idempotency key points at order {}, which does not exist",
+                                record.order_id
+                            ),
+                        )
+                    })?;
+                return Ok(CreateOutcome::Replayed(first));
+            }
+        }
+        if tables.orders.contains_key(&order.id) {
+            return Err(DependencyError::failed(
+                OP,
+                format!("order {} already exists", order.id),
+            ));
+        }
+        let position = (order.created_at, order.id);
+        tables.by_created.insert(position);
+        tables
+            .by_status
+            .entry(order.status)
+            .or_default()
+            .insert(position);
+        tables.unpublished.insert(position);
+        tables.orders.insert(order.id, order.clone());
+        if let Some(key) = idempotency {
+            tables.idempotency.insert(
+                key.key.clone(),
+                KeyRecord {
+                    request_hash: key.request_hash.clone(),
+                    order_id: order.id,
+                    expires_at: timestamp::to_millis(key.expires_at),
+                },
+            );
+        }
+        Ok(CreateOutcome::Created(order))
+    }
+
+    async fn get(&self, id: Uuid) -> Result<Option<Order>, DependencyError> {
+        Ok(self.lock("get order")?.orders.get(&id).cloned())
+    }
+
+    async fn list(&self, query: &ListQuery) -> Result<Page, DependencyError> {
+        const OP: &str = "list orders";
+        if query.limit == 0 {
+            return Err(DependencyError::failed(OP, "limit must be at least 1"));
+        }
+        let after = query.cursor.as_deref().map(parse_cursor).transpose()?;
+        let limit = usize::try_from(query.limit).unwrap_or(usize::MAX);
+        let tables = self.lock(OP)?;
+        let empty = BTreeSet::new();
+        let index = match query.status {
+            Some(status) => tables.by_status.get(&status).unwrap_or(&empty),
+            None => &tables.by_created,
+        };
+        // One more than asked tells whether another page exists, so the last page never
+        // carries a cursor to an empty one.
+        let mut positions = page(index, after, query.sort, limit.saturating_add(1));
+        let more = positions.len() > limit;
+        positions.truncate(limit);
+        let orders = positions
+            .iter()
+            .map(|(_, id)| {
+                tables.orders.get(id).cloned().ok_or_else(|| {
+                    DependencyError::corrupt(OP, format!("the index names missing order {id}"))
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let cursor = positions
+            .last()
+            .copied()
+            .filter(|_| more)
+            .map(format_cursor);
+        Ok(Page { orders, cursor })
+    }
+
+    async fn transition(
+        &self,
+        id: Uuid,
+        from: OrderStatus,
+        to: OrderStatus,
+        reason: Option<&str>,
+        at: DateTime<Utc>,
+    ) -> Result<Transition, DependencyError> {
+        let mut tables = self.lock("transition order")?;
+        let Some(order) = tables.orders.get_mut(&id) else {
+            return Ok(Transition::NotFound);
+        };
+        if order.status != from {
+            return Ok(Transition::AlreadyDone(order.clone()));
+        }
+        order.status = to;
+        order.updated_at = timestamp::to_millis(at);
+        order.status_reason = reason.map(str::to_owned);
+        let updated = order.clone();
+        let position = (updated.created_at, updated.id);
+        if let Some(set) = tables.by_status.get_mut(&from) {
+            set.remove(&position);
+        }
+        tables.by_status.entry(to).or_default().insert(position);
+        Ok(Transition::Applied(updated))
+    }
+
+    async fn mark_published(&self, id: Uuid) -> Result<(), DependencyError> {
+        let mut tables = self.lock("mark order published")?;
+        // An unknown order is not an error: there is nothing left to publish.
+        if let Some(order) = tables.orders.get(&id) {
+            let position = (order.created_at, order.id);
+            tables.unpublished.remove(&position);
+        }
+        Ok(())
+    }
+
+    async fn unpublished(
+        &self,
+        created_before: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<Order>, DependencyError> {
+        const OP: &str = "list unpublished orders";
+        // The real stores compare at millisecond precision.
+        let created_before = timestamp::to_millis(created_before);
+        let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+        let tables = self.lock(OP)?;
+        tables
+            .unpublished
+            .iter()
+            .take_while(|(created_at, _)| *created_at < created_before)
+            .take(limit)
+            .map(|(_, id)| {
+                tables.orders.get(id).cloned().ok_or_else(|| {
+                    DependencyError::corrupt(OP, format!("the index names missing order {id}"))
+                })
+            })
+            .collect()
+    }
+
+    async fn ping(&self) -> Result<(), DependencyError> {
+        self.lock("ping order store").map(|_| ())
+    }
+}
+
+/// A message as a consumer receives it: the body SQS would carry and its string attributes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivery {
+    pub message_id: String,
+    /// The `OrderCreated` message as camelCase JSON, as the SQS and SQLite queues send it.
+    pub body: String,
+    /// `correlationId` when the message has one, as the real queues set it.
+    pub attributes: BTreeMap<String, String>,
+}
+
+#[derive(Default)]
+struct Messages {
+    sent: u64,
+    waiting: Vec<(String, OrderCreated)>,
+}
+
+/// The orders queue in a list. Publishing only stores the message; it is rendered as JSON
+/// when drained, so the benches do not count the adapter's serialisation as the handler's.
+#[derive(Default)]
+pub struct MemoryOrderQueue {
+    messages: Mutex<Messages>,
+}
+
+impl std::fmt::Debug for MemoryOrderQueue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MemoryOrderQueue").finish_non_exhaustive()
+    }
+}
+
+impl MemoryOrderQueue {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn lock(&self, operation: &'static str) -> Result<MutexGuard<'_, Messages>, DependencyError> {
+        self.messages.lock().map_err(|_| poisoned(operation))
+    }
+
+    /// Messages published and not drained yet.
+    pub fn len(&self) -> Result<usize, DependencyError> {
+        Ok(self.lock("count messages")?.waiting.len())
+    }
+
+    pub fn is_empty(&self) -> Result<bool, DependencyError> {
+        Ok(self.len()? == 0)
+    }
+
+    /// Receives and deletes every waiting message, oldest first.
+    pub fn drain(&self) -> Result<Vec<Delivery>, DependencyError> {
+        const OP: &str = "receive messages";
+        let waiting = std::mem::take(&mut self.lock(OP)?.waiting);
+        waiting
+            .into_iter()
+            .map(|(message_id, message)| {
+                let body =
+                    serde_json::to_string(&message).map_err(|e| DependencyError::failed(OP, e))?;
+                let attributes = message
+                    .correlation_id
+                    .map(|id| BTreeMap::from([("correlationId".to_owned(), id)]))
+                    .unwrap_or_default();
+                Ok(Delivery {
+                    message_id,
+                    body,
+                    attributes,
+                })
+            })
+            .collect()
+    }
+}
+
+#[async_trait]
+impl OrderQueue for MemoryOrderQueue {
+    async fn publish(&self, message: &OrderCreated) -> Result<String, DependencyError> {
+        let mut messages = self.lock("send message")?;
+        messages.sent += 1;
+        let id = format!("memory-{}", messages.sent);
+        messages.waiting.push((id.clone(), message.clone()));
+        Ok(id)
+    }
+
+    async fn ping(&self) -> Result<(), DependencyError> {
+        self.lock("ping queue").map(|_| ())
+    }
+}
