@@ -93,7 +93,7 @@ if [ -d "$variants" ]; then
   for d in "$variants"/*/; do variant_args+=(--variant "${d%/}"); done
 fi
 
-echo "== order-bench run (${quick:+quick}${quick:-full} plan)"
+echo "== order-bench run ($([ -n "$quick" ] && echo quick || echo full) plan)"
 "$bin/order-bench" run ${quick:+--quick} --out "$out" --command "$command" \
   --bootstraps "$bin" --profile "$profile" --workshop "$bin/workshop" \
   --moto-server "$moto_server" --node "$(command -v node)" --node-peer bench/node-peer \
