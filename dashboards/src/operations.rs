@@ -2,7 +2,7 @@
 //! request's path: headline numbers and alarm states, API, Lambda per function, the queue and
 //! its DLQ, DynamoDB, chaos injections, then log queries to go from a graph to the lines.
 
-use alarms::Alarm;
+use alarm_engine::Alarm;
 use alarms::catalog::{self, Target, aws_metric, business_metric, threshold};
 use orders::settings::{Function, QUEUE};
 use serde_json::{Value, json};

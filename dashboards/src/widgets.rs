@@ -1,10 +1,10 @@
 //! The pieces of a dashboard body in CloudWatch's documented shapes: metric rows
 //! `[namespace, name, dimName, dimValue, ..., {options}]`, expression rows
 //! `[{"expression": .., "id": .., "label": ..}]`, and the properties of metric, log and alarm
-//! widgets. Rows are built from `alarms::Metric` values, which only come from the telemetry
+//! widgets. Rows are built from `alarm_engine::Metric` values, which only come from the telemetry
 //! catalogue or [`crate::aws_metrics`] (see `alarms::catalog::{business_metric, aws_metric}`).
 
-use alarms::Metric;
+use alarm_engine::Metric;
 use alarms::catalog::Target;
 use serde_json::{Map, Value, json};
 

@@ -16,7 +16,7 @@ pub use names::Target;
 use orders::settings::Function;
 use telemetry::catalogue::{self, DimensionValue, ProcessingError};
 
-use crate::model::{
+use alarm_engine::{
     Alarm, AlarmSource, ComparisonOperator, CompositeAlarm, Metric, MetricAlarm, MetricQuery,
     MetricStat, Statistic, TreatMissingData,
 };

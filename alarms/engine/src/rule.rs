@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 
 use crate::error::{AlarmError, Result};
-use crate::eval::AlarmState;
+use crate::state::AlarmState;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Rule {

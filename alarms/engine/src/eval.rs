@@ -25,38 +25,11 @@
 //! and `0 - X - -` (2 of 3, missing: OK) agree with their rows `- - X - -` and `- - - X -`
 //! (ALARM); the prose rule alone would put the former two in ALARM.
 
-use std::fmt;
-
 use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
 use crate::model::{CompositeAlarm, MetricAlarm, TreatMissingData};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum AlarmState {
-    #[serde(rename = "OK")]
-    Ok,
-    #[serde(rename = "ALARM")]
-    Alarm,
-    #[serde(rename = "INSUFFICIENT_DATA")]
-    InsufficientData,
-}
-
-impl AlarmState {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            AlarmState::Ok => "OK",
-            AlarmState::Alarm => "ALARM",
-            AlarmState::InsufficientData => "INSUFFICIENT_DATA",
-        }
-    }
-}
-
-impl fmt::Display for AlarmState {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+use crate::state::AlarmState;
 
 /// The outcome of one evaluation: the state the alarm should be in and why.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
