@@ -9,16 +9,11 @@ use telemetry::catalogue::{
     LookupResult, Metric, ProcessedStatus, ProcessingError, ValidationReason,
 };
 
-use crate::layout::Grid;
-use crate::widgets::{Chart, View, label};
+use crate::layout::{self, Grid};
+use crate::widgets::{Chart, View, breakdown, label};
 
 pub fn render(target: Target) -> Value {
-    let mut g = Grid::new();
-    headline(&mut g, target);
-    orders_in(&mut g, target);
-    processing(&mut g, target);
-    publishing(&mut g, target);
-    g.into_body()
+    layout::body(target, &[headline, orders_in, processing, publishing])
 }
 
 /// An OrderKit metric without closed dimensions.
@@ -27,167 +22,148 @@ fn plain(target: Target, metric: Metric) -> alarm_engine::Metric {
 }
 
 /// Totals over the selected time range.
-fn headline(g: &mut Grid, target: Target) {
+fn headline(g: &mut Grid) {
+    let target = g.target();
     g.section("Headline", "Totals over the selected time range.");
     let total = |title: &str, stat: &str| {
         Chart::new(title, stat)
             .view(View::SingleValue)
             .whole_range()
     };
-    g.add(
-        "metric",
+    g.chart(
         4,
         4,
-        total("Orders created", "Sum")
-            .row(&plain(target, Metric::OrdersCreated), json!({}))
-            .properties(target),
+        total("Orders created", "Sum").row(&plain(target, Metric::OrdersCreated), json!({})),
     );
-    g.add(
-        "metric",
+    g.chart(
         4,
         4,
-        total("Validation failures", "Sum")
-            .total_over(
-                target,
-                Metric::ValidationFailures,
-                ValidationReason::ALL,
-                "v",
-                ("rejected", "Rejected"),
-            )
-            .properties(target),
+        total("Validation failures", "Sum").total_over(
+            target,
+            Metric::ValidationFailures,
+            ValidationReason::ALL,
+            "v",
+            ("rejected", "Rejected"),
+        ),
     );
-    g.add(
-        "metric",
+    g.chart(
         4,
         4,
-        total("Average order value", "Average")
-            .row(&plain(target, Metric::OrderValue), json!({}))
-            .properties(target),
+        total("Average order value", "Average").row(&plain(target, Metric::OrderValue), json!({})),
     );
-    g.add(
-        "metric",
+    g.chart(
         4,
         4,
-        total("Orders processed", "Sum")
-            .total_over(
-                target,
-                Metric::OrdersProcessed,
-                ProcessedStatus::ALL,
-                "s",
-                ("processed", "Processed"),
-            )
-            .properties(target),
+        total("Orders processed", "Sum").total_over(
+            target,
+            Metric::OrdersProcessed,
+            ProcessedStatus::ALL,
+            "s",
+            ("processed", "Processed"),
+        ),
     );
-    g.add(
-        "metric",
+    g.chart(
         4,
         4,
-        total("Processing failures", "Sum")
-            .total_over(
-                target,
-                Metric::ProcessingFailures,
-                ProcessingError::ALL,
-                "f",
-                ("failed", "Failed"),
-            )
-            .properties(target),
+        total("Processing failures", "Sum").total_over(
+            target,
+            Metric::ProcessingFailures,
+            ProcessingError::ALL,
+            "f",
+            ("failed", "Failed"),
+        ),
     );
-    g.add(
-        "metric",
+    g.chart(
         4,
         4,
         total("Processing lag p99 (ms)", "p99")
-            .row(&plain(target, Metric::ProcessingLag), json!({}))
-            .properties(target),
+            .row(&plain(target, Metric::ProcessingLag), json!({})),
     );
 }
 
 /// Accepted orders against rejected requests, lookups, order value and size.
-fn orders_in(g: &mut Grid, target: Target) {
+fn orders_in(g: &mut Grid) {
+    let target = g.target();
     g.section(
         "Orders in",
         "Accepted orders against rejected requests (by reason) and lookups.",
     );
-    g.add(
-        "metric",
+    g.chart(
         8,
         6,
         Chart::new("Orders created", "Sum")
-            .row(&plain(target, Metric::OrdersCreated), label("Created"))
-            .properties(target),
+            .row(&plain(target, Metric::OrdersCreated), label("Created")),
     );
-    g.add(
-        "metric",
+    g.chart(
         8,
         6,
-        Chart::new("Validation failures by reason", "Sum")
-            .stacked()
-            .per_value(target, Metric::ValidationFailures, ValidationReason::ALL)
-            .properties(target),
+        breakdown(
+            target,
+            "Validation failures by reason",
+            Metric::ValidationFailures,
+            ValidationReason::ALL,
+        ),
     );
-    g.add(
-        "metric",
+    g.chart(
         8,
         6,
-        Chart::new("Order lookups", "Sum")
-            .stacked()
-            .per_value(target, Metric::OrderLookups, LookupResult::ALL)
-            .properties(target),
+        breakdown(
+            target,
+            "Order lookups",
+            Metric::OrderLookups,
+            LookupResult::ALL,
+        ),
     );
-    g.add(
-        "metric",
+    g.chart(
         12,
         6,
-        Chart::new("Order value", "Average")
-            .stats(
-                &plain(target, Metric::OrderValue),
-                &["p50", "p90", "Average", "Maximum"],
-            )
-            .properties(target),
+        Chart::new("Order value", "Average").stats(
+            &plain(target, Metric::OrderValue),
+            &["p50", "p90", "Average", "Maximum"],
+        ),
     );
-    g.add(
-        "metric",
+    g.chart(
         12,
         6,
-        Chart::new("Items per order", "Average")
-            .stats(
-                &plain(target, Metric::ItemsPerOrder),
-                &["p50", "p90", "Maximum"],
-            )
-            .properties(target),
+        Chart::new("Items per order", "Average").stats(
+            &plain(target, Metric::ItemsPerOrder),
+            &["p50", "p90", "Maximum"],
+        ),
     );
 }
 
 /// Where orders end up, why the processor failed records, and how long an order waits.
-fn processing(g: &mut Grid, target: Target) {
+fn processing(g: &mut Grid) {
+    let target = g.target();
     g.section(
         "Processing",
         "Where orders end up, why the processor failed records, and how long an order waits.",
     );
-    g.add(
-        "metric",
+    g.chart(
         8,
         6,
-        Chart::new("Orders processed by status", "Sum")
-            .stacked()
-            .per_value(target, Metric::OrdersProcessed, ProcessedStatus::ALL)
-            .properties(target),
+        breakdown(
+            target,
+            "Orders processed by status",
+            Metric::OrdersProcessed,
+            ProcessedStatus::ALL,
+        ),
     );
-    g.add(
-        "metric",
+    g.chart(
         8,
         6,
-        Chart::new("Processing failures by type", "Sum")
-            .stacked()
-            .per_value(target, Metric::ProcessingFailures, ProcessingError::ALL)
-            .threshold(
-                "alarm (all types)",
-                threshold::PROCESSING_FAILURES_PER_MINUTE,
-            )
-            .properties(target),
+        breakdown(
+            target,
+            "Processing failures by type",
+            Metric::ProcessingFailures,
+            ProcessingError::ALL,
+        )
+        .threshold(
+            "alarm (all types)",
+            threshold::PROCESSING_FAILURES_PER_MINUTE,
+        ),
     );
-    g.add(
-        "metric",
+    g.chart(
         8,
         6,
         Chart::new("Processing lag (ms)", "p99")
@@ -195,19 +171,18 @@ fn processing(g: &mut Grid, target: Target) {
                 &plain(target, Metric::ProcessingLag),
                 &["p50", "p90", "p99"],
             )
-            .threshold("p99 alarm", threshold::PROCESSING_LAG_P99_MS)
-            .properties(target),
+            .threshold("p99 alarm", threshold::PROCESSING_LAG_P99_MS),
     );
 }
 
 /// The guards against losing an order (publishing, the sweeper) and doubling one (duplicates).
-fn publishing(g: &mut Grid, target: Target) {
+fn publishing(g: &mut Grid) {
+    let target = g.target();
     g.section(
         "Publishing and delivery",
         "An order is lost if it is never published and doubled if it is processed twice: these show both guards working.",
     );
-    g.add(
-        "metric",
+    g.chart(
         8,
         6,
         Chart::new("Published vs publish failures", "Sum")
@@ -219,29 +194,22 @@ fn publishing(g: &mut Grid, target: Target) {
             .row(
                 &plain(target, Metric::OrdersSwept),
                 label("Republished by the sweeper"),
-            )
-            .properties(target),
+            ),
     );
-    g.add(
-        "metric",
+    g.chart(
         8,
         6,
-        Chart::new("Duplicates skipped", "Sum")
-            .row(
-                &plain(target, Metric::DuplicatesSkipped),
-                label("Duplicates"),
-            )
-            .properties(target),
+        Chart::new("Duplicates skipped", "Sum").row(
+            &plain(target, Metric::DuplicatesSkipped),
+            label("Duplicates"),
+        ),
     );
-    g.add(
-        "metric",
+    g.chart(
         8,
         6,
-        Chart::new("Batch item failures", "Sum")
-            .row(
-                &plain(target, Metric::BatchItemFailures),
-                label("Returned to SQS"),
-            )
-            .properties(target),
+        Chart::new("Batch item failures", "Sum").row(
+            &plain(target, Metric::BatchItemFailures),
+            label("Returned to SQS"),
+        ),
     );
 }

@@ -10,22 +10,14 @@ use serde_json::{Value, json};
 use telemetry::catalogue::{Fault, Metric, Operation, ProcessedStatus};
 
 use crate::aws_metrics::{self, AwsMetric};
-use crate::layout::Grid;
-use crate::widgets::{Chart, View, alarm_properties, hidden, label, log_properties};
+use crate::layout::{self, Grid};
+use crate::widgets::{Chart, View, alarm_properties, breakdown, hidden, label, log_properties};
 
 const ALL_LOG_FIELDS: &str =
     "fields @timestamp, function_name, level, message, correlation_id, order_id";
 
 pub fn render(target: Target) -> Value {
-    let mut g = Grid::new();
-    headline(&mut g, target);
-    api(&mut g, target);
-    lambda(&mut g, target);
-    sqs(&mut g, target);
-    dynamodb(&mut g, target);
-    chaos(&mut g, target);
-    logs(&mut g, target);
-    g.into_body()
+    layout::body(target, &[headline, api, lambda, sqs, dynamodb, chaos, logs])
 }
 
 /// The AWS service series of the stack's own resources on a target.
@@ -55,23 +47,20 @@ impl Resources {
 }
 
 /// Single values for the last minute, and the alarm lists.
-fn headline(g: &mut Grid, target: Target) {
+fn headline(g: &mut Grid) {
+    let target = g.target();
     let res = Resources(target);
     g.section(
         "Headline",
         "Last minute at a glance; the alarm list below says which thresholds are crossed.",
     );
     let headline = |title: &str, stat: &str| Chart::new(title, stat).view(View::SingleValue);
-    g.add(
-        "metric",
+    g.chart(
         4,
         4,
-        headline("API requests / min", "Sum")
-            .row(&res.api(&aws_metrics::api::COUNT), json!({}))
-            .properties(target),
+        headline("API requests / min", "Sum").row(&res.api(&aws_metrics::api::COUNT), json!({})),
     );
-    g.add(
-        "metric",
+    g.chart(
         4,
         4,
         headline("API 5xx %", "Sum")
@@ -81,49 +70,37 @@ fn headline(g: &mut Grid, target: Target) {
                 "rate",
                 "IF(requests > 0, 100 * errors / requests, 0)",
                 "5xx %",
-            )
-            .properties(target),
+            ),
     );
-    g.add(
-        "metric",
+    g.chart(
         4,
         4,
         headline("API p99 latency (ms)", "p99")
-            .row(&res.api(&aws_metrics::api::LATENCY), json!({}))
-            .properties(target),
+            .row(&res.api(&aws_metrics::api::LATENCY), json!({})),
     );
-    g.add(
-        "metric",
+    g.chart(
         4,
         4,
-        headline("Orders created / min", "Sum")
-            .row(
-                &business_metric(target, Metric::OrdersCreated, &[]),
-                json!({}),
-            )
-            .properties(target),
+        headline("Orders created / min", "Sum").row(
+            &business_metric(target, Metric::OrdersCreated, &[]),
+            json!({}),
+        ),
     );
-    g.add(
-        "metric",
+    g.chart(
         4,
         4,
-        headline("Orders processed / min", "Sum")
-            .total_over(
-                target,
-                Metric::OrdersProcessed,
-                ProcessedStatus::ALL,
-                "s",
-                ("total", "Processed"),
-            )
-            .properties(target),
+        headline("Orders processed / min", "Sum").total_over(
+            target,
+            Metric::OrdersProcessed,
+            ProcessedStatus::ALL,
+            "s",
+            ("total", "Processed"),
+        ),
     );
-    g.add(
-        "metric",
+    g.chart(
         4,
         4,
-        headline("Messages in DLQ", "Maximum")
-            .row(&res.dlq(&aws_metrics::sqs::VISIBLE), json!({}))
-            .properties(target),
+        headline("Messages in DLQ", "Maximum").row(&res.dlq(&aws_metrics::sqs::VISIBLE), json!({})),
     );
     let set = catalog::alarm_set(target);
     let (composites, metrics): (Vec<&Alarm>, Vec<&Alarm>) =
@@ -144,24 +121,22 @@ fn headline(g: &mut Grid, target: Target) {
 }
 
 /// What clients see of the HTTP API.
-fn api(g: &mut Grid, target: Target) {
+fn api(g: &mut Grid) {
+    let target = g.target();
     let res = Resources(target);
     g.section(
         "API (HTTP API, $default stage)",
         "What clients see. Latency includes API Gateway; IntegrationLatency is the Lambda part.",
     );
-    g.add(
-        "metric",
+    g.chart(
         8,
         6,
         Chart::new("Requests and errors", "Sum")
             .row(&res.api(&aws_metrics::api::COUNT), label("Requests"))
             .row(&res.api(&aws_metrics::api::ERRORS_4XX), label("4xx"))
-            .row(&res.api(&aws_metrics::api::ERRORS_5XX), label("5xx"))
-            .properties(target),
+            .row(&res.api(&aws_metrics::api::ERRORS_5XX), label("5xx")),
     );
-    g.add(
-        "metric",
+    g.chart(
         8,
         6,
         Chart::new("Error rates (%)", "Sum")
@@ -182,11 +157,9 @@ fn api(g: &mut Grid, target: Target) {
                 "5xx % (as the alarm computes it)",
             )
             .threshold("5xx alarm", threshold::API_5XX_PERCENT)
-            .y_label("%")
-            .properties(target),
+            .y_label("%"),
     );
-    g.add(
-        "metric",
+    g.chart(
         8,
         6,
         Chart::new("Latency (ms)", "p99")
@@ -199,13 +172,13 @@ fn api(g: &mut Grid, target: Target) {
                 &res.api(&aws_metrics::api::INTEGRATION_LATENCY),
                 json!({ "stat": "p99", "label": "Integration p99" }),
             )
-            .threshold("p99 alarm", threshold::API_P99_LATENCY_MS)
-            .properties(target),
+            .threshold("p99 alarm", threshold::API_P99_LATENCY_MS),
     );
 }
 
 /// One line per function, then each function's duration against its timeout.
-fn lambda(g: &mut Grid, target: Target) {
+fn lambda(g: &mut Grid) {
+    let target = g.target();
     let res = Resources(target);
     let per_function = |title: &str, def: &AwsMetric, stat: &str| {
         Chart::new(title, stat).labelled_rows(
@@ -223,17 +196,11 @@ fn lambda(g: &mut Grid, target: Target) {
         ("Errors", &aws_metrics::lambda::ERRORS, "Sum"),
         ("Throttles", &aws_metrics::lambda::THROTTLES, "Sum"),
     ] {
-        g.add(
-            "metric",
-            8,
-            6,
-            per_function(title, def, stat).properties(target),
-        );
+        g.chart(8, 6, per_function(title, def, stat));
     }
     for f in Function::ALL {
         let timeout_ms = f.timeout().as_secs_f64() * 1000.0;
-        g.add(
-            "metric",
+        g.chart(
             8,
             6,
             Chart::new(format!("{} duration (ms)", f.name()), "p99")
@@ -244,8 +211,7 @@ fn lambda(g: &mut Grid, target: Target) {
                 .threshold(
                     "alarm (80% of timeout)",
                     (threshold::DURATION_FRACTION_OF_TIMEOUT * timeout_ms).round(),
-                )
-                .properties(target),
+                ),
         );
     }
     let concurrency = per_function(
@@ -253,11 +219,10 @@ fn lambda(g: &mut Grid, target: Target) {
         &aws_metrics::lambda::CONCURRENT_EXECUTIONS,
         "Maximum",
     );
-    g.add("metric", 8, 6, concurrency.properties(target));
+    g.chart(8, 6, concurrency);
     // How much of its concurrency the processor uses: at the top, SQS work waits (and with a
     // reserved concurrency below it, throttles).
-    g.add(
-        "metric",
+    g.chart(
         4,
         6,
         Chart::new("Processor concurrency", "Maximum")
@@ -268,31 +233,27 @@ fn lambda(g: &mut Grid, target: Target) {
                     Function::OrderProcessor,
                 ),
                 label("of MaximumConcurrency"),
-            )
-            .properties(target),
+            ),
     );
-    g.add(
-        "metric",
+    g.chart(
         12,
         6,
-        Chart::new("Cold starts (all functions)", "Sum")
-            .row(
-                &business_metric(target, Metric::ColdStart, &[]),
-                label("Cold starts"),
-            )
-            .properties(target),
+        Chart::new("Cold starts (all functions)", "Sum").row(
+            &business_metric(target, Metric::ColdStart, &[]),
+            label("Cold starts"),
+        ),
     );
 }
 
 /// The orders queue and its dead-letter queue.
-fn sqs(g: &mut Grid, target: Target) {
+fn sqs(g: &mut Grid) {
+    let target = g.target();
     let res = Resources(target);
     g.section(
         "SQS: orders queue and dead-letter queue",
         "Depth and age show whether the processor keeps up; anything in the DLQ failed 3 receives.",
     );
-    g.add(
-        "metric",
+    g.chart(
         6,
         6,
         Chart::new("Queue depth", "Maximum")
@@ -301,20 +262,16 @@ fn sqs(g: &mut Grid, target: Target) {
                 &res.queue(&aws_metrics::sqs::NOT_VISIBLE),
                 label("In flight"),
             )
-            .stacked()
-            .properties(target),
+            .stacked(),
     );
-    g.add(
-        "metric",
+    g.chart(
         6,
         6,
         Chart::new("DLQ depth", "Maximum")
             .row(&res.dlq(&aws_metrics::sqs::VISIBLE), label("Visible"))
-            .threshold("alarm", 0.0)
-            .properties(target),
+            .threshold("alarm", 0.0),
     );
-    g.add(
-        "metric",
+    g.chart(
         6,
         6,
         Chart::new("Age of oldest message (s)", "Maximum")
@@ -323,24 +280,22 @@ fn sqs(g: &mut Grid, target: Target) {
                 label("Orders queue"),
             )
             .row(&res.dlq(&aws_metrics::sqs::AGE_OF_OLDEST), label("DLQ"))
-            .threshold("queue alarm", threshold::QUEUE_AGE_SECONDS)
-            .properties(target),
+            .threshold("queue alarm", threshold::QUEUE_AGE_SECONDS),
     );
-    g.add(
-        "metric",
+    g.chart(
         6,
         6,
         Chart::new("Messages sent / received / deleted", "Sum")
             .row(&res.queue(&aws_metrics::sqs::SENT), label("Sent"))
             .row(&res.queue(&aws_metrics::sqs::RECEIVED), label("Received"))
             .row(&res.queue(&aws_metrics::sqs::DELETED), label("Deleted"))
-            .row(&res.dlq(&aws_metrics::sqs::SENT), label("Moved to DLQ"))
-            .properties(target),
+            .row(&res.dlq(&aws_metrics::sqs::SENT), label("Moved to DLQ")),
     );
 }
 
 /// The orders table, server side per operation and app side per dependency call.
-fn dynamodb(g: &mut Grid, target: Target) {
+fn dynamodb(g: &mut Grid) {
+    let target = g.target();
     let res = Resources(target);
     g.section(
         "DynamoDB: orders table",
@@ -368,32 +323,35 @@ fn dynamodb(g: &mut Grid, target: Target) {
                 .iter()
                 .map(|op| (res.table(def, op), *op)),
         );
-        g.add("metric", 6, 6, per_op.properties(target));
+        g.chart(6, 6, per_op);
     }
     let dependency = Chart::new("Dependency latency p99, app side (ms)", "p99").per_value(
         target,
         Metric::DependencyLatency,
         Operation::ALL,
     );
-    g.add("metric", 6, 6, dependency.properties(target));
+    g.chart(6, 6, dependency);
 }
 
 /// Faults the chaos layer fired.
-fn chaos(g: &mut Grid, target: Target) {
+fn chaos(g: &mut Grid) {
+    let target = g.target();
     g.section(
         "Chaos injections",
         "Faults the chaos layer fired (only while the stack is deployed with ChaosArmed=true): read the graphs above against these.",
     );
-    let chaos = Chart::new("Injected faults", "Sum").stacked().per_value(
+    let chaos = breakdown(
         target,
+        "Injected faults",
         Metric::ChaosInjections,
         Fault::ALL,
     );
-    g.add("metric", 24, 6, chaos.properties(target));
+    g.chart(24, 6, chaos);
 }
 
 /// Logs Insights queries, from a graph to the lines behind it.
-fn logs(g: &mut Grid, target: Target) {
+fn logs(g: &mut Grid) {
+    let target = g.target();
     g.section(
         "Logs",
         "Logs Insights over every function's log group, on the flat JSON keys the functions write.",

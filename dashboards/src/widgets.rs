@@ -41,6 +41,19 @@ pub fn fill_sum(prefix: &str, n: usize) -> String {
         .join(" + ")
 }
 
+/// A stacked Sum of an OrderKit count, one line per value of a closed dimension: what each
+/// reason, status or fault contributes.
+pub fn breakdown<D: DimensionValue>(
+    target: Target,
+    title: &str,
+    metric: catalogue::Metric,
+    values: &[D],
+) -> Chart {
+    Chart::new(title, "Sum")
+        .stacked()
+        .per_value(target, metric, values)
+}
+
 /// An expression row. Expressions stay within the metric math the alarms crate evaluates, so
 /// the local stack can draw the same line.
 pub fn expression(id: &str, expression: &str, label: &str) -> Value {
