@@ -7,6 +7,7 @@ pub mod eval;
 pub mod math;
 pub mod metrics;
 pub mod model;
+mod names;
 pub mod rule;
 pub mod state;
 pub mod tracker;
