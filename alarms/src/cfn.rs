@@ -10,11 +10,20 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value, json};
 
-use crate::model::{
+use alarm_engine::model::DEFAULT_TREAT_MISSING_DATA;
+use alarm_engine::{
     AlarmSource, CompositeAlarm, Dimension, Metric, MetricAlarm, MetricStat, QueryKind,
 };
 
 pub type Substitutions = BTreeMap<String, Value>;
+
+/// A definition rendered as its CloudFormation resource. A trait because the definitions are
+/// the engine's, which knows nothing of templates.
+pub trait ToCloudFormation {
+    /// The resource (Type and Properties). Actions are left to the caller, which knows the SNS
+    /// topic's logical id.
+    fn to_cloudformation(&self, substitutions: &Substitutions) -> Value;
+}
 
 fn text(s: &str, subs: &Substitutions) -> Value {
     if let Some(name) = s.strip_prefix("${").and_then(|r| r.strip_suffix('}'))
@@ -55,10 +64,9 @@ fn metric_stat(s: &MetricStat, subs: &Substitutions) -> Value {
     })
 }
 
-impl MetricAlarm {
-    /// The `AWS::CloudWatch::Alarm` resource (Type and Properties). Actions are left to the
-    /// caller, which knows the SNS topic's logical id.
-    pub fn to_cloudformation(&self, substitutions: &Substitutions) -> Value {
+/// `AWS::CloudWatch::Alarm`.
+impl ToCloudFormation for MetricAlarm {
+    fn to_cloudformation(&self, substitutions: &Substitutions) -> Value {
         let subs = substitutions;
         let mut p = Map::new();
         p.insert("AlarmName".into(), text(&self.alarm_name, subs));
@@ -113,7 +121,7 @@ impl MetricAlarm {
             "TreatMissingData".into(),
             json!(
                 self.treat_missing_data
-                    .unwrap_or(crate::model::DEFAULT_TREAT_MISSING_DATA)
+                    .unwrap_or(DEFAULT_TREAT_MISSING_DATA)
                     .as_str()
             ),
         );
@@ -121,10 +129,10 @@ impl MetricAlarm {
     }
 }
 
-impl CompositeAlarm {
-    /// The `AWS::CloudWatch::CompositeAlarm` resource. Child names in the rule are kept as
-    /// written; when they hold `${..}` the whole rule becomes an `Fn::Sub`.
-    pub fn to_cloudformation(&self, substitutions: &Substitutions) -> Value {
+/// `AWS::CloudWatch::CompositeAlarm`. Child names in the rule are kept as written; when they
+/// hold `${..}` the whole rule becomes an `Fn::Sub`.
+impl ToCloudFormation for CompositeAlarm {
+    fn to_cloudformation(&self, substitutions: &Substitutions) -> Value {
         let mut p = Map::new();
         p.insert("AlarmName".into(), text(&self.alarm_name, substitutions));
         if let Some(d) = &self.alarm_description {

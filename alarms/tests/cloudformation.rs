@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 
+use alarms::cfn::ToCloudFormation;
 use alarms::{
     AlarmSource, ComparisonOperator, CompositeAlarm, Metric, MetricAlarm, MetricQuery, MetricStat,
     Statistic, TreatMissingData,

@@ -186,7 +186,7 @@ fn check_rows(widget: usize, rows: &[Value], out: &mut Vec<Problem>) {
         }
     }
     for (r, text) in expressions {
-        let refs: BTreeSet<String> = match alarms::Expr::parse(&text) {
+        let refs: BTreeSet<String> = match alarm_engine::Expr::parse(&text) {
             Ok(e) => e.references(),
             Err(e) => {
                 out.push(Problem::Row {

@@ -1,13 +1,28 @@
 //! Places widgets on CloudWatch's 24-column dashboard grid, left to right, wrapping to a new
 //! row when a widget would not fit; sections start on a new row under a one-line heading.
 
+use alarms::catalog::Target;
 use serde_json::{Value, json};
+
+use crate::widgets::Chart;
 
 /// The dashboard grid's width in columns.
 pub const COLUMNS: u32 = 24;
 
-#[derive(Debug, Default)]
+/// A dashboard body for `target` from its rows, in order; each row adds its section and
+/// widgets.
+pub fn body(target: Target, rows: &[fn(&mut Grid)]) -> Value {
+    let mut g = Grid::new(target);
+    for row in rows {
+        row(&mut g);
+    }
+    g.into_body()
+}
+
+#[derive(Debug)]
 pub struct Grid {
+    /// Where the dashboard runs: every widget's region and names follow it.
+    target: Target,
     widgets: Vec<Value>,
     x: u32,
     y: u32,
@@ -16,8 +31,24 @@ pub struct Grid {
 }
 
 impl Grid {
-    pub fn new() -> Self {
-        Self::default()
+    pub fn new(target: Target) -> Self {
+        Self {
+            target,
+            widgets: Vec::new(),
+            x: 0,
+            y: 0,
+            row_height: 0,
+        }
+    }
+
+    pub fn target(&self) -> Target {
+        self.target
+    }
+
+    /// Adds a metric widget drawing `chart`.
+    pub fn chart(&mut self, width: u32, height: u32, chart: Chart) {
+        let properties = chart.properties(self.target);
+        self.add("metric", width, height, properties);
     }
 
     fn new_row(&mut self) {

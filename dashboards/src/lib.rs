@@ -21,7 +21,7 @@ pub use error::{Error, Result};
 
 use std::collections::BTreeSet;
 
-use alarms::{Alarm, AlarmSource, QueryKind};
+use alarm_engine::{Alarm, AlarmSource, QueryKind};
 use serde_json::Value;
 
 /// The dashboards the kit ships.
@@ -61,7 +61,7 @@ impl Dashboard {
 
 /// Every metric series (namespace, name, dimensions) a dashboard row or an alarm of `target`
 /// reads, sorted and without duplicates.
-pub fn referenced_series(target: Target) -> Vec<alarms::Metric> {
+pub fn referenced_series(target: Target) -> Vec<alarm_engine::Metric> {
     let mut out = BTreeSet::new();
     for d in Dashboard::ALL {
         collect_rows(&d.render(target), &mut out);
@@ -94,7 +94,7 @@ pub fn referenced_metrics() -> Vec<(String, String)> {
     names.into_iter().collect()
 }
 
-fn collect_rows(body: &Value, out: &mut BTreeSet<alarms::Metric>) {
+fn collect_rows(body: &Value, out: &mut BTreeSet<alarm_engine::Metric>) {
     let widgets = body
         .get("widgets")
         .and_then(Value::as_array)
@@ -114,7 +114,7 @@ fn collect_rows(body: &Value, out: &mut BTreeSet<alarms::Metric>) {
             if let [namespace, name, dims @ ..] = strings.as_slice() {
                 let metric = dims
                     .chunks_exact(2)
-                    .fold(alarms::Metric::new(*namespace, *name), |m, kv| {
+                    .fold(alarm_engine::Metric::new(*namespace, *name), |m, kv| {
                         m.dimension(kv[0], kv[1])
                     });
                 out.insert(metric);

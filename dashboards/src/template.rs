@@ -6,8 +6,9 @@
 
 use serde_json::{Map, Value, json};
 
+use alarm_engine::Alarm;
 use alarms::catalog::{self, Target, names::logical};
-use alarms::{Alarm, cfn::Substitutions};
+use alarms::cfn::{Substitutions, ToCloudFormation};
 
 use crate::Dashboard;
 use crate::error::{Error, Result};

@@ -1,12 +1,13 @@
 //! The pieces of a dashboard body in CloudWatch's documented shapes: metric rows
 //! `[namespace, name, dimName, dimValue, ..., {options}]`, expression rows
 //! `[{"expression": .., "id": .., "label": ..}]`, and the properties of metric, log and alarm
-//! widgets. Rows are built from `alarms::Metric` values, which only come from the telemetry
+//! widgets. Rows are built from `alarm_engine::Metric` values, which only come from the telemetry
 //! catalogue or [`crate::aws_metrics`] (see `alarms::catalog::{business_metric, aws_metric}`).
 
-use alarms::Metric;
-use alarms::catalog::Target;
+use alarm_engine::Metric;
+use alarms::catalog::{Target, business_metric};
 use serde_json::{Map, Value, json};
+use telemetry::catalogue::{self, DimensionValue};
 
 /// One metric row; `options` is appended when it is a non-empty object.
 pub fn row(metric: &Metric, options: Value) -> Value {
@@ -19,6 +20,38 @@ pub fn row(metric: &Metric, options: Value) -> Value {
         out.push(options);
     }
     Value::Array(out)
+}
+
+/// Row options that name a line in the legend.
+pub fn label(text: &str) -> Value {
+    json!({ "label": text })
+}
+
+/// Row options for a series an expression reads but the graph does not draw.
+pub fn hidden(id: &str) -> Value {
+    json!({ "id": id, "visible": false })
+}
+
+/// `FILL(p0, 0) + FILL(p1, 0) + ...`: a total over a closed dimension's series in which a quiet
+/// value counts as 0 instead of blanking the sum.
+pub fn fill_sum(prefix: &str, n: usize) -> String {
+    (0..n)
+        .map(|i| format!("FILL({prefix}{i}, 0)"))
+        .collect::<Vec<_>>()
+        .join(" + ")
+}
+
+/// A stacked Sum of an OrderKit count, one line per value of a closed dimension: what each
+/// reason, status or fault contributes.
+pub fn breakdown<D: DimensionValue>(
+    target: Target,
+    title: &str,
+    metric: catalogue::Metric,
+    values: &[D],
+) -> Chart {
+    Chart::new(title, "Sum")
+        .stacked()
+        .per_value(target, metric, values)
 }
 
 /// An expression row. Expressions stay within the metric math the alarms crate evaluates, so
@@ -116,6 +149,65 @@ impl Chart {
     pub fn expression(mut self, id: &str, text: &str, label: &str) -> Self {
         self.rows.push(expression(id, text, label));
         self
+    }
+
+    /// One labelled line per `(metric, label)`: a line per function, operation or value.
+    pub fn labelled_rows<L: AsRef<str>>(self, rows: impl IntoIterator<Item = (Metric, L)>) -> Self {
+        rows.into_iter().fold(self, |c, (metric, text)| {
+            c.row(&metric, label(text.as_ref()))
+        })
+    }
+
+    /// One line of `metric` per statistic (`p50`, `Average`, ...), labelled with the statistic.
+    pub fn stats(self, metric: &Metric, stats: &[&str]) -> Self {
+        self.stats_labelled(metric, stats, str::to_owned)
+    }
+
+    /// One line of `metric` per statistic, labelled `label(stat)`.
+    pub fn stats_labelled(
+        self,
+        metric: &Metric,
+        stats: &[&str],
+        label: impl Fn(&str) -> String,
+    ) -> Self {
+        stats.iter().fold(self, |c, stat| {
+            c.row(metric, json!({ "stat": stat, "label": label(stat) }))
+        })
+    }
+
+    /// One line per value of a closed dimension of an OrderKit metric, labelled with the value.
+    pub fn per_value<D: DimensionValue>(
+        self,
+        target: Target,
+        metric: catalogue::Metric,
+        values: &[D],
+    ) -> Self {
+        self.labelled_rows(values.iter().map(|v| {
+            let series = business_metric(target, metric, &[(D::KEY, v.as_str())]);
+            (series, v.as_str())
+        }))
+    }
+
+    /// One line `id` for the total over every value of a closed dimension: hidden rows
+    /// `{prefix}0..` and their [`fill_sum`].
+    pub fn total_over<D: DimensionValue>(
+        self,
+        target: Target,
+        metric: catalogue::Metric,
+        values: &[D],
+        prefix: &str,
+        (id, text): (&str, &str),
+    ) -> Self {
+        values
+            .iter()
+            .enumerate()
+            .fold(self, |c, (i, v)| {
+                c.row(
+                    &business_metric(target, metric, &[(D::KEY, v.as_str())]),
+                    hidden(&format!("{prefix}{i}")),
+                )
+            })
+            .expression(id, &fill_sum(prefix, values.len()), text)
     }
 
     /// A horizontal line, usually an alarm's threshold so the graph shows how close it is.

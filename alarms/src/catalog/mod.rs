@@ -16,7 +16,7 @@ pub use names::Target;
 use orders::settings::Function;
 use telemetry::catalogue::{self, DimensionValue, ProcessingError};
 
-use crate::model::{
+use alarm_engine::{
     Alarm, AlarmSource, ComparisonOperator, CompositeAlarm, Metric, MetricAlarm, MetricQuery,
     MetricStat, Statistic, TreatMissingData,
 };
@@ -145,16 +145,46 @@ fn single(metric: Metric, statistic: Statistic) -> AlarmSource {
     AlarmSource::Metric(stat(metric, statistic))
 }
 
-use ComparisonOperator::GreaterThanThreshold as Above;
-use TreatMissingData::NotBreaching;
+/// Every metric alarm of the set breaches above its threshold and counts a minute without data
+/// as good (no traffic is not an incident); only the name, source, threshold, M of N and
+/// description vary.
+fn above(
+    name: String,
+    source: AlarmSource,
+    threshold: f64,
+    (m, n): (u32, u32),
+    description: impl Into<String>,
+) -> Alarm {
+    MetricAlarm::new(
+        name,
+        source,
+        ComparisonOperator::GreaterThanThreshold,
+        threshold,
+    )
+    .description(description)
+    .datapoints(m, n)
+    .missing_data(TreatMissingData::NotBreaching)
+    .into()
+}
 
 /// The whole set: metric alarms first, then the composite that reads them.
 pub fn alarm_set(target: Target) -> Vec<Alarm> {
-    let mut out: Vec<Alarm> = Vec::new();
-    let api = |def: &AwsMetric| aws_metric(def, &[target.api_id(), target.stage()]);
+    let mut out = api_alarms(target);
+    for f in Function::ALL {
+        out.extend(function_alarms(target, f));
+    }
+    out.extend(queue_alarms(target));
+    out.extend(table_alarms(target));
+    out.extend(processing_alarms(target));
+    out.push(pipeline_unhealthy(target));
+    out
+}
 
-    out.push(
-        MetricAlarm::new(
+/// The HTTP API: 5xx rate and p99 latency.
+fn api_alarms(target: Target) -> Vec<Alarm> {
+    let api = |def: &AwsMetric| aws_metric(def, &[target.api_id(), target.stage()]);
+    vec![
+        above(
             target.alarm_name(slug::API_5XX_RATE),
             guarded_rate(
                 api(&aws_metrics::api::ERRORS_5XX),
@@ -162,115 +192,94 @@ pub fn alarm_set(target: Target) -> Vec<Alarm> {
                 threshold::API_MIN_REQUESTS,
                 "API 5xx %",
             ),
-            Above,
             threshold::API_5XX_PERCENT,
-        )
-        .description(format!(
-            "More than {}% of API requests answered 5xx in 3 of the last 5 minutes (minutes with fewer than {} requests count as 0). Check the function error-rate alarms and the 5xx log query.",
-            threshold::API_5XX_PERCENT, threshold::API_MIN_REQUESTS
-        ))
-        .datapoints(3, 5)
-        .missing_data(NotBreaching)
-        .into(),
-    );
-    out.push(
-        MetricAlarm::new(
+            (3, 5),
+            format!(
+                "More than {}% of API requests answered 5xx in 3 of the last 5 minutes (minutes with fewer than {} requests count as 0). Check the function error-rate alarms and the 5xx log query.",
+                threshold::API_5XX_PERCENT,
+                threshold::API_MIN_REQUESTS
+            ),
+        ),
+        above(
             target.alarm_name(slug::API_P99_LATENCY),
             single(api(&aws_metrics::api::LATENCY), Statistic::Percentile(99.0)),
-            Above,
             threshold::API_P99_LATENCY_MS,
-        )
-        .description(format!(
-            "API p99 latency above {} ms in 3 of the last 5 minutes. Compare Latency with IntegrationLatency and DynamoDB latency on the operations dashboard.",
-            threshold::API_P99_LATENCY_MS
-        ))
-        .datapoints(3, 5)
-        .missing_data(NotBreaching)
-        .into(),
-    );
+            (3, 5),
+            format!(
+                "API p99 latency above {} ms in 3 of the last 5 minutes. Compare Latency with IntegrationLatency and DynamoDB latency on the operations dashboard.",
+                threshold::API_P99_LATENCY_MS
+            ),
+        ),
+    ]
+}
 
-    for f in Function::ALL {
-        let lambda = |def: &AwsMetric| aws_metric(def, &[target.function_name(f)]);
-        out.push(
-            MetricAlarm::new(
-                target.alarm_name(&slug::error_rate(f)),
-                guarded_rate(
-                    lambda(&aws_metrics::lambda::ERRORS),
-                    lambda(&aws_metrics::lambda::INVOCATIONS),
-                    min_invocations(f),
-                    "Error %",
-                ),
-                Above,
-                threshold::ERROR_RATE_PERCENT,
-            )
-            .description(format!(
+/// One Lambda function: error rate, throttles, and p99 duration near its timeout.
+fn function_alarms(target: Target, f: Function) -> Vec<Alarm> {
+    let lambda = |def: &AwsMetric| aws_metric(def, &[target.function_name(f)]);
+    let timeout_ms = f.timeout().as_secs_f64() * 1000.0;
+    vec![
+        above(
+            target.alarm_name(&slug::error_rate(f)),
+            guarded_rate(
+                lambda(&aws_metrics::lambda::ERRORS),
+                lambda(&aws_metrics::lambda::INVOCATIONS),
+                min_invocations(f),
+                "Error %",
+            ),
+            threshold::ERROR_RATE_PERCENT,
+            (3, 5),
+            format!(
                 "More than {}% of {} invocations failed in 3 of the last 5 minutes (minutes with fewer than {} invocations count as 0). Read the function's ERROR log lines.",
                 threshold::ERROR_RATE_PERCENT,
                 f.name(),
                 min_invocations(f)
-            ))
-            .datapoints(3, 5)
-            .missing_data(NotBreaching)
-            .into(),
-        );
-        out.push(
-            MetricAlarm::new(
-                target.alarm_name(&slug::throttles(f)),
-                single(lambda(&aws_metrics::lambda::THROTTLES), Statistic::Sum),
-                Above,
-                0.0,
-            )
-            .description(format!(
+            ),
+        ),
+        above(
+            target.alarm_name(&slug::throttles(f)),
+            single(lambda(&aws_metrics::lambda::THROTTLES), Statistic::Sum),
+            0.0,
+            (2, 3),
+            format!(
                 "{} was throttled in 2 of the last 3 minutes: the account's or the event source's concurrency limit was reached.",
                 f.name()
-            ))
-            .datapoints(2, 3)
-            .missing_data(NotBreaching)
-            .into(),
-        );
-        let timeout_ms = f.timeout().as_secs_f64() * 1000.0;
-        out.push(
-            MetricAlarm::new(
-                target.alarm_name(&slug::duration_near_timeout(f)),
-                single(
-                    lambda(&aws_metrics::lambda::DURATION),
-                    Statistic::Percentile(99.0),
-                ),
-                Above,
-                (threshold::DURATION_FRACTION_OF_TIMEOUT * timeout_ms).round(),
-            )
-            .description(format!(
+            ),
+        ),
+        above(
+            target.alarm_name(&slug::duration_near_timeout(f)),
+            single(
+                lambda(&aws_metrics::lambda::DURATION),
+                Statistic::Percentile(99.0),
+            ),
+            (threshold::DURATION_FRACTION_OF_TIMEOUT * timeout_ms).round(),
+            (3, 5),
+            format!(
                 "{} p99 duration above {}% of its {} ms timeout in 3 of the last 5 minutes: it is close to being killed mid-work.",
                 f.name(),
                 threshold::DURATION_FRACTION_OF_TIMEOUT * 100.0,
                 timeout_ms
-            ))
-            .datapoints(3, 5)
-            .missing_data(NotBreaching)
-            .into(),
-        );
-    }
+            ),
+        ),
+    ]
+}
 
-    out.push(
-        MetricAlarm::new(
+/// The orders queue's oldest message, and the dead-letter queue.
+fn queue_alarms(target: Target) -> Vec<Alarm> {
+    vec![
+        above(
             target.alarm_name(slug::QUEUE_OLDEST_MESSAGE_AGE),
             single(
                 aws_metric(&aws_metrics::sqs::AGE_OF_OLDEST, &[target.queue_name()]),
                 Statistic::Maximum,
             ),
-            Above,
             threshold::QUEUE_AGE_SECONDS,
-        )
-        .description(format!(
-            "The oldest order message has waited more than {} s in 3 of the last 5 minutes: the processor is not keeping up or keeps failing.",
-            threshold::QUEUE_AGE_SECONDS
-        ))
-        .datapoints(3, 5)
-        .missing_data(NotBreaching)
-        .into(),
-    );
-    out.push(
-        MetricAlarm::new(
+            (3, 5),
+            format!(
+                "The oldest order message has waited more than {} s in 3 of the last 5 minutes: the processor is not keeping up or keeps failing.",
+                threshold::QUEUE_AGE_SECONDS
+            ),
+        ),
+        above(
             target.alarm_name(slug::DLQ_NOT_EMPTY),
             single(
                 aws_metric(
@@ -279,102 +288,86 @@ pub fn alarm_set(target: Target) -> Vec<Alarm> {
                 ),
                 Statistic::Maximum,
             ),
-            Above,
             0.0,
-        )
-        .description(
+            (1, 1),
             "A message reached the dead-letter queue: an order failed processing 3 times. Inspect it and redrive with `workshop dlq redrive`.",
-        )
-        .datapoints(1, 1)
-        .missing_data(NotBreaching)
-        .into(),
-    );
+        ),
+    ]
+}
 
+/// The orders table: throttles and system errors, summed over its operations.
+fn table_alarms(target: Target) -> Vec<Alarm> {
     let table_series = |def: &AwsMetric| {
         aws_metrics::dynamodb::OPERATIONS
             .iter()
             .map(|op| aws_metric(def, &[target.table_name(), (*op).to_owned()]))
             .collect::<Vec<_>>()
     };
-    out.push(
-        MetricAlarm::new(
+    vec![
+        above(
             target.alarm_name(slug::DYNAMODB_THROTTLES),
             sum_of(
                 table_series(&aws_metrics::dynamodb::THROTTLED_REQUESTS),
                 "Throttled requests",
             ),
-            Above,
             0.0,
-        )
-        .description("DynamoDB throttled requests to the orders table in 2 of the last 3 minutes.")
-        .datapoints(2, 3)
-        .missing_data(NotBreaching)
-        .into(),
-    );
-    out.push(
-        MetricAlarm::new(
+            (2, 3),
+            "DynamoDB throttled requests to the orders table in 2 of the last 3 minutes.",
+        ),
+        above(
             target.alarm_name(slug::DYNAMODB_SYSTEM_ERRORS),
             sum_of(
                 table_series(&aws_metrics::dynamodb::SYSTEM_ERRORS),
                 "System errors",
             ),
-            Above,
             0.0,
-        )
-        .description(
+            (2, 3),
             "DynamoDB answered HTTP 500 to the orders table in 2 of the last 3 minutes (the SDK retries; sustained errors reach users).",
-        )
-        .datapoints(2, 3)
-        .missing_data(NotBreaching)
-        .into(),
-    );
+        ),
+    ]
+}
 
-    out.push(
-        MetricAlarm::new(
+/// The processor's own metrics: failures of every error type, and creation-to-processing lag.
+fn processing_alarms(target: Target) -> Vec<Alarm> {
+    let failures = ProcessingError::ALL
+        .iter()
+        .map(|e| {
+            business_metric(
+                target,
+                catalogue::Metric::ProcessingFailures,
+                &[(ProcessingError::KEY, e.as_str())],
+            )
+        })
+        .collect();
+    vec![
+        above(
             target.alarm_name(slug::PROCESSING_FAILURES),
-            sum_of(
-                ProcessingError::ALL
-                    .iter()
-                    .map(|e| {
-                        business_metric(
-                            target,
-                            catalogue::Metric::ProcessingFailures,
-                            &[(ProcessingError::KEY, e.as_str())],
-                        )
-                    })
-                    .collect(),
-                "Processing failures",
-            ),
-            Above,
+            sum_of(failures, "Processing failures"),
             threshold::PROCESSING_FAILURES_PER_MINUTE,
-        )
-        .description(format!(
-            "The processor failed more than {} records a minute in 2 of the last 3 minutes (all error types).",
-            threshold::PROCESSING_FAILURES_PER_MINUTE
-        ))
-        .datapoints(2, 3)
-        .missing_data(NotBreaching)
-        .into(),
-    );
-    out.push(
-        MetricAlarm::new(
+            (2, 3),
+            format!(
+                "The processor failed more than {} records a minute in 2 of the last 3 minutes (all error types).",
+                threshold::PROCESSING_FAILURES_PER_MINUTE
+            ),
+        ),
+        above(
             target.alarm_name(slug::PROCESSING_LAG),
             single(
                 business_metric(target, catalogue::Metric::ProcessingLag, &[]),
                 Statistic::Percentile(99.0),
             ),
-            Above,
             threshold::PROCESSING_LAG_P99_MS,
-        )
-        .description(format!(
-            "p99 time from order creation to processing above {} ms in 3 of the last 5 minutes.",
-            threshold::PROCESSING_LAG_P99_MS
-        ))
-        .datapoints(3, 5)
-        .missing_data(NotBreaching)
-        .into(),
-    );
+            (3, 5),
+            format!(
+                "p99 time from order creation to processing above {} ms in 3 of the last 5 minutes.",
+                threshold::PROCESSING_LAG_P99_MS
+            ),
+        ),
+    ]
+}
 
+/// The composite over the alarms that mean orders are not reaching a final status.
+fn pipeline_unhealthy(target: Target) -> Alarm {
     let children = [
         slug::DLQ_NOT_EMPTY.to_owned(),
         slug::error_rate(Function::OrderProcessor),
@@ -387,14 +380,11 @@ pub fn alarm_set(target: Target) -> Vec<Alarm> {
         .map(|c| format!("ALARM(\"{}\")", target.alarm_name(c)))
         .collect::<Vec<_>>()
         .join(" OR ");
-    out.push(
-        CompositeAlarm::new(target.alarm_name(slug::PIPELINE_UNHEALTHY), rule)
-            .description(
-                "Orders are not flowing from the queue to a final status: a message is in the DLQ, or the processor is failing, lagging or falling behind.",
-            )
-            .into(),
-    );
-    out
+    CompositeAlarm::new(target.alarm_name(slug::PIPELINE_UNHEALTHY), rule)
+        .description(
+            "Orders are not flowing from the queue to a final status: a message is in the DLQ, or the processor is failing, lagging or falling behind.",
+        )
+        .into()
 }
 
 /// The metric alarms' names that a composite's rule reads (for DependsOn in the template).

@@ -1,7 +1,7 @@
 //! M out of N edge cases, comparison operators and missing-data corner cases beyond the docs'
 //! tables.
 
-use alarms::{
+use alarm_engine::{
     AlarmSource, AlarmState, ComparisonOperator, Metric, MetricAlarm, MetricStat, Statistic,
     TreatMissingData, evaluate,
 };

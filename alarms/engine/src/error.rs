@@ -29,4 +29,16 @@ pub enum AlarmError {
     TimeRange(String),
 }
 
+impl AlarmError {
+    /// A parse error in `expression` at byte `position`: the one shape both parsers (metric
+    /// math, composite rules) report.
+    pub(crate) fn parse(expression: &str, position: usize, message: &str) -> Self {
+        AlarmError::Parse {
+            expression: expression.to_string(),
+            position,
+            message: message.to_string(),
+        }
+    }
+}
+
 pub type Result<T> = std::result::Result<T, AlarmError>;

@@ -25,38 +25,11 @@
 //! and `0 - X - -` (2 of 3, missing: OK) agree with their rows `- - X - -` and `- - - X -`
 //! (ALARM); the prose rule alone would put the former two in ALARM.
 
-use std::fmt;
-
 use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
-use crate::model::{CompositeAlarm, MetricAlarm, TreatMissingData};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum AlarmState {
-    #[serde(rename = "OK")]
-    Ok,
-    #[serde(rename = "ALARM")]
-    Alarm,
-    #[serde(rename = "INSUFFICIENT_DATA")]
-    InsufficientData,
-}
-
-impl AlarmState {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            AlarmState::Ok => "OK",
-            AlarmState::Alarm => "ALARM",
-            AlarmState::InsufficientData => "INSUFFICIENT_DATA",
-        }
-    }
-}
-
-impl fmt::Display for AlarmState {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+use crate::model::{ComparisonOperator, CompositeAlarm, MetricAlarm, TreatMissingData};
+use crate::state::AlarmState;
 
 /// The outcome of one evaluation: the state the alarm should be in and why.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -69,30 +42,35 @@ fn plural(n: usize, one: &'static str, many: &'static str) -> &'static str {
     if n == 1 { one } else { many }
 }
 
-/// Evaluates a metric alarm over its datapoints (oldest first, newest last; `None` = missing).
-/// Only the last `alarm.evaluation_range()` datapoints are read; a shorter slice is a shorter
-/// range (a stack that has just started).
-pub fn evaluate(
-    alarm: &MetricAlarm,
-    datapoints: &[Option<f64>],
-    previous: AlarmState,
-) -> Evaluation {
-    let range = &datapoints[datapoints.len().saturating_sub(alarm.evaluation_range())..];
-    let n = alarm.n();
-    let m = alarm.m().min(n);
-    let treat = alarm.effective_treat_missing_data();
-    let op = alarm.comparison_operator;
-    let threshold = alarm.threshold;
-    let breaches = |v: f64| op.breaches(v, threshold);
+/// The fixed terms of one metric alarm's evaluation: N, M (at most N), the comparison and the
+/// threshold, which every verdict's reason quotes.
+struct Terms {
+    n: usize,
+    m: usize,
+    op: ComparisonOperator,
+    threshold: f64,
+}
 
-    // Real datapoints with their age in periods (newest = 1).
-    let real: Vec<(usize, f64)> = range
-        .iter()
-        .enumerate()
-        .filter_map(|(i, v)| v.map(|v| (range.len() - i, v)))
-        .collect();
+impl Terms {
+    fn breaches(&self, v: f64) -> bool {
+        self.op.breaches(v, self.threshold)
+    }
 
-    let crossed = |breaching: usize, shown: &[f64], filled: usize, fill_breaches: bool| {
+    /// ALARM when `breaching` reaches M, OK otherwise; `shown` are the real datapoints
+    /// evaluated and `filled` the missing ones counted with the `fill_breaches` verdict.
+    fn crossed(
+        &self,
+        breaching: usize,
+        shown: &[f64],
+        filled: usize,
+        fill_breaches: bool,
+    ) -> Evaluation {
+        let Terms {
+            n,
+            m,
+            op,
+            threshold,
+        } = *self;
         let state = if breaching >= m {
             AlarmState::Alarm
         } else {
@@ -127,70 +105,119 @@ pub fn evaluate(
                 plural(m, "datapoint", "datapoints"),
             ),
         }
+    }
+}
+
+/// Evaluates a metric alarm over its datapoints (oldest first, newest last; `None` = missing).
+/// Only the last `alarm.evaluation_range()` datapoints are read; a shorter slice is a shorter
+/// range (a stack that has just started).
+pub fn evaluate(
+    alarm: &MetricAlarm,
+    datapoints: &[Option<f64>],
+    previous: AlarmState,
+) -> Evaluation {
+    let range = &datapoints[datapoints.len().saturating_sub(alarm.evaluation_range())..];
+    let n = alarm.n();
+    let terms = Terms {
+        n,
+        m: alarm.m().min(n),
+        op: alarm.comparison_operator,
+        threshold: alarm.threshold,
     };
+    let treat = alarm.effective_treat_missing_data();
+
+    // Real datapoints with their age in periods (newest = 1).
+    let real: Vec<(usize, f64)> = range
+        .iter()
+        .enumerate()
+        .filter_map(|(i, v)| v.map(|v| (range.len() - i, v)))
+        .collect();
 
     if real.is_empty() {
-        return match treat {
-            TreatMissingData::Missing => Evaluation {
-                state: AlarmState::InsufficientData,
-                reason: format!(
-                    "Insufficient Data: all {} datapoints in the evaluation range were missing.",
-                    range.len()
-                ),
-            },
-            TreatMissingData::Ignore => Evaluation {
-                state: previous,
-                reason: format!(
-                    "Missing data ignored: all {} datapoints in the evaluation range were missing, state kept at {previous}.",
-                    range.len()
-                ),
-            },
-            TreatMissingData::Breaching => crossed(n, &[], n, true),
-            TreatMissingData::NotBreaching => crossed(0, &[], n, false),
-        };
+        return all_missing(&terms, treat, range.len(), previous);
     }
 
     if real.len() >= n {
         let last: Vec<f64> = real[real.len() - n..].iter().map(|(_, v)| *v).collect();
-        let breaching = last.iter().filter(|v| breaches(**v)).count();
-        return crossed(breaching, &last, 0, false);
+        let breaching = last.iter().filter(|v| terms.breaches(**v)).count();
+        return terms.crossed(breaching, &last, 0, false);
     }
 
     let values: Vec<f64> = real.iter().map(|(_, v)| *v).collect();
-    let real_breaching = values.iter().filter(|v| breaches(**v)).count();
+    let real_breaching = values.iter().filter(|v| terms.breaches(**v)).count();
     let filled = n - real.len();
     match treat {
-        TreatMissingData::Breaching => crossed(real_breaching + filled, &values, filled, true),
-        TreatMissingData::NotBreaching => crossed(real_breaching, &values, filled, false),
+        TreatMissingData::Breaching => {
+            terms.crossed(real_breaching + filled, &values, filled, true)
+        }
+        TreatMissingData::NotBreaching => terms.crossed(real_breaching, &values, filled, false),
         TreatMissingData::Missing | TreatMissingData::Ignore => {
-            if real_breaching >= m || real_breaching < real.len() {
-                return crossed(real_breaching, &values, 0, false);
+            if real_breaching >= terms.m || real_breaching < real.len() {
+                return terms.crossed(real_breaching, &values, 0, false);
             }
             // Only breaching datapoints, fewer than M: undecided.
             let oldest_age = real.first().map_or(0, |(age, _)| *age);
-            match treat {
-                TreatMissingData::Missing if oldest_age >= m => Evaluation {
-                    state: AlarmState::Alarm,
-                    reason: format!(
-                        "Threshold Crossed: the oldest breaching datapoint is {oldest_age} periods old (at least the {m} datapoints to alarm) and every newer datapoint is breaching or missing."
-                    ),
-                },
-                TreatMissingData::Missing => Evaluation {
-                    state: AlarmState::InsufficientData,
-                    reason: format!(
-                        "Insufficient Data: {real_breaching} breaching {} of {m} needed, the rest of the last {n} missing.",
-                        plural(real_breaching, "datapoint", "datapoints")
-                    ),
-                },
-                _ => Evaluation {
-                    state: previous,
-                    reason: format!(
-                        "Missing data ignored: {real_breaching} breaching {} of {m} needed, state kept at {previous}.",
-                        plural(real_breaching, "datapoint", "datapoints")
-                    ),
-                },
-            }
+            undecided(&terms, treat, real_breaching, oldest_age, previous)
         }
+    }
+}
+
+/// No real datapoint in the evaluation range (`range_len` periods): the treatment decides.
+fn all_missing(
+    terms: &Terms,
+    treat: TreatMissingData,
+    range_len: usize,
+    previous: AlarmState,
+) -> Evaluation {
+    match treat {
+        TreatMissingData::Missing => Evaluation {
+            state: AlarmState::InsufficientData,
+            reason: format!(
+                "Insufficient Data: all {range_len} datapoints in the evaluation range were missing."
+            ),
+        },
+        TreatMissingData::Ignore => Evaluation {
+            state: previous,
+            reason: format!(
+                "Missing data ignored: all {range_len} datapoints in the evaluation range were missing, state kept at {previous}."
+            ),
+        },
+        TreatMissingData::Breaching => terms.crossed(terms.n, &[], terms.n, true),
+        TreatMissingData::NotBreaching => terms.crossed(0, &[], terms.n, false),
+    }
+}
+
+/// Only breaching datapoints, fewer than M, under `missing` or `ignore`: `ignore` keeps the
+/// current state; `missing` applies the premature-transition rule to the oldest one's age.
+fn undecided(
+    terms: &Terms,
+    treat: TreatMissingData,
+    real_breaching: usize,
+    oldest_age: usize,
+    previous: AlarmState,
+) -> Evaluation {
+    let Terms { n, m, .. } = *terms;
+    match treat {
+        TreatMissingData::Missing if oldest_age >= m => Evaluation {
+            state: AlarmState::Alarm,
+            reason: format!(
+                "Threshold Crossed: the oldest breaching datapoint is {oldest_age} periods old (at least the {m} datapoints to alarm) and every newer datapoint is breaching or missing."
+            ),
+        },
+        TreatMissingData::Missing => Evaluation {
+            state: AlarmState::InsufficientData,
+            reason: format!(
+                "Insufficient Data: {real_breaching} breaching {} of {m} needed, the rest of the last {n} missing.",
+                plural(real_breaching, "datapoint", "datapoints")
+            ),
+        },
+        _ => Evaluation {
+            state: previous,
+            reason: format!(
+                "Missing data ignored: {real_breaching} breaching {} of {m} needed, state kept at {previous}.",
+                plural(real_breaching, "datapoint", "datapoints")
+            ),
+        },
     }
 }
 

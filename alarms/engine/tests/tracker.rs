@@ -1,6 +1,6 @@
 //! State tracking over time: transitions, history and composites in one pass.
 
-use alarms::{
+use alarm_engine::{
     AlarmError, AlarmSource, AlarmState, AlarmTracker, ComparisonOperator, CompositeAlarm,
     InMemoryMetrics, Metric, MetricAlarm, MetricStat, Statistic, TreatMissingData,
 };
@@ -21,7 +21,7 @@ fn api_5xx() -> Metric {
     Metric::new("AWS/ApiGateway", "5xx").dimension("ApiId", "local")
 }
 
-fn alarms() -> Vec<alarms::Alarm> {
+fn alarms() -> Vec<alarm_engine::Alarm> {
     vec![
         CompositeAlarm::new("pipeline-unhealthy", "ALARM(dlq-depth) OR ALARM(api-5xx)").into(),
         MetricAlarm::new(
@@ -122,7 +122,7 @@ fn rejects_bad_sets() {
 #[test]
 fn record_unknown_alarm_is_an_error() {
     let mut tracker = AlarmTracker::new(alarms()).unwrap();
-    let e = alarms::Evaluation {
+    let e = alarm_engine::Evaluation {
         state: O,
         reason: "x".into(),
     };

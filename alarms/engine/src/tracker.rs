@@ -7,9 +7,10 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{AlarmError, Result};
-use crate::eval::{AlarmState, Evaluation, evaluate, evaluate_composite};
+use crate::eval::{Evaluation, evaluate, evaluate_composite};
 use crate::metrics::{MetricSource, fetch_datapoints};
 use crate::model::Alarm;
+use crate::state::AlarmState;
 
 /// The reason CloudWatch gives a freshly created alarm.
 pub const INITIAL_REASON: &str = "Unchecked: Initial alarm creation";

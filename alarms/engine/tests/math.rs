@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use alarms::{AlarmError, Expr};
+use alarm_engine::{AlarmError, Expr};
 
 fn eval_with(src: &str, vars: &[(&str, Option<f64>)]) -> Option<f64> {
     let vars: HashMap<String, Option<f64>> =

@@ -30,7 +30,7 @@
 //! "the alarm does not go immediately into ALARM state when the data is either `- - - - X` or
 //! `- - - X -`"; those are checked in `premature_transition_examples`.
 
-use alarms::{
+use alarm_engine::{
     AlarmSource, AlarmState, ComparisonOperator, Metric, MetricAlarm, MetricStat, Statistic,
     TreatMissingData, evaluate,
 };

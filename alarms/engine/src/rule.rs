@@ -5,7 +5,8 @@
 use std::collections::BTreeSet;
 
 use crate::error::{AlarmError, Result};
-use crate::eval::AlarmState;
+use crate::names::Names;
+use crate::state::AlarmState;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Rule {
@@ -24,11 +25,7 @@ struct Parser<'a> {
 
 impl Parser<'_> {
     fn err(&self, message: &str) -> AlarmError {
-        AlarmError::Parse {
-            expression: self.src.to_string(),
-            position: self.pos,
-            message: message.to_string(),
-        }
+        AlarmError::parse(self.src, self.pos, message)
     }
 
     fn skip_ws(&mut self) {
@@ -151,6 +148,22 @@ impl Parser<'_> {
     }
 }
 
+impl Names for Rule {
+    fn collect(&self, out: &mut BTreeSet<String>) {
+        match self {
+            Rule::Const(_) => {}
+            Rule::State(_, name) => {
+                out.insert(name.clone());
+            }
+            Rule::Not(r) => r.collect(out),
+            Rule::And(a, b) | Rule::Or(a, b) => {
+                a.collect(out);
+                b.collect(out);
+            }
+        }
+    }
+}
+
 impl Rule {
     pub fn parse(src: &str) -> Result<Rule> {
         let mut p = Parser { src, pos: 0 };
@@ -164,23 +177,7 @@ impl Rule {
 
     /// Names of the alarms the rule reads.
     pub fn references(&self) -> BTreeSet<String> {
-        let mut out = BTreeSet::new();
-        self.collect(&mut out);
-        out
-    }
-
-    fn collect(&self, out: &mut BTreeSet<String>) {
-        match self {
-            Rule::Const(_) => {}
-            Rule::State(_, name) => {
-                out.insert(name.clone());
-            }
-            Rule::Not(r) => r.collect(out),
-            Rule::And(a, b) | Rule::Or(a, b) => {
-                a.collect(out);
-                b.collect(out);
-            }
-        }
+        self.names()
     }
 
     /// Evaluates over the children's current states.

@@ -9,6 +9,7 @@
 use std::collections::BTreeSet;
 
 use crate::error::{AlarmError, Result};
+use crate::names::Names;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BinOp {
@@ -50,11 +51,7 @@ enum Tok {
 }
 
 fn tokenize(src: &str) -> Result<Vec<(usize, Tok)>> {
-    let err = |position: usize, message: &str| AlarmError::Parse {
-        expression: src.to_string(),
-        position,
-        message: message.to_string(),
-    };
+    let err = |position: usize, message: &str| AlarmError::parse(src, position, message);
     let bytes = src.as_bytes();
     let mut out = Vec::new();
     let mut i = 0;
@@ -139,11 +136,7 @@ struct Parser<'a> {
 impl Parser<'_> {
     fn err(&self, message: &str) -> AlarmError {
         let position = self.toks.get(self.pos).map_or(self.src.len(), |(p, _)| *p);
-        AlarmError::Parse {
-            expression: self.src.to_string(),
-            position,
-            message: message.to_string(),
-        }
+        AlarmError::parse(self.src, position, message)
     }
 
     fn peek(&self) -> Option<&Tok> {
@@ -222,11 +215,7 @@ impl Parser<'_> {
                     args.push(self.expr(0)?);
                 }
                 self.expect(&Tok::RParen, "')'")?;
-                let arity = |message: &str| AlarmError::Parse {
-                    expression: self.src.to_string(),
-                    position: at,
-                    message: message.to_string(),
-                };
+                let arity = |message: &str| AlarmError::parse(self.src, at, message);
                 let mut args = args.into_iter().map(Box::new);
                 let mut arg = || args.next();
                 match (name.as_str(), arg(), arg(), arg(), arg()) {
@@ -256,24 +245,7 @@ fn truth(b: bool) -> f64 {
     if b { 1.0 } else { 0.0 }
 }
 
-impl Expr {
-    pub fn parse(src: &str) -> Result<Expr> {
-        let toks = tokenize(src)?;
-        let mut p = Parser { src, toks, pos: 0 };
-        let e = p.expr(0)?;
-        if p.pos < p.toks.len() {
-            return Err(p.err("unexpected token after expression"));
-        }
-        Ok(e)
-    }
-
-    /// The query ids the expression reads.
-    pub fn references(&self) -> BTreeSet<String> {
-        let mut out = BTreeSet::new();
-        self.collect(&mut out);
-        out
-    }
-
+impl Names for Expr {
     fn collect(&self, out: &mut BTreeSet<String>) {
         match self {
             Expr::Number(_) => {}
@@ -293,6 +265,23 @@ impl Expr {
                 }
             }
         }
+    }
+}
+
+impl Expr {
+    pub fn parse(src: &str) -> Result<Expr> {
+        let toks = tokenize(src)?;
+        let mut p = Parser { src, toks, pos: 0 };
+        let e = p.expr(0)?;
+        if p.pos < p.toks.len() {
+            return Err(p.err("unexpected token after expression"));
+        }
+        Ok(e)
+    }
+
+    /// The query ids the expression reads.
+    pub fn references(&self) -> BTreeSet<String> {
+        self.names()
     }
 
     /// Value at one timestamp; `lookup` gives each id's value there (None = missing).

@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use alarms::{AlarmError, AlarmState, CompositeAlarm, Rule, evaluate_composite};
+use alarm_engine::{AlarmError, AlarmState, CompositeAlarm, Rule, evaluate_composite};
 
 use AlarmState::{Alarm as A, InsufficientData as I, Ok as O};
 

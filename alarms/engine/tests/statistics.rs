@@ -1,6 +1,6 @@
 //! Statistics per period over raw samples, and fetching an alarm's datapoints.
 
-use alarms::{
+use alarm_engine::{
     AlarmSource, ComparisonOperator, InMemoryMetrics, Metric, MetricAlarm, MetricQuery,
     MetricSource, MetricStat, Statistic, compute_statistic, fetch_datapoints,
 };
@@ -208,5 +208,8 @@ fn self_referencing_math_is_a_cycle_error() {
         0.0,
     );
     let got = fetch_datapoints(&alarm, &InMemoryMetrics::new(), t(600));
-    assert!(matches!(got, Err(alarms::AlarmError::Cycle(_))), "{got:?}");
+    assert!(
+        matches!(got, Err(alarm_engine::AlarmError::Cycle(_))),
+        "{got:?}"
+    );
 }
