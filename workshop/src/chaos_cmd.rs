@@ -3,11 +3,11 @@
 
 use crate::report::{AlarmRow, console_call, fetch_cloudwatch_alarms};
 use crate::stack::chaos::{ChaosStatus, StartRequest};
+use crate::stack::console::routes;
 use chaos::journal::{EndReason, Experiment, Journal};
 use chaos::live::Live;
 use chrono::{DateTime, Utc};
 use orders_aws::ChaosParameter;
-use reqwest::Method;
 use std::path::Path;
 
 type Error = Box<dyn std::error::Error>;
@@ -46,7 +46,7 @@ fn json<T: serde::Serialize>(value: &T) -> Result<String, Error> {
 pub async fn start(target: Target<'_>, req: StartRequest, as_json: bool) -> Result<String, Error> {
     let experiment: Experiment = match target {
         Target::Local { console, .. } => {
-            console_call(console, Method::PUT, "/api/chaos", Some(&req)).await?
+            console_call(console, routes::CHAOS_START, "", Some(&req)).await?
         }
         Target::Aws {
             parameter: name,
@@ -88,7 +88,7 @@ pub async fn start(target: Target<'_>, req: StartRequest, as_json: bool) -> Resu
 pub async fn stop(target: Target<'_>, as_json: bool) -> Result<String, Error> {
     let ended: Option<Experiment> = match target {
         Target::Local { console, .. } => {
-            console_call(console, Method::DELETE, "/api/chaos", None::<&()>).await?
+            console_call(console, routes::CHAOS_STOP, "", None::<&()>).await?
         }
         Target::Aws {
             parameter: name,
@@ -188,7 +188,7 @@ pub async fn status(target: Target<'_>, as_json: bool) -> Result<String, Error> 
     match target {
         Target::Local { console, .. } => {
             let s: ChaosStatus =
-                console_call(console, Method::GET, "/api/chaos", None::<&()>).await?;
+                console_call(console, routes::CHAOS_STATUS, "", None::<&()>).await?;
             if as_json {
                 return json(&s);
             }

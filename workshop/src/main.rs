@@ -13,9 +13,9 @@ use tracing_subscriber::prelude::*;
 use workshop::data_dir::{DEFAULT_DATA_DIR, DataDir};
 use workshop::report::Source;
 use workshop::stack::backend::Backend;
+use workshop::stack::cloudwatch::logs::LocalLogs;
+use workshop::stack::cloudwatch::metric_store::{EmfCapture, MetricStore};
 use workshop::stack::functions::Limits;
-use workshop::stack::logs::LocalLogs;
-use workshop::stack::metrics::{EmfCapture, MetricStore};
 
 /// The `Service` and `Environment` every local log line and metric carries.
 const SERVICE: &str = "orders";

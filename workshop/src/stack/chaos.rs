@@ -2,7 +2,7 @@
 //! the kill switch, the stop-condition alarm and the experiment journal. `workshop chaos`
 //! (and the console) drive it through the control plane on 127.0.0.1.
 
-use super::alarm_loop::LocalAlarms;
+use super::cloudwatch::alarm_loop::LocalAlarms;
 use alarms::AlarmState;
 use chaos::journal::{EndReason, Experiment, Journal, JournalError};
 use chaos::live::{Live, MemoryLive, Override, OverrideError};

@@ -2,30 +2,32 @@
 //! EventBridge schedule around the same handlers the Lambda binaries run, on SQLite files in
 //! the data dir, so a killed process loses nothing and picks up where it stopped.
 
-pub mod alarm_loop;
+pub mod apigw;
 pub mod backend;
 pub mod chaos;
+pub mod cloudwatch;
 pub mod console;
-pub mod control;
-pub mod event_source;
+pub mod events;
+pub mod sqs;
+// Rewritten by another change of issue 13; they move to `apigw/gateway.rs`,
+// `lambda/pool.rs` and `lambda/functions.rs` afterwards.
 pub mod functions;
 pub mod gateway;
-pub mod insights;
 pub mod lambda;
-pub mod logs;
-pub mod metric_data;
-pub mod metrics;
-pub mod schedule;
-pub mod service_metrics;
-pub mod sqs;
+
+// The three files above still name the metric store by its old path.
+use cloudwatch::metric_store as metrics;
 
 use crate::data_dir::DataDir;
 use backend::{Backend, BackendError};
-use event_source::EventSource;
+use cloudwatch::{alarm_loop, service_metrics};
+use console::control;
+use events::schedule;
 use functions::{Dependencies, Functions, Limits};
 use orders::pagination::PageTokens;
 use orders::ports::{Clock, SystemClock};
 use orders::settings::{QUEUE, QueueSettings, SWEEPER, SweeperSettings};
+use sqs::event_source::EventSource;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::sync::watch;
@@ -42,7 +44,7 @@ pub struct StackOptions {
     pub sweeper: SweeperSettings,
     pub backend: Backend,
     /// Where the functions' EMF datapoints land (the dashboards and alarms read it).
-    pub metrics: Arc<metrics::MetricStore>,
+    pub metrics: Arc<cloudwatch::metric_store::MetricStore>,
     /// The alarms the stack evaluates against its metric store.
     pub alarms: Vec<alarms::Alarm>,
     /// The chaos flags (`CHAOS_*`); disarmed unless `--chaos-armed` or `CHAOS_ARMED=true`.

@@ -1,0 +1,107 @@
+//! The consumer's side of SQS (what Lambda's event source mapping does): ReceiveMessage and
+//! DeleteMessage. The local stack polls through it with `--backend aws`.
+
+use aws_sdk_sqs::error::DisplayErrorContext;
+use aws_sdk_sqs::types::MessageSystemAttributeName;
+use chrono::{DateTime, Utc};
+use orders::ports::DependencyError;
+use std::collections::BTreeMap;
+
+/// A message as ReceiveMessage returns it, with the system attributes a poller needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReceivedSqsMessage {
+    pub message_id: String,
+    /// Valid until the message is received again; needed to delete it.
+    pub receipt_handle: String,
+    pub body: String,
+    /// The string message attributes.
+    pub attributes: BTreeMap<String, String>,
+    /// `ApproximateReceiveCount`, this receive included.
+    pub receive_count: u32,
+    pub sent_at: DateTime<Utc>,
+    pub first_received_at: DateTime<Utc>,
+}
+
+pub struct SqsConsumer {
+    client: aws_sdk_sqs::Client,
+    queue_url: String,
+}
+
+impl SqsConsumer {
+    pub fn new(client: aws_sdk_sqs::Client, queue_url: impl Into<String>) -> Self {
+        SqsConsumer {
+            client,
+            queue_url: queue_url.into(),
+        }
+    }
+
+    /// Up to `max` messages (SQS caps a receive at 10), waiting at most a second.
+    pub async fn receive(&self, max: usize) -> Result<Vec<ReceivedSqsMessage>, DependencyError> {
+        let out = self
+            .client
+            .receive_message()
+            .queue_url(&self.queue_url)
+            // SQS returns at most 10 per call, as the event source mapping's batches.
+            .max_number_of_messages(i32::try_from(max.clamp(1, 10)).unwrap_or(10))
+            .wait_time_seconds(1)
+            .message_system_attribute_names(MessageSystemAttributeName::All)
+            .message_attribute_names("All")
+            .send()
+            .await
+            .map_err(|e| DependencyError::failed("ReceiveMessage", DisplayErrorContext(&e)))?;
+        Ok(out
+            .messages()
+            .iter()
+            .map(|m| {
+                let system = m.attributes().cloned().unwrap_or_default();
+                let attributes: BTreeMap<String, String> = m
+                    .message_attributes()
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(|(k, v)| {
+                                v.string_value().map(|s| (k.clone(), s.to_owned()))
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                ReceivedSqsMessage {
+                    message_id: m.message_id().unwrap_or_default().to_owned(),
+                    receipt_handle: m.receipt_handle().unwrap_or_default().to_owned(),
+                    body: m.body().unwrap_or_default().to_owned(),
+                    attributes,
+                    receive_count: system
+                        .get(&MessageSystemAttributeName::ApproximateReceiveCount)
+                        .and_then(|v| v.parse().ok())
+                        .unwrap_or(1),
+                    sent_at: millis(&system, MessageSystemAttributeName::SentTimestamp),
+                    first_received_at: millis(
+                        &system,
+                        MessageSystemAttributeName::ApproximateFirstReceiveTimestamp,
+                    ),
+                }
+            })
+            .collect())
+    }
+
+    pub async fn delete(&self, receipt_handle: &str) -> Result<(), DependencyError> {
+        self.client
+            .delete_message()
+            .queue_url(&self.queue_url)
+            .receipt_handle(receipt_handle)
+            .send()
+            .await
+            .map_err(|e| DependencyError::failed("DeleteMessage", DisplayErrorContext(&e)))?;
+        Ok(())
+    }
+}
+
+fn millis(
+    attrs: &std::collections::HashMap<MessageSystemAttributeName, String>,
+    name: MessageSystemAttributeName,
+) -> DateTime<Utc> {
+    attrs
+        .get(&name)
+        .and_then(|v| v.parse::<i64>().ok())
+        .and_then(DateTime::from_timestamp_millis)
+        .unwrap_or_else(Utc::now)
+}
