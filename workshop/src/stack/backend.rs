@@ -50,7 +50,8 @@ pub struct Wiring {
     pub describe: String,
 }
 
-fn env_value(name: &str) -> Option<String> {
+/// An environment variable, unset when empty (as a blank template parameter leaves it).
+pub fn env_value(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.is_empty())
 }
 
