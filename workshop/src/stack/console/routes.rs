@@ -66,6 +66,9 @@ pub const CHAOS_STOP: Route = route(Method::Delete, "/api/chaos");
 pub const CHAOS_JOURNAL: Route = route(Method::Get, "/api/chaos/journal");
 pub const CHAOS_FAULTS: Route = route(Method::Get, "/api/chaos/faults");
 
+/// The routes only the CLI calls (`workshop metrics`); the console calls all the others.
+pub const CLI_ONLY: &[Route] = &[METRICS];
+
 /// Every route, in the order the router adds them.
 pub const ALL: &[Route] = &[
     ABOUT,
@@ -83,3 +86,54 @@ pub const ALL: &[Route] = &[
     CHAOS_JOURNAL,
     CHAOS_FAULTS,
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeSet;
+
+    /// `(method, path)` of every `request('METHOD', '/api/...')` in `api.js`, query left off.
+    fn api_js_routes(js: &str) -> BTreeSet<(String, String)> {
+        js.split("request('")
+            .skip(1)
+            .filter_map(|rest| {
+                let (method, rest) = rest.split_once('\'')?;
+                let rest = rest.trim_start_matches(|c: char| c == ',' || c.is_whitespace());
+                let rest = rest.strip_prefix(['\'', '`'])?;
+                let end = rest.find(['\'', '`', '?', '$'])?;
+                Some((method.to_owned(), rest[..end].to_owned()))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_console_calls_exactly_the_routes_the_stack_serves() {
+        let js = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/console/api.js"));
+        let console = api_js_routes(js);
+        let served: BTreeSet<(String, String)> = ALL
+            .iter()
+            .filter(|r| !CLI_ONLY.contains(r))
+            .map(|r| (r.method.as_str().to_owned(), r.path.to_owned()))
+            .collect();
+        let missing: Vec<_> = served.difference(&console).collect();
+        let unknown: Vec<_> = console.difference(&served).collect();
+        assert!(missing.is_empty(), "api.js does not call {missing:?}");
+        assert!(
+            unknown.is_empty(),
+            "api.js calls routes the stack does not serve: {unknown:?}"
+        );
+    }
+
+    #[test]
+    fn the_extractor_reads_queries_and_templates() {
+        let js = "a: () => request('GET', `/api/logs?query=${q}`),\n b: (x) => request('PUT', '/api/chaos', x),";
+        let got: Vec<_> = api_js_routes(js).into_iter().collect();
+        assert_eq!(
+            got,
+            [
+                ("GET".to_owned(), "/api/logs".to_owned()),
+                ("PUT".to_owned(), "/api/chaos".to_owned())
+            ]
+        );
+    }
+}
