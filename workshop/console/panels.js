@@ -231,7 +231,7 @@ export class ChaosPanel {
       this.faultsLoading = api.chaosFaults().then((faults) => {
         this.faults = Array.isArray(faults) ? faults : [];
         clear(this.faultFields).append(h('legend', {}, 'Faults (empty = off)'),
-          this.faults.map((f) => h('label', { class: 'field', title: f.hint || '' }, h('span', {}, f.label), faultInput(f))));
+          ...this.faults.map((f) => h('label', { class: 'field', title: f.hint || '' }, h('span', {}, f.label), faultInput(f))));
       }, (e) => {
         this.faultsLoading = null;
         clear(this.faultFields).append(h('legend', {}, 'Faults (empty = off)'),

@@ -138,6 +138,15 @@ impl From<ChaosControlError> for ControlError {
     }
 }
 
+/// A JSON body, or a 400 with `code` and serde's words for what is wrong.
+fn json_body<T>(
+    body: Result<Json<T>, JsonRejection>,
+    code: &'static str,
+) -> Result<T, ControlError> {
+    body.map(|Json(v)| v)
+        .map_err(|e| ControlError(StatusCode::BAD_REQUEST, code, e.body_text()))
+}
+
 async fn chaos_status(State(control): State<Control>) -> Json<ChaosStatus> {
     Json(control.chaos.status().await)
 }
@@ -146,13 +155,7 @@ async fn chaos_start(
     State(control): State<Control>,
     body: Result<Json<StartRequest>, JsonRejection>,
 ) -> Result<Json<Experiment>, ControlError> {
-    let Json(req) = body.map_err(|e| {
-        ControlError(
-            StatusCode::BAD_REQUEST,
-            "INVALID_CHAOS_REQUEST",
-            e.body_text(),
-        )
-    })?;
+    let req = json_body(body, "INVALID_CHAOS_REQUEST")?;
     Ok(Json(control.chaos.start(req)?))
 }
 
@@ -231,13 +234,7 @@ async fn metric_data(
     State(control): State<Control>,
     body: Result<Json<MetricDataRequest>, JsonRejection>,
 ) -> Result<Json<MetricDataResponse>, ControlError> {
-    let Json(req) = body.map_err(|e| {
-        ControlError(
-            StatusCode::BAD_REQUEST,
-            "INVALID_METRIC_QUERY",
-            e.body_text(),
-        )
-    })?;
+    let req = json_body(body, "INVALID_METRIC_QUERY")?;
     Ok(Json(metric_data::query(&control.metrics, &req)))
 }
 
