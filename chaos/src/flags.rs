@@ -1,5 +1,6 @@
-//! The deploy-time flags: `CHAOS_*` environment variables, read once at init. [`all`] lists them (the
-//! faults' from [`crate::faults::FAULTS`]); `chaos/README.md` prints it and a test keeps the two equal.
+//! The deploy-time flags: `CHAOS_*` environment variables, read once at init. [`all`] lists
+//! them (the faults' from [`crate::faults::FAULTS`]); `chaos/README.md` prints the list and a
+//! test keeps the two equal.
 
 use crate::faults::{FAULTS, FaultError, FaultKind, Faults};
 use serde_json::{Map, Value};

@@ -81,6 +81,9 @@ export class AlarmsPanel {
 // ---------------------------------------------------------------------------------------------
 // DLQ
 
+const DLQ_SUBTITLE = (name) =>
+  `Messages the processor failed 3 times${name ? ` (${name})` : ''}. Redrive moves them back to the orders queue.`;
+
 export class DlqPanel {
   constructor(section, onChange) {
     this.section = section;
@@ -89,10 +92,13 @@ export class DlqPanel {
       'Redrive to the orders queue');
     this.result = h('div', { id: 'dlq-result', class: 'notice', hidden: true, role: 'status' });
     this.list = h('div', { id: 'dlq-list', class: 'dlq-list' });
-    clear(section).append(
-      panelHeader('Dead-letter queue', 'Messages the processor failed 3 times (orders-dlq). Redrive moves them back to the orders queue.',
-        this.redriveButton),
-      this.result, this.list);
+    this.header = panelHeader('Dead-letter queue', DLQ_SUBTITLE(''), this.redriveButton);
+    clear(section).append(this.header, this.result, this.list);
+    // The queue's name comes from the stack, which defines it once.
+    api.about().then((about) => {
+      const subtitle = this.header.querySelector('p');
+      if (subtitle && about && about.dlq) subtitle.textContent = DLQ_SUBTITLE(about.dlq);
+    }, () => {});
   }
 
   async refresh() {

@@ -189,3 +189,64 @@ pub async fn chaos(command: ChaosCommand) -> Result<String, Error> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::{Cli, Command};
+    use super::*;
+    use chaos::{Dependency, FailureMode};
+    use clap::Parser;
+
+    fn faults(args: &[&str]) -> Result<Faults, clap::Error> {
+        let argv = ["workshop", "chaos", "on"].iter().chain(args);
+        match Cli::try_parse_from(argv)?.command {
+            Command::Chaos {
+                command: ChaosCommand::On { faults, .. },
+            } => Ok(faults.0),
+            _ => unreachable!("parsed `chaos on`"),
+        }
+    }
+
+    #[test]
+    fn every_fault_flag_sets_its_field_and_the_rest_stay_off() {
+        assert_eq!(faults(&[]).unwrap(), Faults::default());
+        let f = faults(&[
+            "--processor-failure-rate=0.3",
+            "--processor-failure-mode=batch",
+            "--processor-latency-ms=250",
+            "--jitter-ms=50",
+            "--poison-sku=POISON-1",
+            "--timeout-rate=0.1",
+            "--api-error-rate=1",
+            "--api-error-status=500",
+            "--api-latency-ms=100",
+            "--dependency=queue",
+            "--dependency-failure-rate=0.5",
+            "--dependency-latency-ms=20",
+        ])
+        .unwrap();
+        let want = Faults {
+            processor_failure_rate: 0.3,
+            processor_failure_mode: FailureMode::Batch,
+            processor_latency_ms: 250,
+            latency_jitter_ms: 50,
+            poison_sku: Some("POISON-1".into()),
+            timeout_rate: 0.1,
+            api_error_rate: 1.0,
+            api_error_status: 500,
+            api_latency_ms: 100,
+            dependency: Dependency::Queue,
+            dependency_failure_rate: 0.5,
+            dependency_latency_ms: 20,
+        };
+        assert_eq!(f, want);
+    }
+
+    #[test]
+    fn bad_values_are_refused_with_the_flag_named() {
+        let e = faults(&["--processor-failure-mode=bogus"]).unwrap_err();
+        assert!(e.to_string().contains("--processor-failure-mode"), "{e}");
+        assert!(e.to_string().contains("unknown variant `bogus`"), "{e}");
+        assert!(faults(&["--api-latency-ms=soon"]).is_err());
+    }
+}

@@ -222,11 +222,14 @@ async fn dashboard_bodies() -> Json<Vec<DashboardView>> {
 #[derive(Serialize)]
 struct About {
     api: String,
+    /// The dead-letter queue's name, as the DLQ panel shows it.
+    dlq: &'static str,
 }
 
 async fn about(State(control): State<Control>) -> Json<About> {
     Json(About {
         api: control.api_url.clone(),
+        dlq: alarms::catalog::names::local::DEAD_LETTER_QUEUE,
     })
 }
 
