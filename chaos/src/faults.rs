@@ -84,6 +84,253 @@ impl Default for Faults {
     }
 }
 
+/// How a fault's value is read and bounded (`rate`, `ms`, `int`, `text`, `select`: the console
+/// form's input kinds).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FaultKind {
+    /// A probability in 0..=1.
+    Rate,
+    /// Milliseconds, capped at [`MAX_LATENCY_MS`].
+    Ms,
+    /// A whole number within `min..=max` (the API error status).
+    Int,
+    Text,
+    /// One of `options`, the first being the default.
+    Select,
+}
+
+/// One fault of [`Faults`]: its JSON field, `workshop chaos on` flag, `CHAOS_*` variable, caps
+/// and the words each surface shows. [`FAULTS`] is the one list every surface is driven from.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FaultSpec {
+    /// The [`Faults`] JSON field (camelCase).
+    pub name: &'static str,
+    /// The `workshop chaos on` flag, without `--`.
+    pub flag: &'static str,
+    pub env: &'static str,
+    pub kind: FaultKind,
+    /// The default, as the flag table prints it.
+    pub default: &'static str,
+    pub options: &'static [&'static str],
+    pub min: Option<f64>,
+    pub max: Option<f64>,
+    /// `workshop chaos on --help`.
+    pub help: &'static str,
+    /// The `CHAOS_*` table in chaos/README.md.
+    pub meaning: &'static str,
+    /// The console's form.
+    pub label: &'static str,
+    pub hint: Option<&'static str>,
+}
+
+const fn spec(
+    name: &'static str,
+    flag: &'static str,
+    env: &'static str,
+    kind: FaultKind,
+    default: &'static str,
+) -> FaultSpec {
+    let (min, max) = match kind {
+        FaultKind::Rate => (Some(0.0), Some(1.0)),
+        FaultKind::Ms => (Some(0.0), Some(MAX_LATENCY_MS as f64)),
+        FaultKind::Int => (Some(400.0), Some(599.0)),
+        FaultKind::Text | FaultKind::Select => (None, None),
+    };
+    FaultSpec {
+        name,
+        flag,
+        env,
+        kind,
+        default,
+        options: &[],
+        min,
+        max,
+        help: "",
+        meaning: "",
+        label: "",
+        hint: None,
+    }
+}
+
+impl FaultSpec {
+    const fn says(
+        mut self,
+        help: &'static str,
+        meaning: &'static str,
+        label: &'static str,
+    ) -> Self {
+        self.help = help;
+        self.meaning = meaning;
+        self.label = label;
+        self
+    }
+    const fn hint(mut self, hint: &'static str) -> Self {
+        self.hint = Some(hint);
+        self
+    }
+    const fn options(mut self, options: &'static [&'static str]) -> Self {
+        self.options = options;
+        self
+    }
+}
+
+/// Every fault, in the order the CLI, the flag table and the console list them.
+pub const FAULTS: &[FaultSpec] = &[
+    spec(
+        "processorFailureRate",
+        "processor-failure-rate",
+        "CHAOS_PROCESSOR_FAILURE_RATE",
+        FaultKind::Rate,
+        "0",
+    )
+    .says(
+        "Share (0-1) of processor records (or batches, see --processor-failure-mode) that fail.",
+        "Share (0-1) of processor records, or batches, that fail.",
+        "Processor failure rate",
+    )
+    .hint("0–1, share of records (or batches) that fail"),
+    spec(
+        "processorFailureMode",
+        "processor-failure-mode",
+        "CHAOS_PROCESSOR_FAILURE_MODE",
+        FaultKind::Select,
+        "record",
+    )
+    .says(
+        "record (a batch item failure) or batch (the whole invocation fails).",
+        "`record`: a batch item failure; `batch`: the whole invocation fails.",
+        "Failure mode",
+    )
+    .options(&["record", "batch"]),
+    spec(
+        "processorLatencyMs",
+        "processor-latency-ms",
+        "CHAOS_PROCESSOR_LATENCY_MS",
+        FaultKind::Ms,
+        "0",
+    )
+    .says(
+        "Delay before each processor invocation works on its batch.",
+        "Delay before each processor invocation works on its batch (cap 25000).",
+        "Processor latency (ms)",
+    ),
+    spec(
+        "latencyJitterMs",
+        "jitter-ms",
+        "CHAOS_LATENCY_JITTER_MS",
+        FaultKind::Ms,
+        "0",
+    )
+    .says(
+        "Up to this much more on every injected delay.",
+        "Up to this much more on every injected delay, uniformly (cap 25000).",
+        "Latency jitter (ms)",
+    ),
+    spec(
+        "poisonSku",
+        "poison-sku",
+        "CHAOS_POISON_SKU",
+        FaultKind::Text,
+        "unset",
+    )
+    .says(
+        "Orders holding an item with this SKU always fail in the processor (they end in the DLQ).",
+        "Orders with an item of this SKU always fail in the processor: they end in the DLQ.",
+        "Poison SKU",
+    )
+    .hint("orders with this SKU always fail"),
+    spec(
+        "timeoutRate",
+        "timeout-rate",
+        "CHAOS_TIMEOUT_RATE",
+        FaultKind::Rate,
+        "0",
+    )
+    .says(
+        "Share (0-1) of processor invocations that sleep past their deadline.",
+        "Share (0-1) of processor invocations that sleep past their deadline (a timeout).",
+        "Timeout rate",
+    )
+    .hint("0–1, processor invocations that time out"),
+    spec(
+        "apiErrorRate",
+        "api-error-rate",
+        "CHAOS_API_ERROR_RATE",
+        FaultKind::Rate,
+        "0",
+    )
+    .says(
+        "Share (0-1) of API requests answered with --api-error-status.",
+        "Share (0-1) of API requests answered with CHAOS_API_ERROR_STATUS.",
+        "API error rate",
+    )
+    .hint("0–1, API requests answered with an error"),
+    spec(
+        "apiErrorStatus",
+        "api-error-status",
+        "CHAOS_API_ERROR_STATUS",
+        FaultKind::Int,
+        "503",
+    )
+    .says(
+        "Status of an injected API error (400-599; default 503).",
+        "Status of an injected API error (400-599).",
+        "API error status",
+    ),
+    spec(
+        "apiLatencyMs",
+        "api-latency-ms",
+        "CHAOS_API_LATENCY_MS",
+        FaultKind::Ms,
+        "0",
+    )
+    .says(
+        "Delay before each API handler runs.",
+        "Delay before each API handler runs (cap 25000).",
+        "API latency (ms)",
+    ),
+    spec(
+        "dependency",
+        "dependency",
+        "CHAOS_DEPENDENCY",
+        FaultKind::Select,
+        "all",
+    )
+    .says(
+        "Which calls the dependency faults hit: store, queue or all.",
+        "Which calls dependency faults hit: `store`, `queue` or `all`.",
+        "Dependency",
+    )
+    .options(&["all", "store", "queue"]),
+    spec(
+        "dependencyFailureRate",
+        "dependency-failure-rate",
+        "CHAOS_DEPENDENCY_FAILURE_RATE",
+        FaultKind::Rate,
+        "0",
+    )
+    .says(
+        "Share (0-1) of store/queue calls that fail.",
+        "Share (0-1) of store/queue calls that fail before they are made.",
+        "Dependency failure rate",
+    )
+    .hint("0–1, store/queue calls that fail"),
+    spec(
+        "dependencyLatencyMs",
+        "dependency-latency-ms",
+        "CHAOS_DEPENDENCY_LATENCY_MS",
+        FaultKind::Ms,
+        "0",
+    )
+    .says(
+        "Delay before each store/queue call.",
+        "Delay before each store/queue call (cap 25000).",
+        "Dependency latency (ms)",
+    ),
+];
+
 /// A fault setting outside what the kit allows. Each names the field and the limit.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum FaultError {
@@ -235,6 +482,36 @@ mod tests {
             f.validate().unwrap_err().to_string(),
             "apiLatencyMs plus latencyJitterMs is capped at 25000 ms, got 30000 ms"
         );
+    }
+
+    #[test]
+    fn the_fault_list_covers_every_field_with_its_default() {
+        let defaults = serde_json::to_value(Faults::default()).unwrap();
+        let fields: Vec<&str> = defaults
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        let mut listed: Vec<&str> = FAULTS.iter().map(|f| f.name).collect();
+        listed.sort_unstable();
+        let mut fields = fields;
+        fields.sort_unstable();
+        assert_eq!(listed, fields);
+        for f in FAULTS {
+            let shown = match &defaults[f.name] {
+                serde_json::Value::String(s) => s.clone(),
+                serde_json::Value::Null => "unset".to_owned(),
+                v => v.to_string().trim_end_matches(".0").to_owned(),
+            };
+            assert_eq!(shown, f.default, "{}", f.name);
+            assert!(
+                f.options.is_empty() || f.options[0] == f.default,
+                "{}",
+                f.name
+            );
+            assert!(!f.help.is_empty() && !f.meaning.is_empty() && !f.label.is_empty());
+        }
     }
 
     #[test]

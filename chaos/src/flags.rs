@@ -1,7 +1,8 @@
-//! The deploy-time flags: `CHAOS_*` environment variables, read once at init. [`FLAGS`] is the
-//! one table of them; `chaos/README.md` prints it and a test keeps the two equal.
+//! The deploy-time flags: `CHAOS_*` environment variables, read once at init. [`all`] lists
+//! them (the faults' from [`crate::faults::FAULTS`]); `chaos/README.md` prints the list and a
+//! test keeps the two equal.
 
-use crate::faults::{FaultError, Faults};
+use crate::faults::{FAULTS, FaultError, FaultKind, Faults};
 use serde_json::{Map, Value};
 use std::time::Duration;
 
@@ -37,23 +38,8 @@ pub struct Flag {
     pub meaning: &'static str,
 }
 
-const fn fault(
-    name: &'static str,
-    field: &'static str,
-    kind: FlagKind,
-    default: &'static str,
-    meaning: &'static str,
-) -> Flag {
-    Flag {
-        name,
-        field: Some(field),
-        kind,
-        default,
-        meaning,
-    }
-}
-
-pub const FLAGS: &[Flag] = &[
+/// The flags that are not faults.
+pub const SETTINGS: &[Flag] = &[
     Flag {
         name: ARMED,
         field: None,
@@ -82,91 +68,21 @@ pub const FLAGS: &[Flag] = &[
         default: "5",
         meaning: "Seconds a function trusts its last read of the live override (1-300).",
     },
-    fault(
-        "CHAOS_PROCESSOR_FAILURE_RATE",
-        "processorFailureRate",
-        FlagKind::Number,
-        "0",
-        "Share (0-1) of processor records, or batches, that fail.",
-    ),
-    fault(
-        "CHAOS_PROCESSOR_FAILURE_MODE",
-        "processorFailureMode",
-        FlagKind::Text,
-        "record",
-        "`record`: a batch item failure; `batch`: the whole invocation fails.",
-    ),
-    fault(
-        "CHAOS_PROCESSOR_LATENCY_MS",
-        "processorLatencyMs",
-        FlagKind::Number,
-        "0",
-        "Delay before each processor invocation works on its batch (cap 25000).",
-    ),
-    fault(
-        "CHAOS_LATENCY_JITTER_MS",
-        "latencyJitterMs",
-        FlagKind::Number,
-        "0",
-        "Up to this much more on every injected delay, uniformly (cap 25000).",
-    ),
-    fault(
-        "CHAOS_POISON_SKU",
-        "poisonSku",
-        FlagKind::Text,
-        "unset",
-        "Orders with an item of this SKU always fail in the processor: they end in the DLQ.",
-    ),
-    fault(
-        "CHAOS_TIMEOUT_RATE",
-        "timeoutRate",
-        FlagKind::Number,
-        "0",
-        "Share (0-1) of processor invocations that sleep past their deadline (a timeout).",
-    ),
-    fault(
-        "CHAOS_API_ERROR_RATE",
-        "apiErrorRate",
-        FlagKind::Number,
-        "0",
-        "Share (0-1) of API requests answered with CHAOS_API_ERROR_STATUS.",
-    ),
-    fault(
-        "CHAOS_API_ERROR_STATUS",
-        "apiErrorStatus",
-        FlagKind::Number,
-        "503",
-        "Status of an injected API error (400-599).",
-    ),
-    fault(
-        "CHAOS_API_LATENCY_MS",
-        "apiLatencyMs",
-        FlagKind::Number,
-        "0",
-        "Delay before each API handler runs (cap 25000).",
-    ),
-    fault(
-        "CHAOS_DEPENDENCY",
-        "dependency",
-        FlagKind::Text,
-        "all",
-        "Which calls dependency faults hit: `store`, `queue` or `all`.",
-    ),
-    fault(
-        "CHAOS_DEPENDENCY_FAILURE_RATE",
-        "dependencyFailureRate",
-        FlagKind::Number,
-        "0",
-        "Share (0-1) of store/queue calls that fail before they are made.",
-    ),
-    fault(
-        "CHAOS_DEPENDENCY_LATENCY_MS",
-        "dependencyLatencyMs",
-        FlagKind::Number,
-        "0",
-        "Delay before each store/queue call (cap 25000).",
-    ),
 ];
+
+/// Every flag: [`SETTINGS`], then one per fault of [`FAULTS`].
+pub fn all() -> impl Iterator<Item = Flag> {
+    SETTINGS.iter().copied().chain(FAULTS.iter().map(|f| Flag {
+        name: f.env,
+        field: Some(f.name),
+        kind: match f.kind {
+            FaultKind::Rate | FaultKind::Ms | FaultKind::Int => FlagKind::Number,
+            FaultKind::Text | FaultKind::Select => FlagKind::Text,
+        },
+        default: f.default,
+        meaning: f.meaning,
+    }))
+}
 
 /// What the flags say: whether chaos is armed, the faults deployed with the function, the
 /// seed and the live override's cache.
@@ -268,7 +184,7 @@ impl Settings {
         }
 
         let mut fields = Map::new();
-        for flag in FLAGS {
+        for flag in all() {
             let (Some(field), Some(v)) = (flag.field, get(flag.name)) else {
                 continue;
             };
@@ -313,16 +229,16 @@ fn flag_of(e: &FaultError) -> &'static str {
         FaultError::Status(_) => "apiErrorStatus",
         FaultError::BlankSku => "poisonSku",
     };
-    FLAGS
+    FAULTS
         .iter()
-        .find(|f| f.field == Some(field))
-        .map_or("CHAOS_*", |f| f.name)
+        .find(|f| f.name == field)
+        .map_or("CHAOS_*", |f| f.env)
 }
 
 /// The flags as the Markdown table in `chaos/README.md`.
 pub fn markdown_table() -> String {
     let mut out = String::from("| Flag | Default | What it does |\n|---|---|---|\n");
-    for f in FLAGS {
+    for f in all() {
         out.push_str(&format!(
             "| `{}` | {} | {} |\n",
             f.name, f.default, f.meaning
@@ -392,7 +308,7 @@ mod tests {
         assert_eq!(s.parameter.as_deref(), Some("/orders/dev/chaos"));
         assert_eq!(s.cache, Duration::from_secs(10));
         // Every fault flag of the table was exercised above.
-        assert_eq!(FLAGS.iter().filter(|f| f.field.is_some()).count(), 12);
+        assert_eq!(all().filter(|f| f.field.is_some()).count(), 12);
     }
 
     #[test]

@@ -16,7 +16,7 @@ pub mod journal;
 pub mod live;
 pub mod wrap;
 
-pub use faults::{Dependency, FailureMode, Faults};
+pub use faults::{Dependency, FAULTS, FailureMode, FaultSpec, Faults};
 pub use flags::Settings;
 pub use injector::Chaos;
 pub use live::{Live, LiveSource, MemoryLive, Override};

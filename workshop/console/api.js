@@ -51,6 +51,7 @@ export const api = {
   chaosOn: (req) => request('PUT', '/api/chaos', req),
   chaosOff: () => request('DELETE', '/api/chaos'),
   journal: () => request('GET', '/api/chaos/journal'),
+  chaosFaults: () => request('GET', '/api/chaos/faults'),
   functions: () => request('GET', '/api/functions'),
 };
 

@@ -81,6 +81,9 @@ export class AlarmsPanel {
 // ---------------------------------------------------------------------------------------------
 // DLQ
 
+const DLQ_SUBTITLE = (name) =>
+  `Messages the processor failed 3 times${name ? ` (${name})` : ''}. Redrive moves them back to the orders queue.`;
+
 export class DlqPanel {
   constructor(section, onChange) {
     this.section = section;
@@ -89,10 +92,13 @@ export class DlqPanel {
       'Redrive to the orders queue');
     this.result = h('div', { id: 'dlq-result', class: 'notice', hidden: true, role: 'status' });
     this.list = h('div', { id: 'dlq-list', class: 'dlq-list' });
-    clear(section).append(
-      panelHeader('Dead-letter queue', 'Messages the processor failed 3 times (orders-dlq). Redrive moves them back to the orders queue.',
-        this.redriveButton),
-      this.result, this.list);
+    this.header = panelHeader('Dead-letter queue', DLQ_SUBTITLE(''), this.redriveButton);
+    clear(section).append(this.header, this.result, this.list);
+    // The queue's name comes from the stack, which defines it once.
+    api.about().then((about) => {
+      const subtitle = this.header.querySelector('p');
+      if (subtitle && about && about.dlq) subtitle.textContent = DLQ_SUBTITLE(about.dlq);
+    }, () => {});
   }
 
   async refresh() {
@@ -154,20 +160,26 @@ export class DlqPanel {
 // ---------------------------------------------------------------------------------------------
 // Chaos
 
-const FAULTS = [
-  { name: 'processorFailureRate', label: 'Processor failure rate', kind: 'rate', hint: '0–1, share of records (or batches) that fail' },
-  { name: 'processorFailureMode', label: 'Failure mode', kind: 'select', options: ['record', 'batch'] },
-  { name: 'processorLatencyMs', label: 'Processor latency (ms)', kind: 'ms' },
-  { name: 'latencyJitterMs', label: 'Latency jitter (ms)', kind: 'ms' },
-  { name: 'poisonSku', label: 'Poison SKU', kind: 'text', hint: 'orders with this SKU always fail' },
-  { name: 'timeoutRate', label: 'Timeout rate', kind: 'rate', hint: '0–1, processor invocations that time out' },
-  { name: 'apiErrorRate', label: 'API error rate', kind: 'rate', hint: '0–1, API requests answered with an error' },
-  { name: 'apiErrorStatus', label: 'API error status', kind: 'int', value: '503' },
-  { name: 'apiLatencyMs', label: 'API latency (ms)', kind: 'ms' },
-  { name: 'dependency', label: 'Dependency', kind: 'select', options: ['all', 'store', 'queue'] },
-  { name: 'dependencyFailureRate', label: 'Dependency failure rate', kind: 'rate', hint: '0–1, store/queue calls that fail' },
-  { name: 'dependencyLatencyMs', label: 'Dependency latency (ms)', kind: 'ms' },
-];
+// The fault form is built from GET /api/chaos/faults: the stack's one list of faults, with
+// their caps, so the console never re-spells them.
+
+/** One fault's input, by its kind (rate, ms, int, text, select). */
+function faultInput(f) {
+  const base = { name: f.name, id: `fault-${f.name}` };
+  if (f.kind === 'select') {
+    return h('select', base,
+      h('option', { value: '' }, `default (${f.options[0]})`),
+      f.options.map((o) => h('option', { value: o }, o)));
+  }
+  if (f.kind === 'text') {
+    return h('input', { ...base, type: 'text', placeholder: 'e.g. BOOK-42', autocomplete: 'off' });
+  }
+  const attrs = f.kind === 'rate'
+    ? { min: f.min, max: f.max, step: 'any', placeholder: '0' }
+    : f.kind === 'ms' ? { min: f.min, max: f.max, step: 1, placeholder: '0' } : { min: f.min, max: f.max, step: 1 };
+  const value = f.kind === 'int' ? f.default : undefined;
+  return h('input', { ...base, type: 'number', inputmode: 'decimal', value, ...attrs });
+}
 
 /** The faults that do something, as "name value" pairs (defaults left out). */
 export function faultSummary(f) {
@@ -219,25 +231,29 @@ export class ChaosPanel {
     this.timer = setInterval(() => this.tick(), 1000);
   }
 
+  /** Fills the faults fieldset from the stack's fault list: once, or again after a failure. */
+  loadFaults() {
+    if (!this.faultsLoading) {
+      this.faultsLoading = api.chaosFaults().then((faults) => {
+        this.faults = Array.isArray(faults) ? faults : [];
+        clear(this.faultFields).append(h('legend', {}, 'Faults (empty = off)'),
+          ...this.faults.map((f) => h('label', { class: 'field', title: f.hint || '' }, h('span', {}, f.label), faultInput(f))));
+      }, (e) => {
+        this.faultsLoading = null;
+        clear(this.faultFields).append(h('legend', {}, 'Faults (empty = off)'),
+          errorBox(`Cannot read the fault list: ${message(e)}`));
+      });
+    }
+    return this.faultsLoading;
+  }
+
   buildForm() {
-    const fields = FAULTS.map((f) => {
-      let input;
-      if (f.kind === 'select') {
-        input = h('select', { name: f.name, id: `fault-${f.name}` },
-          h('option', { value: '' }, `default (${f.options[0]})`),
-          f.options.map((o) => h('option', { value: o }, o)));
-      } else if (f.kind === 'text') {
-        input = h('input', { name: f.name, id: `fault-${f.name}`, type: 'text', placeholder: 'e.g. BOOK-42', autocomplete: 'off' });
-      } else {
-        const attrs = f.kind === 'rate'
-          ? { min: 0, max: 1, step: 'any', placeholder: '0' }
-          : f.kind === 'ms' ? { min: 0, step: 1, placeholder: '0' } : { min: 400, max: 599, step: 1 };
-        input = h('input', { name: f.name, id: `fault-${f.name}`, type: 'number', inputmode: 'decimal', value: f.value, ...attrs });
-      }
-      return h('label', { class: 'field', title: f.hint || '' }, h('span', {}, f.label), input);
-    });
+    this.faults = null;
+    this.faultsLoading = null;
+    this.faultFields = h('fieldset', { class: 'faults' }, h('legend', {}, 'Faults (empty = off)'));
+    this.loadFaults();
     const form = h('form', { id: 'chaos-form', class: 'chaos-form', novalidate: true },
-      h('fieldset', { class: 'faults' }, h('legend', {}, 'Faults (empty = off)'), fields),
+      this.faultFields,
       h('fieldset', { class: 'experiment' }, h('legend', {}, 'Experiment'),
         h('label', { class: 'field' }, h('span', {}, 'Duration (minutes)'),
           h('input', { name: 'durationMinutes', id: 'chaos-duration', type: 'number', min: 1, max: 240, step: 1, value: '15' })),
@@ -259,7 +275,8 @@ export class ChaosPanel {
   request() {
     const fd = new FormData(this.form);
     const faults = {};
-    for (const f of FAULTS) {
+    if (!this.faults) throw new Error('the fault list has not loaded yet');
+    for (const f of this.faults) {
       const raw = String(fd.get(f.name) ?? '').trim();
       if (raw === '') continue;
       if (f.kind === 'select' || f.kind === 'text') {
@@ -351,6 +368,8 @@ export class ChaosPanel {
       clear(this.statusBox).append(errorBox(`Cannot read the chaos state: ${message(e)}`));
       return null;
     }
+    // The form's fields must exist before they are enabled or disabled below.
+    await this.loadFaults();
     this.status = status;
     this.expiredRefresh = false;
     const armed = !!status.armed;

@@ -2,12 +2,12 @@
 //! plane) or on AWS (the SSM parameter the functions read), and read the experiment journal.
 
 use crate::report::{AlarmRow, console_call, fetch_cloudwatch_alarms};
-use crate::stack::chaos::{ChaosStatus, StartRequest};
+use crate::stack::chaos::{ChaosStatus, ExperimentTarget, StartRequest, journal_in};
+use crate::stack::console::routes;
 use chaos::journal::{EndReason, Experiment, Journal};
 use chaos::live::Live;
 use chrono::{DateTime, Utc};
 use orders_aws::ChaosParameter;
-use reqwest::Method;
 use std::path::Path;
 
 type Error = Box<dyn std::error::Error>;
@@ -36,7 +36,7 @@ async fn parameter(name: &str) -> ChaosParameter {
 fn journal(data_dir: &Path) -> Result<Journal, Error> {
     std::fs::create_dir_all(data_dir)
         .map_err(|e| format!("cannot create {}: {e}", data_dir.display()))?;
-    Ok(Journal::new(data_dir.join("chaos-journal.jsonl")))
+    Ok(journal_in(data_dir))
 }
 
 fn json<T: serde::Serialize>(value: &T) -> Result<String, Error> {
@@ -46,7 +46,7 @@ fn json<T: serde::Serialize>(value: &T) -> Result<String, Error> {
 pub async fn start(target: Target<'_>, req: StartRequest, as_json: bool) -> Result<String, Error> {
     let experiment: Experiment = match target {
         Target::Local { console, .. } => {
-            console_call(console, Method::PUT, "/api/chaos", Some(&req)).await?
+            console_call(console, routes::CHAOS_START, "", Some(&req)).await?
         }
         Target::Aws {
             parameter: name,
@@ -60,7 +60,7 @@ pub async fn start(target: Target<'_>, req: StartRequest, as_json: bool) -> Resu
                 );
             }
             let journal = journal(data_dir)?;
-            let (o, e) = req.begin("aws", Utc::now())?;
+            let (o, e) = req.begin(ExperimentTarget::Aws.as_str(), Utc::now())?;
             // The parameter first: if it cannot be written, nothing changed and the journal
             // still tells the truth.
             parameter(name).await.write(&Live::On(o)).await?;
@@ -77,7 +77,7 @@ pub async fn start(target: Target<'_>, req: StartRequest, as_json: bool) -> Resu
         experiment.faults.summary(),
         experiment.id,
         experiment.expires_at.to_rfc3339(),
-        if experiment.target == "aws" {
+        if ExperimentTarget::Aws.ran(&experiment) {
             "functions deployed with ChaosArmed=true pick it up within CHAOS_CACHE_SECONDS"
         } else {
             "the local stack applies it at once"
@@ -88,7 +88,7 @@ pub async fn start(target: Target<'_>, req: StartRequest, as_json: bool) -> Resu
 pub async fn stop(target: Target<'_>, as_json: bool) -> Result<String, Error> {
     let ended: Option<Experiment> = match target {
         Target::Local { console, .. } => {
-            console_call(console, Method::DELETE, "/api/chaos", None::<&()>).await?
+            console_call(console, routes::CHAOS_STOP, "", None::<&()>).await?
         }
         Target::Aws {
             parameter: name,
@@ -118,7 +118,7 @@ async fn end_running_aws(
     let Some(mut e) = journal
         .entries()?
         .into_iter()
-        .rfind(|e| e.running() && e.target == "aws")
+        .rfind(|e| e.running() && ExperimentTarget::Aws.ran(e))
     else {
         return Ok(None);
     };
@@ -188,7 +188,7 @@ pub async fn status(target: Target<'_>, as_json: bool) -> Result<String, Error> 
     match target {
         Target::Local { console, .. } => {
             let s: ChaosStatus =
-                console_call(console, Method::GET, "/api/chaos", None::<&()>).await?;
+                console_call(console, routes::CHAOS_STATUS, "", None::<&()>).await?;
             if as_json {
                 return json(&s);
             }
@@ -243,12 +243,12 @@ pub async fn journal_entries(target: Target<'_>) -> Result<Vec<Experiment>, Erro
         Target::Local { data_dir, .. } => Ok(journal(data_dir)?
             .entries()?
             .into_iter()
-            .filter(|e| e.target == "local")
+            .filter(|e| ExperimentTarget::Local.ran(e))
             .collect()),
         Target::Aws { data_dir, .. } => Ok(journal(data_dir)?
             .entries()?
             .into_iter()
-            .filter(|e| e.target == "aws")
+            .filter(|e| ExperimentTarget::Aws.ran(e))
             .collect()),
     }
 }

@@ -3,7 +3,7 @@
 //! deployed stack (`ORDERS_DLQ_URL`, `ORDERS_QUEUE_URL`) or of an emulator the stack provisioned.
 
 use crate::data_dir::DataDir;
-use crate::stack::backend::{Backend, EMULATOR_DLQ, EMULATOR_QUEUE};
+use crate::stack::backend::{Backend, EMULATOR_DLQ, EMULATOR_QUEUE, env_value};
 use aws_config::BehaviorVersion;
 use chrono::{DateTime, Utc};
 use orders::domain::timestamp;
@@ -23,10 +23,6 @@ struct Row {
     sent_at: DateTime<Utc>,
     body: String,
     attributes: BTreeMap<String, String>,
-}
-
-fn env_value(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|v| !v.is_empty())
 }
 
 async fn sqs_dead_letters() -> Result<SqsDeadLetters, Error> {

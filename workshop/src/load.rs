@@ -204,7 +204,7 @@ async fn one(
     Ok(status)
 }
 
-pub async fn run(opts: LoadOptions) -> Result<Summary, String> {
+fn check(opts: &LoadOptions) -> Result<(), String> {
     if !(opts.rate > 0.0 && opts.rate <= 100_000.0) {
         return Err(format!(
             "--rate must be above 0 and at most 100000, got {}",
@@ -217,6 +217,11 @@ pub async fn run(opts: LoadOptions) -> Result<Summary, String> {
     if opts.concurrency == 0 {
         return Err("--concurrency must be at least 1".into());
     }
+    Ok(())
+}
+
+pub async fn run(opts: LoadOptions) -> Result<Summary, String> {
+    check(&opts)?;
     let url = opts.url.trim_end_matches('/').to_owned();
     let http = reqwest::Client::builder()
         .timeout(REQUEST_TIMEOUT)
@@ -224,11 +229,33 @@ pub async fn run(opts: LoadOptions) -> Result<Summary, String> {
         .build()
         .map_err(|e| e.to_string())?;
     let total = (opts.rate * opts.duration.as_secs_f64()).round() as u64;
-    let interval = Duration::from_secs_f64(1.0 / opts.rate);
     let tally = Arc::new(Mutex::new(Tally::default()));
-    let permits = Arc::new(Semaphore::new(opts.concurrency));
     let started = Instant::now();
     let mut tasks = tokio::task::JoinSet::new();
+    let sent = send(&opts, &http, &url, total, &tally, started, &mut tasks).await?;
+    let sending = started.elapsed().max(opts.duration);
+    let abandoned = drain(tasks).await;
+    if opts.progress {
+        progress(&tally, sent, total, sending, opts.duration);
+        eprintln!();
+    }
+    let mut t = std::mem::take(&mut *tally.lock().unwrap_or_else(PoisonError::into_inner));
+    t.transport_errors += abandoned;
+    Ok(summarize(&opts, url, t, sent, total, sending))
+}
+
+/// Starts the requests on schedule; returns how many were sent before the duration ran out.
+async fn send(
+    opts: &LoadOptions,
+    http: &reqwest::Client,
+    url: &str,
+    total: u64,
+    tally: &Arc<Mutex<Tally>>,
+    started: Instant,
+    tasks: &mut tokio::task::JoinSet<()>,
+) -> Result<u64, String> {
+    let interval = Duration::from_secs_f64(1.0 / opts.rate);
+    let permits = Arc::new(Semaphore::new(opts.concurrency));
     let mut next_progress = Duration::from_secs(1);
     let deadline = started + opts.duration;
     let mut sent = 0;
@@ -252,7 +279,7 @@ pub async fn run(opts: LoadOptions) -> Result<Summary, String> {
         };
         sent += 1;
         let op = opts.mix.pick(i);
-        let (http, url, mine) = (http.clone(), url.clone(), tally.clone());
+        let (http, url, mine) = (http.clone(), url.to_owned(), tally.clone());
         tasks.spawn(async move {
             let tally = mine;
             let result = one(&http, &url, op, i, &tally).await;
@@ -272,10 +299,14 @@ pub async fn run(opts: LoadOptions) -> Result<Summary, String> {
         while tasks.try_join_next().is_some() {}
         if opts.progress && started.elapsed() >= next_progress {
             next_progress += Duration::from_secs(1);
-            progress(&tally, i + 1, total, started.elapsed(), opts.duration);
+            progress(tally, i + 1, total, started.elapsed(), opts.duration);
         }
     }
-    let sending = started.elapsed().max(opts.duration);
+    Ok(sent)
+}
+
+/// Waits up to [`DRAIN`] for requests in flight; returns how many were abandoned.
+async fn drain(mut tasks: tokio::task::JoinSet<()>) -> u64 {
     let _ = tokio::time::timeout(DRAIN, async { while tasks.join_next().await.is_some() {} }).await;
     // What still runs after the drain is abandoned; a task that finished in between has
     // counted itself already, so count only the ones the abort actually cancelled.
@@ -286,12 +317,17 @@ pub async fn run(opts: LoadOptions) -> Result<Summary, String> {
             abandoned += 1;
         }
     }
-    if opts.progress {
-        progress(&tally, sent, total, sending, opts.duration);
-        eprintln!();
-    }
-    let mut t = std::mem::take(&mut *tally.lock().unwrap_or_else(PoisonError::into_inner));
-    t.transport_errors += abandoned;
+    abandoned
+}
+
+fn summarize(
+    opts: &LoadOptions,
+    url: String,
+    mut t: Tally,
+    sent: u64,
+    total: u64,
+    sending: Duration,
+) -> Summary {
     t.latencies_us.sort_unstable();
     let completed = t.latencies_us.len() as u64;
     let latency = (!t.latencies_us.is_empty()).then(|| {
@@ -304,7 +340,7 @@ pub async fn run(opts: LoadOptions) -> Result<Summary, String> {
             mean_ms: ms(t.latencies_us.iter().sum::<u64>() / completed.max(1)),
         }
     });
-    Ok(Summary {
+    Summary {
         url,
         target_rate: opts.rate,
         duration_seconds: opts.duration.as_secs_f64(),
@@ -325,7 +361,7 @@ pub async fn run(opts: LoadOptions) -> Result<Summary, String> {
         histogram: histogram(&t.latencies_us),
         latency,
         achieved_rate: sent as f64 / sending.as_secs_f64(),
-    })
+    }
 }
 
 fn progress(tally: &Mutex<Tally>, sent: u64, total: u64, elapsed: Duration, duration: Duration) {

@@ -1,7 +1,10 @@
 //! `workshop metrics`: the terminal view of a running stack's metrics, the same figures the
 //! dashboards plot.
 
-use crate::stack::control::MetricSummary;
+use crate::stack::cloudwatch::alarm_loop::AlarmsView;
+use crate::stack::cloudwatch::metric_store::MetricSummary;
+use crate::stack::console::routes::{self, Route};
+use alarms::catalog::aws_metrics::{api, dynamodb, lambda, sqs};
 
 type Error = Box<dyn std::error::Error>;
 
@@ -9,12 +12,15 @@ type Error = Box<dyn std::error::Error>;
 /// control plane's own `error` message, or that the stack is not running).
 pub async fn console_call<T: serde::de::DeserializeOwned>(
     console: &str,
-    method: reqwest::Method,
-    path: &str,
+    route: Route,
+    query: &str,
     body: Option<&impl serde::Serialize>,
 ) -> Result<T, Error> {
-    let url = format!("{}{path}", console.trim_end_matches('/'));
-    let mut request = reqwest::Client::new().request(method, &url);
+    let mut url = format!("{}{}", console.trim_end_matches('/'), route.path);
+    if !query.is_empty() {
+        url = format!("{url}?{query}");
+    }
+    let mut request = reqwest::Client::new().request(route.method.http(), &url);
     if let Some(body) = body {
         request = request.json(body);
     }
@@ -34,8 +40,8 @@ pub async fn console_call<T: serde::de::DeserializeOwned>(
 }
 
 pub async fn fetch_metrics(console: &str, minutes: i64) -> Result<Vec<MetricSummary>, Error> {
-    let path = format!("/api/metrics?minutes={minutes}");
-    console_call(console, reqwest::Method::GET, &path, None::<&()>).await
+    let query = format!("minutes={minutes}");
+    console_call(console, routes::METRICS, &query, None::<&()>).await
 }
 
 /// Where `workshop metrics` reads from.
@@ -88,10 +94,10 @@ pub async fn metrics(source: Source<'_>, minutes: i64, as_json: bool) -> Result<
 /// dashboards plot.
 pub const AWS_NAMESPACES: [&str; 5] = [
     telemetry::catalogue::NAMESPACE,
-    "AWS/Lambda",
-    "AWS/ApiGateway",
-    "AWS/SQS",
-    "AWS/DynamoDB",
+    lambda::NAMESPACE,
+    api::NAMESPACE,
+    sqs::NAMESPACE,
+    dynamodb::NAMESPACE,
 ];
 
 /// The same rows from CloudWatch (ListMetrics, then GetMetricData with the four statistics
@@ -202,10 +208,8 @@ pub struct AlarmRow {
     pub updated: Option<String>,
 }
 
-pub async fn fetch_local_alarms(
-    console: &str,
-) -> Result<crate::stack::alarm_loop::AlarmsView, Error> {
-    console_call(console, reqwest::Method::GET, "/api/alarms", None::<&()>).await
+pub async fn fetch_local_alarms(console: &str) -> Result<AlarmsView, Error> {
+    console_call(console, routes::ALARMS, "", None::<&()>).await
 }
 
 /// DescribeAlarms (metric and composite alarms), paginated.

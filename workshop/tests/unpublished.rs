@@ -10,7 +10,7 @@ use orders::settings::SWEEPER;
 use orders_sqlite::{QueueConfig, SqliteOrderStore, SqliteQueue};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use workshop::stack::event_source::sqs_event;
+use workshop::stack::sqs::event_source::sqs_event;
 
 /// The real queue, with a switch that makes every send fail as an unreachable SQS would.
 struct Breakable {

@@ -7,12 +7,14 @@
 //! to AWS, LocalStack or moto server (`AWS_ENDPOINT_URL`).
 
 mod chaos_parameter;
+mod consumer;
 mod item;
 pub mod provision;
 mod queue;
 mod store;
 
 pub use chaos_parameter::ChaosParameter;
+pub use consumer::{ReceivedSqsMessage, SqsConsumer};
 pub use item::order_item;
 pub use provision::{ProvisionError, Provisioned, Queues};
 pub use queue::{

@@ -2,13 +2,12 @@
 //! dir. `aws`: DynamoDB and SQS through aws-config, so `AWS_ENDPOINT_URL` points it at moto
 //! server or LocalStack (or, with a deployed stack's names, at AWS itself).
 
-use super::event_source::Consumer;
-use super::sqs::SqsConsumer;
+use super::sqs::event_source::Consumer;
 use crate::data_dir::{DataDir, DataDirError};
 use aws_config::BehaviorVersion;
 use orders::ports::{Clock, OrderQueue, OrderStore};
 use orders::settings::{QueueSettings, env};
-use orders_aws::{DynamoDbOrderStore, SqsOrderQueue};
+use orders_aws::{DynamoDbOrderStore, SqsConsumer, SqsOrderQueue};
 use std::sync::Arc;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -51,7 +50,8 @@ pub struct Wiring {
     pub describe: String,
 }
 
-fn env_value(name: &str) -> Option<String> {
+/// An environment variable, unset when empty (as a blank template parameter leaves it).
+pub fn env_value(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.is_empty())
 }
 

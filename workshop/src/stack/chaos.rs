@@ -2,7 +2,7 @@
 //! the kill switch, the stop-condition alarm and the experiment journal. `workshop chaos`
 //! (and the console) drive it through the control plane on 127.0.0.1.
 
-use super::alarm_loop::LocalAlarms;
+use super::cloudwatch::alarm_loop::LocalAlarms;
 use alarms::AlarmState;
 use chaos::journal::{EndReason, Experiment, Journal, JournalError};
 use chaos::live::{Live, MemoryLive, Override, OverrideError};
@@ -19,8 +19,36 @@ use tracing::{error, info, warn};
 /// How often expiry and the stop condition are checked.
 pub const TICK: Duration = Duration::from_secs(1);
 
-/// The journal's `target` of the local stack's experiments.
-pub const LOCAL: &str = "local";
+/// Where an experiment ran, as the journal's `target` spells it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExperimentTarget {
+    /// The local stack's live override.
+    Local,
+    /// A deployed stack's SSM parameter.
+    Aws,
+}
+
+impl ExperimentTarget {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            ExperimentTarget::Local => "local",
+            ExperimentTarget::Aws => "aws",
+        }
+    }
+
+    /// Whether this journal entry ran here.
+    pub fn ran(self, experiment: &Experiment) -> bool {
+        experiment.target == self.as_str()
+    }
+}
+
+/// The experiment journal's file in the data dir.
+pub const JOURNAL_FILE: &str = "chaos-journal.jsonl";
+
+/// The experiment journal kept in `data_dir`.
+pub fn journal_in(data_dir: &std::path::Path) -> Journal {
+    Journal::new(data_dir.join(JOURNAL_FILE))
+}
 
 /// The steady state an experiment is judged by when it names none.
 pub const DEFAULT_STEADY_STATE: &str = alarms::catalog::slug::PIPELINE_UNHEALTHY;
@@ -163,7 +191,7 @@ impl LocalChaos {
             injector,
             live,
             state_file: data_dir.join("chaos.json"),
-            journal: Journal::new(data_dir.join("chaos-journal.jsonl")),
+            journal: journal_in(data_dir),
             alarms,
             clock,
             current: Mutex::new(None),
@@ -190,7 +218,7 @@ impl LocalChaos {
             .journal
             .entries()?
             .into_iter()
-            .rfind(|e| e.running() && e.target == LOCAL);
+            .rfind(|e| e.running() && ExperimentTarget::Local.ran(e));
         let mut current = self.current.lock().unwrap_or_else(PoisonError::into_inner);
         match (saved, running) {
             (Some(Live::On(o)), Some(mut e))
@@ -264,7 +292,7 @@ impl LocalChaos {
         if !self.injector.armed() {
             return Err(ChaosControlError::Disarmed);
         }
-        let (o, experiment) = req.begin(LOCAL, self.clock.now())?;
+        let (o, experiment) = req.begin(ExperimentTarget::Local.as_str(), self.clock.now())?;
         for name in experiment
             .steady_state
             .iter()

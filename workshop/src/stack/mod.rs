@@ -2,30 +2,32 @@
 //! EventBridge schedule around the same handlers the Lambda binaries run, on SQLite files in
 //! the data dir, so a killed process loses nothing and picks up where it stopped.
 
-pub mod alarm_loop;
+pub mod apigw;
 pub mod backend;
 pub mod chaos;
+pub mod cloudwatch;
 pub mod console;
-pub mod control;
-pub mod event_source;
+pub mod events;
+pub mod sqs;
+// Rewritten by another change of issue 13; they move to `apigw/gateway.rs`,
+// `lambda/pool.rs` and `lambda/functions.rs` afterwards.
 pub mod functions;
 pub mod gateway;
-pub mod insights;
 pub mod lambda;
-pub mod logs;
-pub mod metric_data;
-pub mod metrics;
-pub mod schedule;
-pub mod service_metrics;
-pub mod sqs;
+
+// The three files above still name the metric store by its old path.
+use cloudwatch::metric_store as metrics;
 
 use crate::data_dir::DataDir;
 use backend::{Backend, BackendError};
-use event_source::EventSource;
+use cloudwatch::{alarm_loop, service_metrics};
+use console::control;
+use events::schedule;
 use functions::{Dependencies, Functions, Limits};
 use orders::pagination::PageTokens;
 use orders::ports::{Clock, SystemClock};
 use orders::settings::{QUEUE, QueueSettings, SWEEPER, SweeperSettings};
+use sqs::event_source::EventSource;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::sync::watch;
@@ -42,7 +44,7 @@ pub struct StackOptions {
     pub sweeper: SweeperSettings,
     pub backend: Backend,
     /// Where the functions' EMF datapoints land (the dashboards and alarms read it).
-    pub metrics: Arc<metrics::MetricStore>,
+    pub metrics: Arc<cloudwatch::metric_store::MetricStore>,
     /// The alarms the stack evaluates against its metric store.
     pub alarms: Vec<alarms::Alarm>,
     /// The chaos flags (`CHAOS_*`); disarmed unless `--chaos-armed` or `CHAOS_ARMED=true`.
@@ -87,12 +89,17 @@ pub enum StackError {
     Serve(std::io::Error),
 }
 
-/// Runs the stack until `shutdown` resolves, then stops taking requests, lets in-flight
-/// invocations finish and returns.
-pub async fn run(
-    opts: StackOptions,
-    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-) -> Result<(), StackError> {
+/// What the stack runs: the functions over their adapters, the alarm evaluator and chaos.
+struct Parts {
+    functions: Functions,
+    consumer: Arc<dyn sqs::event_source::Consumer>,
+    local_queue: Option<Arc<orders_sqlite::SqliteQueue>>,
+    describe: String,
+    alarms: Arc<alarm_loop::LocalAlarms>,
+    chaos: Arc<chaos::LocalChaos>,
+}
+
+async fn assemble(opts: &StackOptions) -> Result<Parts, StackError> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let wiring = backend::wire(opts.backend, &opts.data_dir, &opts.queue, clock.clone()).await?;
     // Fail at start on a bad key; list-orders reads it again at each cold start.
@@ -129,62 +136,78 @@ pub async fn run(
         metrics: opts.metrics.clone(),
         chaos: injector,
     };
-    let functions = Functions::new(&deps, &opts.limits, opts.sweeper);
+    Ok(Parts {
+        functions: Functions::new(&deps, &opts.limits, opts.sweeper),
+        consumer: wiring.consumer,
+        local_queue: wiring.local_queue,
+        describe: wiring.describe,
+        alarms: local_alarms,
+        chaos: local_chaos,
+    })
+}
 
-    let listener = tokio::net::TcpListener::bind(opts.addr)
+async fn bind(addr: SocketAddr) -> Result<(tokio::net::TcpListener, SocketAddr), StackError> {
+    let listener = tokio::net::TcpListener::bind(addr)
         .await
-        .map_err(|source| StackError::Bind {
-            addr: opts.addr,
-            source,
-        })?;
-    let addr = listener.local_addr().map_err(StackError::Serve)?;
-    let console_listener = tokio::net::TcpListener::bind(opts.console_addr)
-        .await
-        .map_err(|source| StackError::Bind {
-            addr: opts.console_addr,
-            source,
-        })?;
-    let console_addr = console_listener.local_addr().map_err(StackError::Serve)?;
+        .map_err(|source| StackError::Bind { addr, source })?;
+    let bound = listener.local_addr().map_err(StackError::Serve)?;
+    Ok((listener, bound))
+}
 
-    let (stop_tx, stop_rx) = watch::channel(false);
+/// The background loops: queue pollers, the schedule, the queue gauges, chaos and alarms.
+fn spawn_workers(
+    opts: &StackOptions,
+    parts: &Parts,
+    stop: &watch::Receiver<bool>,
+) -> Vec<tokio::task::JoinHandle<()>> {
     let mut workers = Vec::new();
     let source = Arc::new(EventSource {
-        queue: wiring.consumer,
-        processor: functions.processor.clone(),
+        queue: parts.consumer.clone(),
+        processor: parts.functions.processor.clone(),
         settings: opts.queue,
     });
     for _ in 0..opts.queue.max_concurrency {
-        workers.push(tokio::spawn(source.clone().poll(stop_rx.clone())));
+        workers.push(tokio::spawn(source.clone().poll(stop.clone())));
     }
     workers.push(tokio::spawn(schedule::run(
-        functions.sweeper.clone(),
+        parts.functions.sweeper.clone(),
         opts.sweeper.interval,
-        stop_rx.clone(),
+        stop.clone(),
     )));
-
-    if let Some(queue) = wiring.local_queue {
+    if let Some(queue) = parts.local_queue.clone() {
         workers.push(tokio::spawn(service_metrics::sample_queues(
             queue,
             opts.metrics.clone(),
-            stop_rx.clone(),
+            stop.clone(),
         )));
     }
-
-    let functions_view = control::FunctionsView::of(&functions);
-    let router = gateway::Gateway::new(functions.http, opts.metrics.clone()).router();
-    workers.push(tokio::spawn(chaos::run(
-        local_chaos.clone(),
-        stop_rx.clone(),
-    )));
+    workers.push(tokio::spawn(chaos::run(parts.chaos.clone(), stop.clone())));
     workers.push(tokio::spawn(alarm_loop::run(
-        local_alarms.clone(),
+        parts.alarms.clone(),
         opts.metrics.clone(),
-        stop_rx.clone(),
+        stop.clone(),
     )));
+    workers
+}
+
+/// Runs the stack until `shutdown` resolves, then stops taking requests, lets in-flight
+/// invocations finish and returns.
+pub async fn run(
+    opts: StackOptions,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<(), StackError> {
+    let parts = assemble(&opts).await?;
+    let (listener, addr) = bind(opts.addr).await?;
+    let (console_listener, console_addr) = bind(opts.console_addr).await?;
+
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let workers = spawn_workers(&opts, &parts, &stop_rx);
+    let functions_view = control::FunctionsView::of(&parts.functions);
+    let router = gateway::Gateway::new(parts.functions.http, opts.metrics.clone()).router();
     let control = control::Control {
         metrics: opts.metrics.clone(),
-        alarms: local_alarms,
-        chaos: local_chaos,
+        alarms: parts.alarms,
+        chaos: parts.chaos,
         data_dir: opts.data_dir.clone(),
         backend: opts.backend,
         functions: functions_view,
@@ -203,7 +226,7 @@ pub async fn run(
     // The line tests and scripts wait for; keep its shape.
     println!(
         "Local stack ready: API http://{addr}  console http://{console_addr}  ({})",
-        wiring.describe
+        parts.describe
     );
     info!(%addr, "local stack ready");
     let server = axum::serve(listener, router).with_graceful_shutdown(shutdown);

@@ -2,7 +2,7 @@
 //! and delete what it did not report as failed (`ReportBatchItemFailures`). What is not deleted
 //! comes back after the visibility timeout and, after maxReceiveCount receives, goes to the DLQ.
 
-use super::lambda::FunctionPool;
+use crate::stack::lambda::FunctionPool;
 use async_trait::async_trait;
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use orders::handlers::ProcessOrders;
@@ -40,6 +40,29 @@ impl Consumer for SqliteQueue {
     async fn delete(&self, receipt_handle: &str) -> Result<(), DependencyError> {
         SqliteQueue::delete(self, receipt_handle).await?;
         Ok(())
+    }
+}
+
+/// SQS (`--backend aws`), its messages shaped like the local queue's so one poller serves both.
+#[async_trait]
+impl Consumer for orders_aws::SqsConsumer {
+    async fn receive(&self, max: usize) -> Result<Vec<ReceivedMessage>, DependencyError> {
+        let messages = orders_aws::SqsConsumer::receive(self, max).await?;
+        Ok(messages
+            .into_iter()
+            .map(|m| ReceivedMessage {
+                message_id: m.message_id,
+                receipt_handle: m.receipt_handle,
+                body: m.body,
+                attributes: m.attributes,
+                receive_count: m.receive_count,
+                sent_at: m.sent_at,
+                first_received_at: m.first_received_at,
+            })
+            .collect())
+    }
+    async fn delete(&self, receipt_handle: &str) -> Result<(), DependencyError> {
+        orders_aws::SqsConsumer::delete(self, receipt_handle).await
     }
 }
 

@@ -1,20 +1,22 @@
 //! The local stack's control plane on its own loopback port (the console's port): what
 //! `workshop metrics`, `workshop alarms` and `workshop chaos` (and later the console) use.
 
-use super::alarm_loop::{AlarmsView, LocalAlarms};
-use super::chaos::{ChaosControlError, ChaosStatus, LocalChaos, StartRequest};
-use super::functions::Functions;
-use super::insights::Query as InsightsQuery;
-use super::lambda::{FunctionPool, StatsSnapshot};
-use super::metric_data::{MetricDataRequest, MetricDataResponse};
-use super::metrics::MetricStore;
+use super::routes::{self, Route};
 use crate::data_dir::DataDir;
 use crate::stack::backend::Backend;
-use axum::Json;
+use crate::stack::chaos::{ChaosControlError, ChaosStatus, LocalChaos, StartRequest};
+use crate::stack::cloudwatch::alarm_loop::{AlarmsView, LocalAlarms};
+use crate::stack::cloudwatch::insights::{self, Query as InsightsQuery};
+use crate::stack::cloudwatch::metric_data::{self, MetricDataRequest, MetricDataResponse};
+use crate::stack::cloudwatch::metric_store::{MetricStore, MetricSummary};
+use crate::stack::functions::Functions;
+use crate::stack::lambda::{FunctionPool, StatsSnapshot};
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Query, State};
+use axum::handler::Handler;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use axum::{Json, Router};
 use chaos::journal::{EndReason, Experiment};
 use chrono::{Duration as ChronoDuration, Utc};
 use orders::settings::Function;
@@ -83,20 +85,6 @@ pub struct FunctionRow {
     pub idle: usize,
 }
 
-/// One metric's figures over the window.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(rename_all = "camelCase")]
-pub struct MetricSummary {
-    pub namespace: String,
-    pub name: String,
-    pub dimensions: Vec<(String, String)>,
-    pub samples: usize,
-    pub sum: f64,
-    pub average: f64,
-    pub minimum: f64,
-    pub maximum: f64,
-}
-
 #[derive(Debug, Deserialize)]
 pub struct Window {
     /// Minutes back from now (default 15).
@@ -104,44 +92,6 @@ pub struct Window {
 }
 
 pub const DEFAULT_WINDOW_MINUTES: i64 = 15;
-
-impl MetricStore {
-    /// Every metric with samples in the last `minutes`, sorted by namespace, name, dimensions.
-    pub fn summary(&self, minutes: i64) -> Vec<MetricSummary> {
-        let end = Utc::now() + ChronoDuration::seconds(1);
-        let start = end - ChronoDuration::minutes(minutes.max(1));
-        let mut out: Vec<MetricSummary> = self.with(|store| {
-            store
-                .metrics()
-                .filter_map(|m| {
-                    let values = store.samples(m, start, end);
-                    if values.is_empty() {
-                        return None;
-                    }
-                    let sum: f64 = values.iter().sum();
-                    Some(MetricSummary {
-                        namespace: m.namespace.clone(),
-                        name: m.metric_name.clone(),
-                        dimensions: m
-                            .dimensions
-                            .iter()
-                            .map(|d| (d.name.clone(), d.value.clone()))
-                            .collect(),
-                        samples: values.len(),
-                        sum,
-                        average: sum / values.len() as f64,
-                        minimum: values.iter().copied().fold(f64::INFINITY, f64::min),
-                        maximum: values.iter().copied().fold(f64::NEG_INFINITY, f64::max),
-                    })
-                })
-                .collect()
-        });
-        out.sort_by(|a, b| {
-            (&a.namespace, &a.name, &a.dimensions).cmp(&(&b.namespace, &b.name, &b.dimensions))
-        });
-        out
-    }
-}
 
 async fn metrics(
     State(control): State<Control>,
@@ -188,6 +138,15 @@ impl From<ChaosControlError> for ControlError {
     }
 }
 
+/// A JSON body, or a 400 with `code` and serde's words for what is wrong.
+fn json_body<T>(
+    body: Result<Json<T>, JsonRejection>,
+    code: &'static str,
+) -> Result<T, ControlError> {
+    body.map(|Json(v)| v)
+        .map_err(|e| ControlError(StatusCode::BAD_REQUEST, code, e.body_text()))
+}
+
 async fn chaos_status(State(control): State<Control>) -> Json<ChaosStatus> {
     Json(control.chaos.status().await)
 }
@@ -196,13 +155,7 @@ async fn chaos_start(
     State(control): State<Control>,
     body: Result<Json<StartRequest>, JsonRejection>,
 ) -> Result<Json<Experiment>, ControlError> {
-    let Json(req) = body.map_err(|e| {
-        ControlError(
-            StatusCode::BAD_REQUEST,
-            "INVALID_CHAOS_REQUEST",
-            e.body_text(),
-        )
-    })?;
+    let req = json_body(body, "INVALID_CHAOS_REQUEST")?;
     Ok(Json(control.chaos.start(req)?))
 }
 
@@ -216,6 +169,11 @@ async fn chaos_journal(
     State(control): State<Control>,
 ) -> Result<Json<Vec<Experiment>>, ControlError> {
     Ok(Json(control.chaos.journal()?))
+}
+
+/// The fault catalogue with its caps, from which the console builds its chaos form.
+async fn chaos_faults() -> Json<&'static [chaos::faults::FaultSpec]> {
+    Json(chaos::faults::FAULTS)
 }
 
 async fn functions(State(control): State<Control>) -> Json<Vec<FunctionRow>> {
@@ -264,11 +222,14 @@ async fn dashboard_bodies() -> Json<Vec<DashboardView>> {
 #[derive(Serialize)]
 struct About {
     api: String,
+    /// The dead-letter queue's name, as the DLQ panel shows it.
+    dlq: &'static str,
 }
 
 async fn about(State(control): State<Control>) -> Json<About> {
     Json(About {
         api: control.api_url.clone(),
+        dlq: alarms::catalog::names::local::DEAD_LETTER_QUEUE,
     })
 }
 
@@ -276,14 +237,8 @@ async fn metric_data(
     State(control): State<Control>,
     body: Result<Json<MetricDataRequest>, JsonRejection>,
 ) -> Result<Json<MetricDataResponse>, ControlError> {
-    let Json(req) = body.map_err(|e| {
-        ControlError(
-            StatusCode::BAD_REQUEST,
-            "INVALID_METRIC_QUERY",
-            e.body_text(),
-        )
-    })?;
-    Ok(Json(super::metric_data::query(&control.metrics, &req)))
+    let req = json_body(body, "INVALID_METRIC_QUERY")?;
+    Ok(Json(metric_data::query(&control.metrics, &req)))
 }
 
 #[derive(Debug, Deserialize)]
@@ -325,7 +280,7 @@ fn tail_lines(path: &std::path::Path) -> Vec<serde_json::Map<String, serde_json:
 async fn logs(
     State(control): State<Control>,
     Query(params): Query<LogsParams>,
-) -> Result<Json<super::insights::Table>, ControlError> {
+) -> Result<Json<insights::Table>, ControlError> {
     let query = InsightsQuery::parse(&params.query)
         .map_err(|e| ControlError(StatusCode::BAD_REQUEST, "INVALID_LOG_QUERY", e.to_string()))?;
     let end = params
@@ -381,26 +336,35 @@ async fn dlq_redrive(
     Ok(Json(done))
 }
 
+/// Adds one route of [`routes::ALL`] with its handler.
+fn serve<H, T>(router: Router<Control>, route: Route, handler: H) -> Router<Control>
+where
+    H: Handler<T, Control>,
+    T: 'static,
+{
+    router.route(
+        route.path,
+        axum::routing::on(route.method.filter(), handler),
+    )
+}
+
 impl Control {
     pub fn router(self) -> axum::Router {
-        axum::Router::new()
-            .route("/api/about", axum::routing::get(about))
-            .route("/api/dashboards", axum::routing::get(dashboard_bodies))
-            .route("/api/metric-data", axum::routing::post(metric_data))
-            .route("/api/logs", axum::routing::get(logs))
-            .route("/api/functions", axum::routing::get(functions))
-            .route("/api/dlq", axum::routing::get(dlq_list))
-            .route("/api/dlq/redrive", axum::routing::post(dlq_redrive))
-            .fallback(super::console::asset)
-            .route("/api/metrics", axum::routing::get(metrics))
-            .route("/api/alarms", axum::routing::get(alarms))
-            .route(
-                "/api/chaos",
-                axum::routing::get(chaos_status)
-                    .put(chaos_start)
-                    .delete(chaos_stop),
-            )
-            .route("/api/chaos/journal", axum::routing::get(chaos_journal))
-            .with_state(self)
+        let r = Router::new();
+        let r = serve(r, routes::ABOUT, about);
+        let r = serve(r, routes::DASHBOARDS, dashboard_bodies);
+        let r = serve(r, routes::METRIC_DATA, metric_data);
+        let r = serve(r, routes::LOGS, logs);
+        let r = serve(r, routes::FUNCTIONS, functions);
+        let r = serve(r, routes::DLQ, dlq_list);
+        let r = serve(r, routes::DLQ_REDRIVE, dlq_redrive);
+        let r = serve(r, routes::METRICS, metrics);
+        let r = serve(r, routes::ALARMS, alarms);
+        let r = serve(r, routes::CHAOS_STATUS, chaos_status);
+        let r = serve(r, routes::CHAOS_START, chaos_start);
+        let r = serve(r, routes::CHAOS_STOP, chaos_stop);
+        let r = serve(r, routes::CHAOS_JOURNAL, chaos_journal);
+        let r = serve(r, routes::CHAOS_FAULTS, chaos_faults);
+        r.fallback(super::assets::asset).with_state(self)
     }
 }

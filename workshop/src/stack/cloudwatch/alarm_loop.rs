@@ -2,7 +2,7 @@
 //! the local metric store, with CloudWatch's semantics (the `alarms` crate), and logs every
 //! state change where the attendee sees it.
 
-use super::metrics::MetricStore;
+use super::metric_store::MetricStore;
 use alarms::{Alarm, AlarmStatus, AlarmTracker, Transition};
 use serde::Serialize;
 use std::collections::BTreeMap;

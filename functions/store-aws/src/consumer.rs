@@ -1,14 +1,26 @@
-//! The event source mapping's side of SQS for `--backend aws`: ReceiveMessage and
-//! DeleteMessage, shaped like the local queue's messages so one poller serves both backends.
+//! The consumer's side of SQS (what Lambda's event source mapping does): ReceiveMessage and
+//! DeleteMessage. The local stack polls through it with `--backend aws`.
 
-use super::event_source::Consumer;
-use async_trait::async_trait;
 use aws_sdk_sqs::error::DisplayErrorContext;
 use aws_sdk_sqs::types::MessageSystemAttributeName;
 use chrono::{DateTime, Utc};
 use orders::ports::DependencyError;
-use orders_sqlite::ReceivedMessage;
 use std::collections::BTreeMap;
+
+/// A message as ReceiveMessage returns it, with the system attributes a poller needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReceivedSqsMessage {
+    pub message_id: String,
+    /// Valid until the message is received again; needed to delete it.
+    pub receipt_handle: String,
+    pub body: String,
+    /// The string message attributes.
+    pub attributes: BTreeMap<String, String>,
+    /// `ApproximateReceiveCount`, this receive included.
+    pub receive_count: u32,
+    pub sent_at: DateTime<Utc>,
+    pub first_received_at: DateTime<Utc>,
+}
 
 pub struct SqsConsumer {
     client: aws_sdk_sqs::Client,
@@ -22,22 +34,9 @@ impl SqsConsumer {
             queue_url: queue_url.into(),
         }
     }
-}
 
-fn millis(
-    attrs: &std::collections::HashMap<MessageSystemAttributeName, String>,
-    name: MessageSystemAttributeName,
-) -> DateTime<Utc> {
-    attrs
-        .get(&name)
-        .and_then(|v| v.parse::<i64>().ok())
-        .and_then(DateTime::from_timestamp_millis)
-        .unwrap_or_else(Utc::now)
-}
-
-#[async_trait]
-impl Consumer for SqsConsumer {
-    async fn receive(&self, max: usize) -> Result<Vec<ReceivedMessage>, DependencyError> {
+    /// Up to `max` messages (SQS caps a receive at 10), waiting at most a second.
+    pub async fn receive(&self, max: usize) -> Result<Vec<ReceivedSqsMessage>, DependencyError> {
         let out = self
             .client
             .receive_message()
@@ -65,7 +64,7 @@ impl Consumer for SqsConsumer {
                             .collect()
                     })
                     .unwrap_or_default();
-                ReceivedMessage {
+                ReceivedSqsMessage {
                     message_id: m.message_id().unwrap_or_default().to_owned(),
                     receipt_handle: m.receipt_handle().unwrap_or_default().to_owned(),
                     body: m.body().unwrap_or_default().to_owned(),
@@ -84,7 +83,7 @@ impl Consumer for SqsConsumer {
             .collect())
     }
 
-    async fn delete(&self, receipt_handle: &str) -> Result<(), DependencyError> {
+    pub async fn delete(&self, receipt_handle: &str) -> Result<(), DependencyError> {
         self.client
             .delete_message()
             .queue_url(&self.queue_url)
@@ -94,4 +93,15 @@ impl Consumer for SqsConsumer {
             .map_err(|e| DependencyError::failed("DeleteMessage", DisplayErrorContext(&e)))?;
         Ok(())
     }
+}
+
+fn millis(
+    attrs: &std::collections::HashMap<MessageSystemAttributeName, String>,
+    name: MessageSystemAttributeName,
+) -> DateTime<Utc> {
+    attrs
+        .get(&name)
+        .and_then(|v| v.parse::<i64>().ok())
+        .and_then(DateTime::from_timestamp_millis)
+        .unwrap_or_else(Utc::now)
 }

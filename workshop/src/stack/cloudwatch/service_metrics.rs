@@ -1,15 +1,15 @@
-//! The AWS service metrics CloudWatch would record for the deployed stack, recorded by the
-//! local runtime into the same metric store as the functions' EMF: Lambda (per function),
-//! API Gateway (HTTP API), SQS (queue and DLQ) and DynamoDB (the store's calls).
+//! Where the AWS service metrics CloudWatch would record come from locally: the queue gauges
+//! sampled on a timer, and DynamoDB's per-call figures around the order store. The datapoints
+//! themselves are written by [`MetricStore`]'s service methods.
 
-use super::metrics::MetricStore;
+use super::metric_store::MetricStore;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use orders::domain::{Order, OrderStatus};
 use orders::ports::{
     CreateOutcome, DependencyError, IdempotencyKey, ListQuery, OrderStore, Page, Transition,
 };
-use orders_sqlite::{QueueCounts, SqliteQueue};
+use orders_sqlite::SqliteQueue;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -18,76 +18,8 @@ use uuid::Uuid;
 
 // The metric and resource names are the ones the dashboards and alarms read, defined once in
 // `alarms::catalog`.
-use alarms::catalog::aws_metrics::{api, dynamodb, sqs};
-use alarms::catalog::names::{STAGE, local as names};
-
-impl MetricStore {
-    /// Records one AWS service datapoint now.
-    pub fn service(&self, namespace: &str, name: &str, dimensions: &[(&str, &str)], value: f64) {
-        self.record(namespace, name, dimensions, Utc::now(), value);
-    }
-
-    /// One API Gateway request: count, 4xx/5xx (0 or 1, so Average is a rate), latencies.
-    pub fn api_request(&self, status: u16, latency: Duration, integration: Option<Duration>) {
-        let dims = [(api::API_ID, names::API_ID), (api::STAGE, STAGE)];
-        self.service(api::NAMESPACE, api::COUNT.name, &dims, 1.0);
-        self.service(
-            api::NAMESPACE,
-            api::ERRORS_4XX.name,
-            &dims,
-            f64::from(u8::from((400..500).contains(&status))),
-        );
-        self.service(
-            api::NAMESPACE,
-            api::ERRORS_5XX.name,
-            &dims,
-            f64::from(u8::from(status >= 500)),
-        );
-        self.service(api::NAMESPACE, api::LATENCY.name, &dims, ms(latency));
-        if let Some(i) = integration {
-            self.service(api::NAMESPACE, api::INTEGRATION_LATENCY.name, &dims, ms(i));
-        }
-    }
-
-    fn queue(&self, counts: &QueueCounts, previous: Option<&QueueCounts>) {
-        let dims = [(sqs::QUEUE_NAME, counts.name.as_str())];
-        self.service(
-            sqs::NAMESPACE,
-            sqs::VISIBLE.name,
-            &dims,
-            counts.visible as f64,
-        );
-        self.service(
-            sqs::NAMESPACE,
-            sqs::NOT_VISIBLE.name,
-            &dims,
-            counts.in_flight as f64,
-        );
-        let age = counts.oldest_age.unwrap_or_default().as_secs_f64().floor();
-        self.service(sqs::NAMESPACE, sqs::AGE_OF_OLDEST.name, &dims, age);
-        // The totals only grow; CloudWatch's figures are per period, so record the increase.
-        let delta =
-            |now: u64, before: Option<u64>| now.saturating_sub(before.unwrap_or(now)) as f64;
-        self.service(
-            sqs::NAMESPACE,
-            sqs::SENT.name,
-            &dims,
-            delta(counts.sent, previous.map(|p| p.sent)),
-        );
-        self.service(
-            sqs::NAMESPACE,
-            sqs::RECEIVED.name,
-            &dims,
-            delta(counts.received, previous.map(|p| p.received)),
-        );
-        self.service(
-            sqs::NAMESPACE,
-            sqs::DELETED.name,
-            &dims,
-            delta(counts.deleted, previous.map(|p| p.deleted)),
-        );
-    }
-}
+use alarms::catalog::aws_metrics::dynamodb;
+use alarms::catalog::names::local as names;
 
 pub fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
@@ -108,8 +40,8 @@ pub async fn sample_queues(
         match queue.stats().await {
             Ok(stats) => {
                 let before: Option<&orders_sqlite::QueueStats> = previous.as_ref();
-                store.queue(&stats.source, before.map(|p| &p.source));
-                store.queue(&stats.dlq, before.map(|p| &p.dlq));
+                store.queue_sample(&stats.source, before.map(|p| &p.source));
+                store.queue_sample(&stats.dlq, before.map(|p| &p.dlq));
                 previous = Some(stats);
             }
             Err(e) => tracing::warn!(error = %e, "could not sample the queue's metrics"),

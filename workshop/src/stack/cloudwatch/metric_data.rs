@@ -2,7 +2,7 @@
 //! widget format, metric math included) evaluated against the local metric store with the
 //! same statistics and math the alarm evaluator uses, one value per aligned period.
 
-use super::metrics::MetricStore;
+use super::metric_store::MetricStore;
 use alarms::{Metric, MetricQuery, MetricStat, QueryKind, Statistic, math_series};
 use chrono::{DateTime, TimeZone, Utc};
 use serde::{Deserialize, Serialize};
@@ -241,33 +241,34 @@ pub fn query(store: &MetricStore, req: &MetricDataRequest) -> MetricDataResponse
 #[cfg(test)]
 mod tests {
     use super::*;
+    use alarms::catalog::aws_metrics::api;
     use serde_json::json;
 
     fn store() -> MetricStore {
         let store = MetricStore::default();
         store.record(
-            "AWS/ApiGateway",
+            api::NAMESPACE,
             "Count",
             &[("ApiId", "local")],
             at(60_000),
             1.0,
         );
         store.record(
-            "AWS/ApiGateway",
+            api::NAMESPACE,
             "Count",
             &[("ApiId", "local")],
             at(61_000),
             1.0,
         );
         store.record(
-            "AWS/ApiGateway",
+            api::NAMESPACE,
             "5xx",
             &[("ApiId", "local")],
             at(61_000),
             1.0,
         );
         store.record(
-            "AWS/ApiGateway",
+            api::NAMESPACE,
             "Count",
             &[("ApiId", "local")],
             at(125_000),
@@ -280,8 +281,8 @@ mod tests {
     fn rows_math_and_hidden_inputs() {
         let req = MetricDataRequest {
             metrics: vec![
-                json!(["AWS/ApiGateway", "Count", "ApiId", "local", {"id": "requests", "visible": false}]),
-                json!(["AWS/ApiGateway", "5xx", "ApiId", "local", {"id": "errors"}]),
+                json!([api::NAMESPACE, "Count", "ApiId", "local", {"id": "requests", "visible": false}]),
+                json!([api::NAMESPACE, "5xx", "ApiId", "local", {"id": "errors"}]),
                 json!([{"expression": "IF(requests > 0, 100 * FILL(errors, 0) / requests, 0)", "id": "rate", "label": "5xx %"}]),
             ],
             stat: Some("Sum".into()),

@@ -1,0 +1,45 @@
+//! `workshop dlq list|redrive`.
+
+use super::{DataArgs, Error};
+use clap::Subcommand;
+use workshop::data_dir::DataDir;
+use workshop::stack::backend::Backend;
+
+#[derive(Subcommand)]
+pub enum DlqCommand {
+    /// List the messages in the DLQ without changing them.
+    List {
+        #[command(flatten)]
+        data: DataArgs,
+        /// Which DLQ: the local stack's (local) or SQS's (aws; see `up --backend`).
+        #[arg(long, value_enum, default_value_t = Backend::Local)]
+        backend: Backend,
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Move every DLQ message back to the orders queue.
+    Redrive {
+        #[command(flatten)]
+        data: DataArgs,
+        #[arg(long, value_enum, default_value_t = Backend::Local)]
+        backend: Backend,
+    },
+}
+
+pub async fn dlq(command: DlqCommand) -> Result<String, Error> {
+    let out = match command {
+        DlqCommand::List {
+            data,
+            limit,
+            json,
+            backend,
+        } => workshop::dlq::list(backend, &DataDir::new(data.data_dir)?, limit, json).await,
+        DlqCommand::Redrive { data, backend } => {
+            workshop::dlq::redrive(backend, &DataDir::new(data.data_dir)?).await
+        }
+    };
+    out.map_err(|e| e as Error)
+}

@@ -1,0 +1,3 @@
+//! EventBridge: the schedule that invokes the sweeper.
+
+pub mod schedule;
