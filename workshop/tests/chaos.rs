@@ -5,12 +5,12 @@
 mod common;
 
 use common::{
-    PATIENCE, Stack, chaos, chaos_json, dlq_rows, injections, metrics, order, workshop_ok,
+    Stack, alarm_rows, alarm_state, chaos, chaos_json, dlq_rows, has_dimensions, injections,
+    metrics, order, wait_for, workshop_ok,
 };
 use serde_json::{Value, json};
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
-use std::time::{Duration, Instant};
 
 fn dlq_order_ids(data_dir: &Path) -> Vec<String> {
     dlq_rows(data_dir)
@@ -26,14 +26,7 @@ fn redrive(data_dir: &Path) {
 /// Sum (or max, by `field`) of one series in `workshop metrics --json` rows; 0 when absent.
 fn stat(rows: &[Value], name: &str, dims: &[(&str, &str)], field: &str) -> f64 {
     rows.iter()
-        .filter(|r| {
-            r["name"] == name
-                && dims.iter().all(|(k, v)| {
-                    r["dimensions"]
-                        .as_array()
-                        .is_some_and(|ds| ds.iter().any(|d| d[0] == *k && d[1] == *v))
-                })
-        })
+        .filter(|r| r["name"] == name && has_dimensions(r, dims))
         .map(|r| r[field].as_f64().unwrap_or_default())
         .fold(0.0, |acc, v| {
             if field == "maximum" {
@@ -42,26 +35,6 @@ fn stat(rows: &[Value], name: &str, dims: &[(&str, &str)], field: &str) -> f64 {
                 acc + v
             }
         })
-}
-
-fn alarm_state(stack: &Stack, name: &str) -> String {
-    let out = workshop_ok(&["alarms", "--json", "--console", &stack.console], None);
-    let rows: Vec<Value> = serde_json::from_str(&out).unwrap();
-    rows.iter()
-        .find(|r| r["name"] == name)
-        .map(|r| r["state"].as_str().unwrap_or_default().to_owned())
-        .unwrap_or_default()
-}
-
-async fn wait_for(what: &str, mut done: impl AsyncFnMut() -> bool) {
-    let started = Instant::now();
-    while !done().await {
-        assert!(
-            started.elapsed() < PATIENCE * 2,
-            "gave up waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
 }
 
 /// Creates `bodies` with `clients` concurrent clients; returns the accepted orders' ids.
@@ -174,7 +147,7 @@ async fn every_failing_message_is_dead_lettered_then_redrive_heals() {
 
     // The DLQ alarm fires; it is the stop condition, so chaos switches itself off.
     wait_for("dlq-not-empty in ALARM", async || {
-        alarm_state(&stack, "dlq-not-empty") == "ALARM"
+        alarm_state(&alarm_rows(&stack), "dlq-not-empty") == "ALARM"
     })
     .await;
     wait_for("the stop condition", async || {

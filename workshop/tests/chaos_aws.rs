@@ -4,20 +4,11 @@
 
 mod common;
 
-use common::{Moto, workshop};
+use common::{Moto, outcome};
 use serde_json::Value;
 
 fn run(moto: &Moto, args: &[&str]) -> (bool, String, String) {
-    let out = workshop()
-        .args(args)
-        .envs(moto.env().iter().map(|(k, v)| (*k, v.as_str())))
-        .output()
-        .unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    outcome(moto.workshop().args(args))
 }
 
 #[tokio::test(flavor = "multi_thread")]
