@@ -3,7 +3,7 @@
 
 use crate::events::FUNCTIONS;
 use crate::stats::median;
-use crate::suite::{Artifact, NODE_LABEL, Results};
+use crate::suite::{Artifact, ColdStartRow, NODE_LABEL, Results};
 use std::fmt::Write as _;
 use std::path::Path;
 
@@ -130,6 +130,11 @@ fn med(values: impl Iterator<Item = f64>) -> f64 {
     median(&values.collect::<Vec<_>>()).unwrap_or(f64::NAN)
 }
 
+/// One cold-start figure of a set of runs, as a table cell: the median, one decimal.
+fn cold_cell(runs: &[ColdStartRow], figure: fn(&ColdStartRow) -> f64) -> String {
+    f1(med(runs.iter().map(figure)))
+}
+
 impl Report<'_> {
     pub fn render(&self) -> String {
         let r = self.results;
@@ -192,8 +197,8 @@ impl Report<'_> {
                 s,
                 "| {} | {} | {} | {} | {} | {} | {} |",
                 v.label,
-                f1(med(v.cold.iter().map(|c| c.init_ms))),
-                f1(med(v.cold.iter().map(|c| c.first_answer_ms))),
+                cold_cell(&v.cold, |c| c.init_ms),
+                cold_cell(&v.cold, |c| c.first_answer_ms),
                 f1(v.steady.peak_rss_kib as f64 / 1024.0),
                 f2(v.steady.warm_median_ms),
                 mib(v.bytes),
@@ -256,14 +261,14 @@ impl Report<'_> {
                 s,
                 "| {} | {} | {} | {} |",
                 f.label,
-                f1(med(f.cold.iter().map(|c| c.init_ms))),
-                f1(med(f.cold.iter().map(|c| c.first_answer_ms))),
-                f1(med(f.cold.iter().map(|c| c.first_invocation_ms))),
+                cold_cell(&f.cold, |c| c.init_ms),
+                cold_cell(&f.cold, |c| c.first_answer_ms),
+                cold_cell(&f.cold, |c| c.first_invocation_ms),
             );
         }
         if let (Some(rust), Some(node)) = (self.function("create-order"), self.function(NODE_LABEL))
         {
-            let col = |get: fn(&crate::suite::ColdStartRow) -> f64| {
+            let col = |get: fn(&ColdStartRow) -> f64| {
                 ratio(
                     med(node.cold.iter().map(get)),
                     med(rust.cold.iter().map(get)),
