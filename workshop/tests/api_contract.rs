@@ -19,8 +19,7 @@ fn fields(body: &Value) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn create_and_get_follow_the_contract() {
-    let dir = tempfile::tempdir().unwrap();
-    let stack = Stack::start(dir.path(), &[]);
+    let stack = Stack::fresh(&[]);
     let c = stack.client();
 
     // Exact money: 3 x 0.10 + 1 x 0.20 = 0.50, written with two decimals.
@@ -68,8 +67,7 @@ async fn create_and_get_follow_the_contract() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn every_bad_body_is_a_400_that_names_the_problem() {
-    let dir = tempfile::tempdir().unwrap();
-    let stack = Stack::start(dir.path(), &[]);
+    let stack = Stack::fresh(&[]);
     let c = stack.client();
     let cases: &[(&str, &str, &[&str])] = &[
         (
@@ -138,8 +136,7 @@ async fn every_bad_body_is_a_400_that_names_the_problem() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn idempotency_key_replays_and_conflicts() {
-    let dir = tempfile::tempdir().unwrap();
-    let stack = Stack::start(dir.path(), &[]);
+    let stack = Stack::fresh(&[]);
     let c = stack.client();
     let body = r#"{"customerName":"Idem","items":[{"sku":"A","qty":2,"price":1.5}]}"#;
     let first = c.post_raw(body, &[("Idempotency-Key", "key-123")]).await;
@@ -213,8 +210,7 @@ fn urlencode(s: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn listing_pages_through_every_order_once_in_order() {
-    let dir = tempfile::tempdir().unwrap();
-    let stack = Stack::start(dir.path(), &[]);
+    let stack = Stack::fresh(&[]);
     let c = stack.client();
     let mut ids = Vec::new();
     for i in 0..45 {
@@ -318,8 +314,7 @@ async fn listing_pages_through_every_order_once_in_order() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn health_and_unknown_routes() {
-    let dir = tempfile::tempdir().unwrap();
-    let stack = Stack::start(dir.path(), &[]);
+    let stack = Stack::fresh(&[]);
     let c = stack.client();
     let h = c.get("/health").await;
     assert_eq!(h.status, 200);

@@ -327,17 +327,13 @@ async fn a_poison_sku_dead_letters_exactly_its_orders_every_time() {
 /// fault ends the sweeper publishes every one and they are processed.
 #[tokio::test(flavor = "multi_thread")]
 async fn the_sweeper_recovers_every_order_a_queue_fault_left_unpublished() {
-    let dir = tempfile::tempdir().unwrap();
-    let stack = Stack::start(
-        dir.path(),
-        &[
-            "--chaos-armed",
-            "--sweep-interval",
-            "1",
-            "--sweep-grace",
-            "1",
-        ],
-    );
+    let stack = Stack::fresh(&[
+        "--chaos-armed",
+        "--sweep-interval",
+        "1",
+        "--sweep-grace",
+        "1",
+    ]);
     chaos_json(
         &stack,
         &[
@@ -537,8 +533,7 @@ async fn an_expired_override_injects_nothing_and_off_beats_the_flags() {
 /// Bad chaos requests get errors that name the problem.
 #[tokio::test(flavor = "multi_thread")]
 async fn bad_chaos_requests_are_refused_with_the_reason() {
-    let dir = tempfile::tempdir().unwrap();
-    let stack = Stack::start(dir.path(), &["--chaos-armed"]);
+    let stack = Stack::fresh(&["--chaos-armed"]);
     for (args, expected) in [
         (
             vec!["on", "--processor-failure-rate", "1.5"],

@@ -20,8 +20,7 @@ async fn answer(req: reqwest::RequestBuilder) -> Value {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn every_widget_of_the_shipped_dashboards_can_be_fed() {
-    let dir = tempfile::tempdir().unwrap();
-    let stack = Stack::start(dir.path(), &[]);
+    let stack = Stack::fresh(&[]);
     let c = stack.client();
     let id = c.place(&order(2, "5.00")).await;
     let http = reqwest::Client::new();

@@ -13,8 +13,7 @@ fn messages(lines: &[Value]) -> Vec<&str> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn one_order_can_be_followed_from_request_to_status_update() {
-    let dir = tempfile::tempdir().unwrap();
-    let stack = Stack::start(dir.path(), &[]);
+    let stack = Stack::fresh(&[]);
     let c = stack.client();
     let correlation = "lab-trace-42";
     let r = c

@@ -30,8 +30,7 @@ fn metric_names(docs: &[Value]) -> HashSet<String> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn functions_write_valid_emf_with_their_business_metrics() {
-    let dir = tempfile::tempdir().unwrap();
-    let stack = Stack::start(dir.path(), &[]);
+    let stack = Stack::fresh(&[]);
     let c = stack.client();
     let id = c.place(&order(2, "5.00")).await;
     assert_eq!(c.post_raw(r#"{"items":[]}"#, &[]).await.status, 400);

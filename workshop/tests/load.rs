@@ -24,8 +24,7 @@ fn max(rows: &[Value], name: &str) -> f64 {
 
 #[test]
 fn load_reports_what_it_sent_and_agrees_with_the_api_metrics() {
-    let dir = tempfile::tempdir().unwrap();
-    let stack = Stack::start(dir.path(), &[]);
+    let stack = Stack::fresh(&[]);
     let out = succeed(
         workshop()
             .args([

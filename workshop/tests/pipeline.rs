@@ -10,8 +10,7 @@ use std::time::Duration;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn orders_reach_their_final_status() {
-    let dir = tempfile::tempdir().unwrap();
-    let stack = Stack::start(dir.path(), &[]);
+    let stack = Stack::fresh(&[]);
     let c = stack.client();
     let cases = [
         (order(2, "9.99"), "CONFIRMED"),

@@ -17,8 +17,7 @@ fn has(rows: &[Value], namespace: &str, name: &str, dims: &[(&str, &str)]) -> bo
 
 #[tokio::test(flavor = "multi_thread")]
 async fn service_and_business_metrics_are_recorded_and_printed() {
-    let dir = tempfile::tempdir().unwrap();
-    let stack = Stack::start(dir.path(), &[]);
+    let stack = Stack::fresh(&[]);
     let c = stack.client();
     c.place(&order(1, "4.00")).await;
     assert_eq!(c.get("/orders/not-a-uuid").await.status, 400);

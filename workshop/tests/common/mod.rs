@@ -18,6 +18,9 @@ pub struct Stack {
     /// The control plane / console base URL.
     pub console: String,
     pub data_dir: PathBuf,
+    /// The data dir when the stack made its own ([`Stack::fresh`]); removed after the stack
+    /// is killed (fields drop after `Drop::drop`).
+    _own_dir: Option<tempfile::TempDir>,
 }
 
 /// Upper bound for waiting on asynchronous outcomes; generous for slow CI machines.
@@ -28,6 +31,14 @@ pub fn workshop() -> Command {
 }
 
 impl Stack {
+    /// A stack on a data dir of its own, for tests that never look at the dir or restart.
+    pub fn fresh(extra: &[&str]) -> Stack {
+        let dir = tempfile::tempdir().expect("a temporary data dir");
+        let mut stack = Self::start(dir.path(), extra);
+        stack._own_dir = Some(dir);
+        stack
+    }
+
     pub fn start(data_dir: &Path, extra: &[&str]) -> Stack {
         Self::start_with_env(data_dir, extra, &[])
     }
@@ -77,6 +88,7 @@ impl Stack {
                 .to_owned(),
             banner,
             data_dir: data_dir.to_owned(),
+            _own_dir: None,
         }
     }
 
