@@ -64,29 +64,11 @@ async fn create_all(stack: &Stack, bodies: Vec<Value>, clients: usize) -> Vec<St
 
 /// Every PENDING order, through the API's status index, page by page.
 async fn pending_ids(stack: &Stack) -> HashSet<String> {
-    let c = stack.client();
-    let mut out = HashSet::new();
-    let mut path = "/orders?status=PENDING&limit=100".to_owned();
-    loop {
-        let r = c.get(&path).await;
-        assert_eq!(r.status, 200, "{}", r.text);
-        for o in r.body["orders"].as_array().unwrap() {
-            out.insert(o["id"].as_str().unwrap().to_owned());
-        }
-        match r.body["nextToken"].as_str() {
-            Some(t) => {
-                path = format!(
-                    "/orders?status=PENDING&limit=100&nextToken={}",
-                    urlencode(t)
-                )
-            }
-            None => return out,
-        }
-    }
-}
-
-fn urlencode(s: &str) -> String {
-    form_urlencoded::byte_serialize(s.as_bytes()).collect()
+    let orders = stack.client().pages("status=PENDING&limit=100").await;
+    orders
+        .iter()
+        .map(|o| o["id"].as_str().unwrap().to_owned())
+        .collect()
 }
 
 async fn statuses(stack: &Stack, ids: &[String]) -> HashMap<String, String> {

@@ -330,6 +330,31 @@ impl Client {
         .await
     }
 
+    /// Every order `GET /orders?{query}` lists, following `nextToken` page by page; asserts
+    /// each page answers 200 with a `count` that matches it, and the last one has no token.
+    pub async fn pages(&self, query: &str) -> Vec<Value> {
+        let mut seen = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let mut path = format!("/orders?{query}");
+            if let Some(t) = &token {
+                path.push_str(&format!("&nextToken={}", urlencode(t)));
+            }
+            let r = self.get(&path).await;
+            assert_eq!(r.status, 200, "{path}: {}", r.text);
+            let orders = r.body["orders"].as_array().unwrap().clone();
+            assert_eq!(r.body["count"], orders.len());
+            seen.extend(orders);
+            match r.body["nextToken"].as_str() {
+                Some(t) => token = Some(t.to_owned()),
+                None => {
+                    assert!(r.body["nextToken"].is_null());
+                    return seen;
+                }
+            }
+        }
+    }
+
     /// Creates `order`, asserts it was accepted, and waits until it is final; returns its id.
     pub async fn place(&self, order: &Value) -> String {
         let r = self.create(order).await;
@@ -338,6 +363,20 @@ impl Client {
         self.wait_final(&id).await;
         id
     }
+}
+
+/// Percent-encodes everything but RFC 3986's unreserved characters, for a page token in a
+/// query string.
+pub fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
 }
 
 pub fn order(lines: usize, price: &str) -> Value {
