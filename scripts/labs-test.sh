@@ -57,20 +57,32 @@ WORK=$(mktemp -d "${TMPDIR:-/tmp}/labs-test.XXXXXX")
 # either can stop it.
 STACK_PID_FILE=$WORK/stack.pid
 
-stop_stack() {
-  [ -f "$STACK_PID_FILE" ] || return 0
+# __lab_stop_group PID_FILE: Ctrl-C (SIGINT) the process group whose id PID_FILE holds and
+# wait up to 20 s for all of it to exit (kill -0 -PGID: is any process of the group alive, not
+# only its leader), then SIGKILL what is left. Returns 0 when it stopped on Ctrl-C, 1 when it
+# had to be killed, 2 when nothing was running. The lab session gets the same function
+# (harness.sh), so the harness and a lab's `sh stop` block stop a stack alike.
+__lab_stop_group() {
+  [ -f "$1" ] || return 2
   local pgid
-  pgid=$(cat "$STACK_PID_FILE")
-  rm -f "$STACK_PID_FILE"
-  # kill -0 -PGID: is any process of the stack's group still alive (not only its leader)?
-  kill -0 -- "-$pgid" 2>/dev/null || return 0
+  pgid=$(cat "$1")
+  rm -f "$1"
+  kill -0 -- "-$pgid" 2>/dev/null || return 2
   kill -INT -- "-$pgid" 2>/dev/null || true
   for _ in $(seq 1 100); do
     kill -0 -- "-$pgid" 2>/dev/null || return 0
     sleep 0.2
   done
-  echo "labs-test: the stack did not stop on Ctrl-C within 20 s; killing it" >&2
   kill -KILL -- "-$pgid" 2>/dev/null || true
+  return 1
+}
+
+stop_stack() {
+  local rc=0
+  __lab_stop_group "$STACK_PID_FILE" || rc=$?
+  if [ "$rc" = 1 ]; then
+    echo "labs-test: the stack did not stop on Ctrl-C within 20 s; killing it" >&2
+  fi
   return 0
 }
 
@@ -242,21 +254,17 @@ echo "   built in $((SECONDS - build_start)) s"
 
 # ---- the stack ----------------------------------------------------------------------------
 # Functions the lab session calls for `sh background` and `sh stop` blocks.
-cat >"$WORK/harness.sh" <<'EOF'
+{
+  declare -f __lab_stop_group
+  cat <<'EOF'
 __lab_stop_stack() {
-  [ -f "$__LAB_STACK_PID_FILE" ] || return 0
-  local pgid
-  pgid=$(cat "$__LAB_STACK_PID_FILE")
-  rm -f "$__LAB_STACK_PID_FILE"
-  kill -0 -- "-$pgid" 2>/dev/null || return 0
-  kill -INT -- "-$pgid" 2>/dev/null || true
-  for _ in $(seq 1 100); do
-    kill -0 -- "-$pgid" 2>/dev/null || { echo "[labs-test] stack stopped (Ctrl-C)"; return 0; }
-    sleep 0.2
-  done
-  echo "[labs-test] the stack did not stop on Ctrl-C within 20 s" >&2
-  kill -KILL -- "-$pgid" 2>/dev/null || true
-  return 1
+  local rc=0
+  __lab_stop_group "$__LAB_STACK_PID_FILE" || rc=$?
+  case "$rc" in
+    0) echo "[labs-test] stack stopped (Ctrl-C)" ;;
+    1) echo "[labs-test] the stack did not stop on Ctrl-C within 20 s" >&2; return 1 ;;
+  esac
+  return 0
 }
 __lab_port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 __lab_start_stack() { # FILE: the block's commands
@@ -289,6 +297,7 @@ __lab_start_stack() { # FILE: the block's commands
   return 1
 }
 EOF
+} >"$WORK/harness.sh"
 
 # Daemons a lab starts on its own (moto server in lab 10) record their pid in a *.pid file in
 # the lab's data dir; whatever is still running after the lab is stopped here.

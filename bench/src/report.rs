@@ -3,7 +3,7 @@
 
 use crate::events::FUNCTIONS;
 use crate::stats::median;
-use crate::suite::{Artifact, NODE_LABEL, Results};
+use crate::suite::{Artifact, ColdStartRow, NODE_LABEL, Results};
 use std::fmt::Write as _;
 use std::path::Path;
 
@@ -130,6 +130,20 @@ fn med(values: impl Iterator<Item = f64>) -> f64 {
     median(&values.collect::<Vec<_>>()).unwrap_or(f64::NAN)
 }
 
+/// One markdown table row of `cells`.
+fn row(s: &mut String, cells: &[&dyn std::fmt::Display]) {
+    s.push('|');
+    for cell in cells {
+        let _ = write!(s, " {cell} |");
+    }
+    s.push('\n');
+}
+
+/// One cold-start figure of a set of runs, as a table cell: the median, one decimal.
+fn cold_cell(runs: &[ColdStartRow], figure: fn(&ColdStartRow) -> f64) -> String {
+    f1(med(runs.iter().map(figure)))
+}
+
 impl Report<'_> {
     pub fn render(&self) -> String {
         let r = self.results;
@@ -188,16 +202,17 @@ impl Report<'_> {
             n = r.plan.steady_invocations,
         );
         for v in &r.variants {
-            let _ = writeln!(
+            row(
                 s,
-                "| {} | {} | {} | {} | {} | {} | {} |",
-                v.label,
-                f1(med(v.cold.iter().map(|c| c.init_ms))),
-                f1(med(v.cold.iter().map(|c| c.first_answer_ms))),
-                f1(v.steady.peak_rss_kib as f64 / 1024.0),
-                f2(v.steady.warm_median_ms),
-                mib(v.bytes),
-                mib(v.zip_bytes),
+                &[
+                    &v.label,
+                    &cold_cell(&v.cold, |c| c.init_ms),
+                    &cold_cell(&v.cold, |c| c.first_answer_ms),
+                    &f1(v.steady.peak_rss_kib as f64 / 1024.0),
+                    &f2(v.steady.warm_median_ms),
+                    &mib(v.bytes),
+                    &mib(v.zip_bytes),
+                ],
             );
         }
         s.push('\n');
@@ -252,18 +267,19 @@ impl Report<'_> {
             runs = r.plan.cold_runs,
         );
         for f in &r.functions {
-            let _ = writeln!(
+            row(
                 s,
-                "| {} | {} | {} | {} |",
-                f.label,
-                f1(med(f.cold.iter().map(|c| c.init_ms))),
-                f1(med(f.cold.iter().map(|c| c.first_answer_ms))),
-                f1(med(f.cold.iter().map(|c| c.first_invocation_ms))),
+                &[
+                    &f.label,
+                    &cold_cell(&f.cold, |c| c.init_ms),
+                    &cold_cell(&f.cold, |c| c.first_answer_ms),
+                    &cold_cell(&f.cold, |c| c.first_invocation_ms),
+                ],
             );
         }
         if let (Some(rust), Some(node)) = (self.function("create-order"), self.function(NODE_LABEL))
         {
-            let col = |get: fn(&crate::suite::ColdStartRow) -> f64| {
+            let col = |get: fn(&ColdStartRow) -> f64| {
                 ratio(
                     med(node.cold.iter().map(get)),
                     med(rust.cold.iter().map(get)),
@@ -296,12 +312,13 @@ impl Report<'_> {
              | function | peak RSS (MiB) | warm invocation (ms) |\n|---|---:|---:|"
         );
         for f in &r.functions {
-            let _ = writeln!(
+            row(
                 s,
-                "| {} | {} | {} |",
-                f.label,
-                f1(f.steady.peak_rss_kib as f64 / 1024.0),
-                f2(f.steady.warm_median_ms),
+                &[
+                    &f.label,
+                    &f1(f.steady.peak_rss_kib as f64 / 1024.0),
+                    &f2(f.steady.warm_median_ms),
+                ],
             );
         }
         if let (Some(rust), Some(node)) = (self.function("create-order"), self.function(NODE_LABEL))
@@ -340,15 +357,7 @@ impl Report<'_> {
             } else {
                 "–".into()
             };
-            let _ = writeln!(
-                s,
-                "| {} | {} | {} | {} | {} |",
-                w.function,
-                f2(b),
-                f2(t),
-                f2(t - b),
-                pct
-            );
+            row(s, &[&w.function, &f2(b), &f2(t), &f2(t - b), &pct]);
         }
         s.push('\n');
     }
@@ -445,13 +454,14 @@ impl Report<'_> {
              | function | arm64 bootstrap | arm64 zip | host bootstrap |\n|---|---:|---:|---:|"
         );
         for a in self.artifacts {
-            let _ = writeln!(
+            row(
                 s,
-                "| {} | {} | {} | {} |",
-                a.function,
-                mib(a.bootstrap_bytes),
-                mib(a.zip_bytes),
-                mib(a.host_bytes)
+                &[
+                    &a.function,
+                    &mib(a.bootstrap_bytes),
+                    &mib(a.zip_bytes),
+                    &mib(a.host_bytes),
+                ],
             );
         }
         s.push('\n');
@@ -459,5 +469,17 @@ impl Report<'_> {
 
     fn function(&self, label: &str) -> Option<&crate::suite::FunctionFigures> {
         self.results.functions.iter().find(|f| f.label == label)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_row_is_the_markdown_the_tables_always_wrote() {
+        let mut s = String::new();
+        row(&mut s, &[&"create-order", &f1(1.25), &mib(None)]);
+        assert_eq!(s, format!("| {} | {} | {} |\n", "create-order", "1.2", "–"));
     }
 }

@@ -58,6 +58,16 @@ fn chaos(armed: bool, flags: Faults, live: Live, clock: Arc<ManualClock>) -> Cha
     Chaos::new(settings(armed, flags), Some(source), clock)
 }
 
+/// Armed with no flags, reading `source` at most once per `cache`.
+fn caching(source: Arc<dyn LiveSource>, cache: Duration, clock: Arc<dyn Clock>) -> Chaos {
+    let settings = Settings {
+        armed: true,
+        cache,
+        ..Settings::default()
+    };
+    Chaos::new(settings, Some(source), clock)
+}
+
 fn on(faults: Faults, minutes: u64) -> Live {
     Live::On(
         Override::new(
@@ -242,15 +252,7 @@ impl LiveSource for Counting {
 async fn the_override_is_read_at_most_once_per_cache_period() {
     let clock = Arc::new(ManualClock::new(t0()));
     let source = Arc::new(Counting(AtomicUsize::new(0), on(everything(), 15)));
-    let c = Chaos::new(
-        Settings {
-            armed: true,
-            cache: Duration::from_secs(5),
-            ..Settings::default()
-        },
-        Some(source.clone()),
-        clock as Arc<dyn Clock>,
-    );
+    let c = caching(source.clone(), Duration::from_secs(5), clock);
     for _ in 0..10 {
         assert_eq!(c.api().await, Some(500));
     }
@@ -264,15 +266,7 @@ async fn the_override_is_read_at_most_once_per_cache_period() {
 async fn the_same_seed_on_a_new_experiment_repeats_the_sequence() {
     let clock = Arc::new(ManualClock::new(t0()));
     let live = Arc::new(MemoryLive::default());
-    let c = Chaos::new(
-        Settings {
-            armed: true,
-            cache: Duration::ZERO,
-            ..Settings::default()
-        },
-        Some(live.clone() as Arc<dyn LiveSource>),
-        clock.clone(),
-    );
+    let c = caching(live.clone(), Duration::ZERO, clock.clone());
     let half = Faults {
         processor_failure_rate: 0.5,
         ..Faults::default()
@@ -309,15 +303,7 @@ impl LiveSource for Broken {
 async fn a_failing_source_is_not_asked_again_within_the_cache_period() {
     let clock = Arc::new(ManualClock::new(t0()));
     let source = Arc::new(Broken(AtomicUsize::new(0)));
-    let c = Chaos::new(
-        Settings {
-            armed: true,
-            cache: Duration::from_secs(5),
-            ..Settings::default()
-        },
-        Some(source.clone()),
-        clock,
-    );
+    let c = caching(source.clone(), Duration::from_secs(5), clock);
     for _ in 0..10 {
         assert_eq!(c.api().await, None);
     }

@@ -11,8 +11,5 @@
 source "$(dirname "$0")/lib.sh"
 
 case "${1:-}" in -h | --help) usage 0 ;; esac
-check_env "$ORDER_KIT_ENV"
-need_aws
-stack=$(stack_name "$ORDER_KIT_ENV")
-parameter=$(output "$stack" ChaosParameterName)
+parameter=$(env_output ChaosParameterName)
 workshop chaos off --aws --parameter "$parameter" "$@"

@@ -15,8 +15,5 @@ case "${1:-}" in
   -h | --help) usage 0 ;;
   --help-faults) workshop chaos on --help; exit 0 ;;
 esac
-check_env "$ORDER_KIT_ENV"
-need_aws
-stack=$(stack_name "$ORDER_KIT_ENV")
-parameter=$(output "$stack" ChaosParameterName)
+parameter=$(env_output ChaosParameterName)
 workshop chaos on --aws --parameter "$parameter" "$@"

@@ -78,6 +78,17 @@ output() {
   echo "$value"
 }
 
+# env_output KEY: one output of ORDER_KIT_ENV's stack, for the scripts whose arguments all go
+# to workshop; checks the environment name and the AWS CLI first. Run as $(env_output KEY):
+# the explicit exits stop the substitution, where set -e does not reach.
+env_output() {
+  local stack
+  check_env "$ORDER_KIT_ENV" || exit 1
+  need_aws || exit 1
+  stack=$(stack_name "$ORDER_KIT_ENV") || exit 1
+  output "$stack" "$1"
+}
+
 # workshop ARGS...: the workshop CLI of this checkout, as the labs run it (set WORKSHOP_BIN to
 # a built binary, e.g. target/debug/workshop, to skip cargo's freshness check).
 workshop() {

@@ -11,8 +11,5 @@
 source "$(dirname "$0")/lib.sh"
 
 case "${1:-}" in -h | --help) usage 0 ;; esac
-check_env "$ORDER_KIT_ENV"
-need_aws
-stack=$(stack_name "$ORDER_KIT_ENV")
-api=$(output "$stack" ApiUrl)
+api=$(env_output ApiUrl)
 workshop load --url "$api" "$@"

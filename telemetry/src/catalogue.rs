@@ -7,6 +7,7 @@
 //! identity, so an id as a dimension value would create one CloudWatch metric per order (cost
 //! and a useless graph). Ids go into EMF properties instead ([`crate::metrics::property`]).
 
+use crate::emf::array_at;
 use serde_json::Value;
 
 /// The CloudWatch namespace of every business metric.
@@ -501,41 +502,23 @@ pub enum Mismatch {
 /// exactly the defaults plus the metric's own keys, and that every value is from its set.
 pub fn check(document: &Value) -> Result<(), Vec<Mismatch>> {
     let mut out = Vec::new();
-    let directives = document
-        .pointer("/_aws/CloudWatchMetrics")
-        .and_then(Value::as_array)
-        .map(Vec::as_slice)
-        .unwrap_or_default();
-    for directive in directives {
+    for directive in array_at(document, "/_aws/CloudWatchMetrics") {
         let namespace = directive.get("Namespace").and_then(Value::as_str);
         if namespace != Some(NAMESPACE) {
             out.push(Mismatch::Namespace(
                 namespace.unwrap_or_default().to_owned(),
             ));
         }
-        let sets: Vec<Vec<String>> = directive
-            .get("Dimensions")
-            .and_then(Value::as_array)
-            .map(|sets| {
-                sets.iter()
-                    .map(|set| {
-                        set.as_array()
-                            .map(|keys| {
-                                keys.iter()
-                                    .filter_map(|k| k.as_str().map(str::to_owned))
-                                    .collect()
-                            })
-                            .unwrap_or_default()
-                    })
+        let sets: Vec<Vec<String>> = array_at(directive, "/Dimensions")
+            .iter()
+            .map(|set| {
+                array_at(set, "")
+                    .iter()
+                    .filter_map(|k| k.as_str().map(str::to_owned))
                     .collect()
             })
-            .unwrap_or_default();
-        let metrics = directive
-            .get("Metrics")
-            .and_then(Value::as_array)
-            .map(Vec::as_slice)
-            .unwrap_or_default();
-        for metric in metrics {
+            .collect();
+        for metric in array_at(directive, "/Metrics") {
             let name = metric.get("Name").and_then(Value::as_str).unwrap_or("");
             let Some(def) = find(name) else {
                 out.push(Mismatch::UnknownMetric(name.to_owned()));

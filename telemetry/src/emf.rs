@@ -325,6 +325,16 @@ pub struct Datapoint {
     pub timestamp_ms: u64,
 }
 
+/// The array at a JSON pointer, empty when it is absent or not an array: how the readers of an
+/// already validated document walk its directives, dimension sets and metrics.
+pub(crate) fn array_at<'a>(value: &'a Value, pointer: &str) -> &'a [Value] {
+    value
+        .pointer(pointer)
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+}
+
 /// Extracts the datapoints of a valid document: one per metric per dimension set, as
 /// CloudWatch Logs does. Returns the violations instead when the document is invalid.
 pub fn datapoints(document: &Value) -> Result<Vec<Datapoint>, Vec<Violation>> {
@@ -334,24 +344,11 @@ pub fn datapoints(document: &Value) -> Result<Vec<Datapoint>, Vec<Violation>> {
         .pointer("/_aws/Timestamp")
         .and_then(Value::as_u64)
         .unwrap_or_default();
-    let directives = document
-        .pointer("/_aws/CloudWatchMetrics")
-        .and_then(Value::as_array)
-        .map(Vec::as_slice)
-        .unwrap_or_default();
     let text = |v: &Value| v.as_str().unwrap_or_default().to_owned();
-    for directive in directives {
+    for directive in array_at(document, "/_aws/CloudWatchMetrics") {
         let namespace = directive.get("Namespace").map(text).unwrap_or_default();
-        let sets = directive
-            .get("Dimensions")
-            .and_then(Value::as_array)
-            .map(Vec::as_slice)
-            .unwrap_or_default();
-        let metrics = directive
-            .get("Metrics")
-            .and_then(Value::as_array)
-            .map(Vec::as_slice)
-            .unwrap_or_default();
+        let sets = array_at(directive, "/Dimensions");
+        let metrics = array_at(directive, "/Metrics");
         for metric in metrics {
             let name = metric.get("Name").map(text).unwrap_or_default();
             let unit = metric

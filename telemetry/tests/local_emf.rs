@@ -52,15 +52,7 @@ async fn every_metric_is_valid_and_written_for_its_function() {
     .await;
     assert_eq!(out, 7);
     let docs = common::check_lines(&lines_of(&written, "t-everything"));
-    let mut expected = common::every_series();
-    expected.insert(("ColdStart".into(), vec![]));
-    assert_eq!(common::series(&docs), expected);
-    for d in &docs {
-        assert_eq!(d["level"], "INFO");
-        assert_eq!(d["Environment"], "local");
-        assert_eq!(d["RequestId"], "req-1");
-        assert_eq!(d["OrderId"], "0b9f6f2e-5c1e-4d8e-9a57-3f1b2f0c9d11");
-    }
+    common::assert_cold_invocation_of_everything(&docs, "local", "req-1");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

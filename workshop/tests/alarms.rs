@@ -4,78 +4,39 @@
 
 mod common;
 
-use common::{PATIENCE, Stack, workshop};
-use orders::ports::{Clock, OrderCreated, OrderQueue, SystemClock};
-use orders_sqlite::{QueueConfig, SqliteQueue};
+use common::local::LocalQueue;
+use common::{PATIENCE, Stack, alarm_rows, alarm_state, eventually, workshop_ok};
 use serde_json::Value;
-use std::sync::Arc;
-use std::time::{Duration, Instant};
-
-fn state(rows: &[Value], name: &str) -> String {
-    rows.iter()
-        .find(|r| r["name"] == name)
-        .map(|r| r["state"].as_str().unwrap_or_default().to_owned())
-        .unwrap_or_default()
-}
+use std::time::Duration;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_dead_letter_sets_off_the_dlq_alarm_and_the_composite() {
     let dir = tempfile::tempdir().unwrap();
     let stack = Stack::start(dir.path(), &["--visibility-timeout", "1"]);
-    let alarms = |json: bool| {
-        let mut cmd = workshop();
-        cmd.args(["alarms", "--console", &stack.console]);
-        if json {
-            cmd.arg("--json");
-        }
-        let out = cmd.output().unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        out.stdout
-    };
-    let rows: Vec<Value> = serde_json::from_slice(&alarms(true)).unwrap();
+    let rows = alarm_rows(&stack);
     assert!(
         rows.len() > 20,
         "the template's whole set is evaluated: {}",
         rows.len()
     );
-    assert_ne!(state(&rows, "dlq-not-empty"), "ALARM");
+    assert_ne!(alarm_state(&rows, "dlq-not-empty"), "ALARM");
 
     // A message whose order does not exist fails every time and is dead-lettered.
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let queue = SqliteQueue::open(
-        &dir.path().join("queue.db"),
-        QueueConfig::from_settings(),
-        clock.clone(),
-    )
-    .unwrap();
-    queue
-        .publish(&OrderCreated {
-            order_id: uuid::Uuid::new_v4(),
-            created_at: clock.now(),
-            correlation_id: None,
-        })
-        .await
-        .unwrap();
+    LocalQueue::open(dir.path())
+        .publish_created(uuid::Uuid::new_v4(), None)
+        .await;
 
     // The alarm's period (60 s) must close with the DLQ sample in it before it can fire.
-    let started = Instant::now();
-    loop {
-        let rows: Vec<Value> = serde_json::from_slice(&alarms(true)).unwrap();
-        if state(&rows, "dlq-not-empty") == "ALARM" && state(&rows, "pipeline-unhealthy") == "ALARM"
-        {
-            break;
+    eventually(PATIENCE + PATIENCE, Duration::from_secs(1), async || {
+        let rows = alarm_rows(&stack);
+        let fired = ["dlq-not-empty", "pipeline-unhealthy"];
+        if fired.iter().all(|name| alarm_state(&rows, name) == "ALARM") {
+            return Ok(());
         }
-        assert!(
-            started.elapsed() < PATIENCE + PATIENCE,
-            "alarms never fired: {rows:?}"
-        );
-        tokio::time::sleep(Duration::from_secs(1)).await;
-    }
-    let table = String::from_utf8(alarms(false)).unwrap();
+        Err(format!("alarms never fired: {rows:?}"))
+    })
+    .await;
+    let table = workshop_ok(&["alarms", "--console", &stack.console], None);
     assert!(
         table.contains("dlq-not-empty") && table.contains("ALARM"),
         "{table}"

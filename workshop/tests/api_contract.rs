@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{Stack, is_uuid, order};
+use common::{Stack, is_uuid, order, urlencode};
 use serde_json::Value;
 use std::collections::HashSet;
 
@@ -19,8 +19,7 @@ fn fields(body: &Value) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn create_and_get_follow_the_contract() {
-    let dir = tempfile::tempdir().unwrap();
-    let stack = Stack::start(dir.path(), &[]);
+    let stack = Stack::fresh(&[]);
     let c = stack.client();
 
     // Exact money: 3 x 0.10 + 1 x 0.20 = 0.50, written with two decimals.
@@ -68,8 +67,7 @@ async fn create_and_get_follow_the_contract() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn every_bad_body_is_a_400_that_names_the_problem() {
-    let dir = tempfile::tempdir().unwrap();
-    let stack = Stack::start(dir.path(), &[]);
+    let stack = Stack::fresh(&[]);
     let c = stack.client();
     let cases: &[(&str, &str, &[&str])] = &[
         (
@@ -138,8 +136,7 @@ async fn every_bad_body_is_a_400_that_names_the_problem() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn idempotency_key_replays_and_conflicts() {
-    let dir = tempfile::tempdir().unwrap();
-    let stack = Stack::start(dir.path(), &[]);
+    let stack = Stack::fresh(&[]);
     let c = stack.client();
     let body = r#"{"customerName":"Idem","items":[{"sku":"A","qty":2,"price":1.5}]}"#;
     let first = c.post_raw(body, &[("Idempotency-Key", "key-123")]).await;
@@ -176,45 +173,9 @@ async fn idempotency_key_replays_and_conflicts() {
     assert_eq!(idem.len(), 1);
 }
 
-async fn pages(c: &common::Client, query: &str) -> Vec<Value> {
-    let mut seen = Vec::new();
-    let mut token: Option<String> = None;
-    loop {
-        let mut path = format!("/orders?{query}");
-        if let Some(t) = &token {
-            path.push_str(&format!("&nextToken={}", urlencode(t)));
-        }
-        let r = c.get(&path).await;
-        assert_eq!(r.status, 200, "{path}: {}", r.text);
-        let orders = r.body["orders"].as_array().unwrap().clone();
-        assert_eq!(r.body["count"], orders.len());
-        seen.extend(orders);
-        match r.body["nextToken"].as_str() {
-            Some(t) => token = Some(t.to_owned()),
-            None => {
-                assert!(r.body["nextToken"].is_null());
-                return seen;
-            }
-        }
-    }
-}
-
-fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn listing_pages_through_every_order_once_in_order() {
-    let dir = tempfile::tempdir().unwrap();
-    let stack = Stack::start(dir.path(), &[]);
+    let stack = Stack::fresh(&[]);
     let c = stack.client();
     let mut ids = Vec::new();
     for i in 0..45 {
@@ -228,7 +189,7 @@ async fn listing_pages_through_every_order_once_in_order() {
         c.wait_final(id).await;
     }
 
-    let desc = pages(&c, "limit=7").await;
+    let desc = c.pages("limit=7").await;
     let desc_ids: Vec<_> = desc
         .iter()
         .map(|o| o["id"].as_str().unwrap().to_owned())
@@ -246,7 +207,7 @@ async fn listing_pages_through_every_order_once_in_order() {
     assert!(stamps.windows(2).all(|w| w[0] >= w[1]), "newest first");
     assert_eq!(desc_ids.first(), ids.last());
 
-    let asc = pages(&c, "limit=10&sortOrder=asc").await;
+    let asc = c.pages("limit=10&sortOrder=asc").await;
     let asc_ids: Vec<_> = asc
         .iter()
         .map(|o| o["id"].as_str().unwrap().to_owned())
@@ -255,7 +216,7 @@ async fn listing_pages_through_every_order_once_in_order() {
     reversed.reverse();
     assert_eq!(asc_ids, reversed, "asc is desc reversed");
 
-    let review = pages(&c, "status=PENDING_REVIEW&limit=2").await;
+    let review = c.pages("status=PENDING_REVIEW&limit=2").await;
     assert_eq!(review.len(), 9);
     assert!(review.iter().all(|o| o["status"] == "PENDING_REVIEW"));
     let default = c.get("/orders").await;
@@ -318,8 +279,7 @@ async fn listing_pages_through_every_order_once_in_order() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn health_and_unknown_routes() {
-    let dir = tempfile::tempdir().unwrap();
-    let stack = Stack::start(dir.path(), &[]);
+    let stack = Stack::fresh(&[]);
     let c = stack.client();
     let h = c.get("/health").await;
     assert_eq!(h.status, 200);

@@ -4,16 +4,14 @@
 
 mod common;
 
-use common::{Moto, Stack, is_uuid, order};
+use common::{Moto, is_uuid, order};
 use std::collections::HashSet;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_order_flow_runs_on_dynamodb_and_sqs() {
     let moto = Moto::start();
-    let env = moto.env();
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let dir = tempfile::tempdir().unwrap();
-    let stack = Stack::start_with_env(dir.path(), &["--backend", "aws"], &env);
+    let stack = moto.up(dir.path());
     assert!(
         stack.banner.contains("DynamoDB table orders-local"),
         "{}",
@@ -114,11 +112,9 @@ async fn the_order_flow_runs_on_dynamodb_and_sqs() {
 #[tokio::test(flavor = "multi_thread")]
 async fn dlq_commands_work_on_sqs() {
     let moto = Moto::start();
-    let env = moto.env();
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let dir = tempfile::tempdir().unwrap();
     // Starting the stack provisions the emulator's queues.
-    let _stack = Stack::start_with_env(dir.path(), &["--backend", "aws"], &env);
+    let _stack = moto.up(dir.path());
 
     let sqs = aws_sdk_sqs::Client::new(&moto.sdk_config().await);
     let dlq_url = sqs
@@ -132,21 +128,13 @@ async fn dlq_commands_work_on_sqs() {
     sqs.send_message().queue_url(&dlq_url).message_body(r#"{"orderId":"00000000-0000-0000-0000-000000000001","createdAt":"2026-01-01T00:00:00.000Z"}"#).send().await.unwrap();
 
     let run = |args: &[&str]| {
-        let out = common::workshop()
-            .args(args)
-            .arg("--backend")
-            .arg("aws")
-            .arg("--data-dir")
-            .arg(dir.path())
-            .envs(env.iter().copied())
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
+        let out = common::succeed(
+            moto.workshop()
+                .args(args)
+                .args(["--backend", "aws", "--data-dir"])
+                .arg(dir.path()),
         );
-        String::from_utf8(out.stdout).unwrap()
+        String::from_utf8(out).unwrap()
     };
     let listed: serde_json::Value = serde_json::from_str(&run(&["dlq", "list", "--json"])).unwrap();
     assert_eq!(listed.as_array().unwrap().len(), 1);

@@ -5,12 +5,12 @@
 mod common;
 
 use common::{
-    PATIENCE, Stack, chaos, chaos_json, dlq_rows, injections, metrics, order, workshop_ok,
+    Stack, alarm_rows, alarm_state, chaos, chaos_json, dlq_rows, has_dimensions, injections,
+    metrics, order, wait_for, workshop_ok,
 };
 use serde_json::{Value, json};
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
-use std::time::{Duration, Instant};
 
 fn dlq_order_ids(data_dir: &Path) -> Vec<String> {
     dlq_rows(data_dir)
@@ -26,14 +26,7 @@ fn redrive(data_dir: &Path) {
 /// Sum (or max, by `field`) of one series in `workshop metrics --json` rows; 0 when absent.
 fn stat(rows: &[Value], name: &str, dims: &[(&str, &str)], field: &str) -> f64 {
     rows.iter()
-        .filter(|r| {
-            r["name"] == name
-                && dims.iter().all(|(k, v)| {
-                    r["dimensions"]
-                        .as_array()
-                        .is_some_and(|ds| ds.iter().any(|d| d[0] == *k && d[1] == *v))
-                })
-        })
+        .filter(|r| r["name"] == name && has_dimensions(r, dims))
         .map(|r| r[field].as_f64().unwrap_or_default())
         .fold(0.0, |acc, v| {
             if field == "maximum" {
@@ -42,26 +35,6 @@ fn stat(rows: &[Value], name: &str, dims: &[(&str, &str)], field: &str) -> f64 {
                 acc + v
             }
         })
-}
-
-fn alarm_state(stack: &Stack, name: &str) -> String {
-    let out = workshop_ok(&["alarms", "--json", "--console", &stack.console], None);
-    let rows: Vec<Value> = serde_json::from_str(&out).unwrap();
-    rows.iter()
-        .find(|r| r["name"] == name)
-        .map(|r| r["state"].as_str().unwrap_or_default().to_owned())
-        .unwrap_or_default()
-}
-
-async fn wait_for(what: &str, mut done: impl AsyncFnMut() -> bool) {
-    let started = Instant::now();
-    while !done().await {
-        assert!(
-            started.elapsed() < PATIENCE * 2,
-            "gave up waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
 }
 
 /// Creates `bodies` with `clients` concurrent clients; returns the accepted orders' ids.
@@ -91,29 +64,11 @@ async fn create_all(stack: &Stack, bodies: Vec<Value>, clients: usize) -> Vec<St
 
 /// Every PENDING order, through the API's status index, page by page.
 async fn pending_ids(stack: &Stack) -> HashSet<String> {
-    let c = stack.client();
-    let mut out = HashSet::new();
-    let mut path = "/orders?status=PENDING&limit=100".to_owned();
-    loop {
-        let r = c.get(&path).await;
-        assert_eq!(r.status, 200, "{}", r.text);
-        for o in r.body["orders"].as_array().unwrap() {
-            out.insert(o["id"].as_str().unwrap().to_owned());
-        }
-        match r.body["nextToken"].as_str() {
-            Some(t) => {
-                path = format!(
-                    "/orders?status=PENDING&limit=100&nextToken={}",
-                    urlencode(t)
-                )
-            }
-            None => return out,
-        }
-    }
-}
-
-fn urlencode(s: &str) -> String {
-    form_urlencoded::byte_serialize(s.as_bytes()).collect()
+    let orders = stack.client().pages("status=PENDING&limit=100").await;
+    orders
+        .iter()
+        .map(|o| o["id"].as_str().unwrap().to_owned())
+        .collect()
 }
 
 async fn statuses(stack: &Stack, ids: &[String]) -> HashMap<String, String> {
@@ -174,7 +129,7 @@ async fn every_failing_message_is_dead_lettered_then_redrive_heals() {
 
     // The DLQ alarm fires; it is the stop condition, so chaos switches itself off.
     wait_for("dlq-not-empty in ALARM", async || {
-        alarm_state(&stack, "dlq-not-empty") == "ALARM"
+        alarm_state(&alarm_rows(&stack), "dlq-not-empty") == "ALARM"
     })
     .await;
     wait_for("the stop condition", async || {
@@ -354,17 +309,13 @@ async fn a_poison_sku_dead_letters_exactly_its_orders_every_time() {
 /// fault ends the sweeper publishes every one and they are processed.
 #[tokio::test(flavor = "multi_thread")]
 async fn the_sweeper_recovers_every_order_a_queue_fault_left_unpublished() {
-    let dir = tempfile::tempdir().unwrap();
-    let stack = Stack::start(
-        dir.path(),
-        &[
-            "--chaos-armed",
-            "--sweep-interval",
-            "1",
-            "--sweep-grace",
-            "1",
-        ],
-    );
+    let stack = Stack::fresh(&[
+        "--chaos-armed",
+        "--sweep-interval",
+        "1",
+        "--sweep-grace",
+        "1",
+    ]);
     chaos_json(
         &stack,
         &[
@@ -564,8 +515,7 @@ async fn an_expired_override_injects_nothing_and_off_beats_the_flags() {
 /// Bad chaos requests get errors that name the problem.
 #[tokio::test(flavor = "multi_thread")]
 async fn bad_chaos_requests_are_refused_with_the_reason() {
-    let dir = tempfile::tempdir().unwrap();
-    let stack = Stack::start(dir.path(), &["--chaos-armed"]);
+    let stack = Stack::fresh(&["--chaos-armed"]);
     for (args, expected) in [
         (
             vec!["on", "--processor-failure-rate", "1.5"],

@@ -4,20 +4,18 @@
 
 mod common;
 
-use common::{Moto, workshop};
+use common::{Moto, outcome};
 use serde_json::Value;
 
 fn run(moto: &Moto, args: &[&str]) -> (bool, String, String) {
-    let out = workshop()
-        .args(args)
-        .envs(moto.env().iter().map(|(k, v)| (*k, v.as_str())))
-        .output()
-        .unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    outcome(moto.workshop().args(args))
+}
+
+/// Runs a command that must fail, and fail saying `reason`.
+fn refused(moto: &Moto, args: &[&str], reason: &str) {
+    let (ok, _, err) = run(moto, args);
+    assert!(!ok, "{args:?} was accepted");
+    assert!(err.contains(reason), "{err}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -139,27 +137,17 @@ async fn chaos_on_and_off_write_the_parameter_the_functions_read() {
     );
 
     // Nothing on AWS would watch a stop condition: refused, not silently ignored.
-    let (ok, _, err) = run(
+    refused(
         &moto,
         &[&["chaos", "on", "--stop-on", "dlq-not-empty"][..], &aws].concat(),
-    );
-    assert!(!ok);
-    assert!(
-        err.contains("--stop-on works on the local stack only"),
-        "{err}"
+        "--stop-on works on the local stack only",
     );
 
     // Bad input is refused before anything is written.
-    let (ok, _, err) = run(
+    refused(
         &moto,
         &[&["chaos", "on", "--timeout-rate", "2"][..], &aws].concat(),
+        "timeoutRate must be a rate between 0 and 1",
     );
-    assert!(!ok);
-    assert!(
-        err.contains("timeoutRate must be a rate between 0 and 1"),
-        "{err}"
-    );
-    let (ok, _, err) = run(&moto, &["chaos", "on", "--aws"]);
-    assert!(!ok);
-    assert!(err.contains("--parameter"), "{err}");
+    refused(&moto, &["chaos", "on", "--aws"], "--parameter");
 }

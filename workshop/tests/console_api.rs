@@ -3,9 +3,9 @@
 
 mod common;
 
-use common::{PATIENCE, Stack, order};
+use common::{PATIENCE, Stack, eventually, order};
 use serde_json::{Value, json};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 async fn get(http: &reqwest::Client, url: String) -> Value {
     let r = http.get(&url).send().await.unwrap();
@@ -13,16 +13,16 @@ async fn get(http: &reqwest::Client, url: String) -> Value {
     r.json().await.unwrap()
 }
 
+/// Sends a console API request and reads its JSON answer.
+async fn answer(req: reqwest::RequestBuilder) -> Value {
+    req.send().await.unwrap().json().await.unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn every_widget_of_the_shipped_dashboards_can_be_fed() {
-    let dir = tempfile::tempdir().unwrap();
-    let stack = Stack::start(dir.path(), &[]);
+    let stack = Stack::fresh(&[]);
     let c = stack.client();
-    let id = c.create(&order(2, "5.00")).await.body["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    c.wait_final(&id).await;
+    let id = c.place(&order(2, "5.00")).await;
     let http = reqwest::Client::new();
     let console = stack.console.trim_end_matches('/').to_owned();
 
@@ -45,15 +45,11 @@ async fn every_widget_of_the_shipped_dashboards_can_be_fed() {
             let p = &w["properties"];
             match w["type"].as_str().unwrap() {
                 "metric" => {
-                    let r: Value = http
-                        .post(format!("{console}/api/metric-data"))
-                        .json(&json!({"metrics": p["metrics"], "stat": p["stat"], "period": p["period"], "start": start, "end": end}))
-                        .send()
-                        .await
-                        .unwrap()
-                        .json()
-                        .await
-                        .unwrap();
+                    let r = answer(
+                        http.post(format!("{console}/api/metric-data"))
+                            .json(&json!({"metrics": p["metrics"], "stat": p["stat"], "period": p["period"], "start": start, "end": end})),
+                    )
+                    .await;
                     assert_eq!(r["errors"], json!([]), "{}: {}", d["name"], p["title"]);
                     assert!(
                         !r["series"].as_array().unwrap().is_empty(),
@@ -87,12 +83,11 @@ async fn every_widget_of_the_shipped_dashboards_can_be_fed() {
     );
 
     // The order shows in the business dashboard's orders-created widget and in the logs.
-    let started = Instant::now();
-    loop {
-        let r: Value = http
+    eventually(PATIENCE, Duration::from_millis(200), async || {
+        let r = answer(http
             .post(format!("{console}/api/metric-data"))
-            .json(&json!({"metrics": [["OrderKit", "OrdersCreated", "Service", "orders", "Environment", "local"]], "stat": "Sum", "period": 60, "start": start, "end": chrono::Utc::now().timestamp_millis()}))
-            .send().await.unwrap().json().await.unwrap();
+            .json(&json!({"metrics": [["OrderKit", "OrdersCreated", "Service", "orders", "Environment", "local"]], "stat": "Sum", "period": 60, "start": start, "end": chrono::Utc::now().timestamp_millis()})))
+            .await;
         let total: f64 = r["series"][0]["values"]
             .as_array()
             .unwrap()
@@ -100,18 +95,15 @@ async fn every_widget_of_the_shipped_dashboards_can_be_fed() {
             .filter_map(Value::as_f64)
             .sum();
         if total == 1.0 {
-            break;
+            return Ok(());
         }
-        assert!(
-            started.elapsed() < PATIENCE,
-            "OrdersCreated never showed: {r}"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    let logs = http
+        Err(format!("OrdersCreated never showed: {r}"))
+    })
+    .await;
+    let logs = answer(http
         .get(format!("{console}/api/logs"))
-        .query(&[("query", format!("SOURCE '/aws/lambda/order-processor' | fields @timestamp, order_id, message | filter order_id = \"{id}\" | sort @timestamp desc"))])
-        .send().await.unwrap().json::<Value>().await.unwrap();
+        .query(&[("query", format!("SOURCE '/aws/lambda/order-processor' | fields @timestamp, order_id, message | filter order_id = \"{id}\" | sort @timestamp desc"))]))
+        .await;
     assert!(
         logs["rows"]
             .as_array()
@@ -143,14 +135,7 @@ async fn every_widget_of_the_shipped_dashboards_can_be_fed() {
     );
 
     assert_eq!(get(&http, format!("{console}/api/dlq")).await, json!([]));
-    let redriven: Value = http
-        .post(format!("{console}/api/dlq/redrive"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let redriven = answer(http.post(format!("{console}/api/dlq/redrive"))).await;
     assert_eq!(redriven["moved"], 0);
 
     let page = http.get(format!("{console}/")).send().await.unwrap();

@@ -6,10 +6,14 @@ mod common;
 use common::{Stack, order};
 use serde_json::Value;
 
+/// The `message` of each log line.
+fn messages(lines: &[Value]) -> Vec<&str> {
+    lines.iter().filter_map(|l| l["message"].as_str()).collect()
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn one_order_can_be_followed_from_request_to_status_update() {
-    let dir = tempfile::tempdir().unwrap();
-    let stack = Stack::start(dir.path(), &[]);
+    let stack = Stack::fresh(&[]);
     let c = stack.client();
     let correlation = "lab-trace-42";
     let r = c
@@ -31,12 +35,9 @@ async fn one_order_can_be_followed_from_request_to_status_update() {
             .collect()
     };
     let created = about("create-order");
-    let messages: Vec<&str> = created
-        .iter()
-        .filter_map(|l| l["message"].as_str())
-        .collect();
-    assert!(messages.contains(&"order created"), "{messages:?}");
-    assert!(messages.contains(&"order published"), "{messages:?}");
+    let said = messages(&created);
+    assert!(said.contains(&"order created"), "{said:?}");
+    assert!(said.contains(&"order published"), "{said:?}");
     for line in &created {
         assert_eq!(line["function_name"], "create-order");
         assert!(
@@ -53,11 +54,8 @@ async fn one_order_can_be_followed_from_request_to_status_update() {
         .unwrap()
         .to_owned();
     let processed = about("order-processor");
-    let messages: Vec<&str> = processed
-        .iter()
-        .filter_map(|l| l["message"].as_str())
-        .collect();
-    assert!(messages.contains(&"status updated"), "{messages:?}");
+    let said = messages(&processed);
+    assert!(said.contains(&"status updated"), "{said:?}");
     assert!(
         processed
             .iter()

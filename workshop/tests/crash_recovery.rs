@@ -3,12 +3,12 @@
 
 mod common;
 
-use common::{PATIENCE, Stack, order};
+use common::{PATIENCE, Stack, eventually, order};
 use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tokio::sync::Mutex;
 
 const ORDERS: usize = 1000;
@@ -101,11 +101,10 @@ async fn sigkill_with_orders_in_flight_loses_nothing() {
     );
 
     let c = stack.client();
-    let started = Instant::now();
     let mut pending: Vec<_> = accepted.keys().cloned().collect();
-    while !pending.is_empty() {
+    eventually(PATIENCE, Duration::from_millis(250), async || {
         let mut still = Vec::new();
-        for id in pending {
+        for id in std::mem::take(&mut pending) {
             let r = c.get(&format!("/orders/{id}")).await;
             assert_eq!(r.status, 200, "accepted order {id} was lost: {}", r.text);
             match r.body["status"].as_str().unwrap() {
@@ -114,15 +113,12 @@ async fn sigkill_with_orders_in_flight_loses_nothing() {
             }
         }
         pending = still;
-        assert!(
-            started.elapsed() < PATIENCE,
-            "{} accepted orders still PENDING",
-            pending.len()
-        );
-        if !pending.is_empty() {
-            tokio::time::sleep(Duration::from_millis(250)).await;
+        if pending.is_empty() {
+            return Ok(());
         }
-    }
+        Err(format!("{} accepted orders still PENDING", pending.len()))
+    })
+    .await;
     eprintln!(
         "{} orders accepted ({} before the kill), all final",
         accepted.len(),

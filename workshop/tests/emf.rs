@@ -30,12 +30,9 @@ fn metric_names(docs: &[Value]) -> HashSet<String> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn functions_write_valid_emf_with_their_business_metrics() {
-    let dir = tempfile::tempdir().unwrap();
-    let stack = Stack::start(dir.path(), &[]);
+    let stack = Stack::fresh(&[]);
     let c = stack.client();
-    let created = c.create(&order(2, "5.00")).await;
-    let id = created.body["id"].as_str().unwrap().to_owned();
-    c.wait_final(&id).await;
+    let id = c.place(&order(2, "5.00")).await;
     assert_eq!(c.post_raw(r#"{"items":[]}"#, &[]).await.status, 400);
     assert_eq!(
         c.get("/orders/00000000-0000-0000-0000-000000000000")

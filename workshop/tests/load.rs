@@ -3,46 +3,42 @@
 
 mod common;
 
-use common::{Stack, metrics, workshop};
+use common::{Stack, metrics, succeed, workshop};
 use serde_json::Value;
 
-fn sum(rows: &[Value], name: &str) -> f64 {
+/// The API Gateway rows of one metric.
+fn api<'a>(rows: &'a [Value], name: &'a str) -> impl Iterator<Item = &'a Value> {
     rows.iter()
-        .filter(|r| r["namespace"] == "AWS/ApiGateway" && r["name"] == name)
-        .map(|r| r["sum"].as_f64().unwrap())
-        .sum()
+        .filter(move |r| r["namespace"] == "AWS/ApiGateway" && r["name"] == name)
+}
+
+fn sum(rows: &[Value], name: &str) -> f64 {
+    api(rows, name).map(|r| r["sum"].as_f64().unwrap()).sum()
 }
 
 fn max(rows: &[Value], name: &str) -> f64 {
-    rows.iter()
-        .filter(|r| r["namespace"] == "AWS/ApiGateway" && r["name"] == name)
+    api(rows, name)
         .map(|r| r["maximum"].as_f64().unwrap())
         .fold(0.0, f64::max)
 }
 
 #[test]
 fn load_reports_what_it_sent_and_agrees_with_the_api_metrics() {
-    let dir = tempfile::tempdir().unwrap();
-    let stack = Stack::start(dir.path(), &[]);
-    let out = workshop()
-        .args([
-            "load",
-            "--url",
-            &stack.url,
-            "--rate",
-            "40",
-            "--duration",
-            "5s",
-        ])
-        .args(["--mix", "create=6,get=3,list=1", "--json", "--quiet"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let stack = Stack::fresh(&[]);
+    let out = succeed(
+        workshop()
+            .args([
+                "load",
+                "--url",
+                &stack.url,
+                "--rate",
+                "40",
+                "--duration",
+                "5s",
+            ])
+            .args(["--mix", "create=6,get=3,list=1", "--json", "--quiet"]),
     );
-    let s: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let s: Value = serde_json::from_slice(&out).unwrap();
     assert_eq!(s["sent"], 200);
     assert_eq!(s["completed"], 200, "{s}");
     assert_eq!(s["transportErrors"], 0);
@@ -115,17 +111,12 @@ fn load_against_a_hung_target_stops_by_itself() {
     // Accepts connections (the kernel does) but never answers them.
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
-    let out = workshop()
-        .args(["load", "--url", &url, "--rate", "20", "--duration", "2s"])
-        .args(["--concurrency", "2", "--json", "--quiet"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = succeed(
+        workshop()
+            .args(["load", "--url", &url, "--rate", "20", "--duration", "2s"])
+            .args(["--concurrency", "2", "--json", "--quiet"]),
     );
-    let s: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let s: Value = serde_json::from_slice(&out).unwrap();
     assert_eq!(s["sent"], 2, "{s}");
     assert_eq!(s["unsent"], 38);
     assert_eq!(s["completed"], 0);

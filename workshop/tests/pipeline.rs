@@ -2,16 +2,15 @@
 
 mod common;
 
-use common::{PATIENCE, Stack, dlq_rows, is_uuid, order, workshop};
-use orders::ports::{Clock, OrderCreated, OrderQueue, OrderStore, SystemClock};
-use orders_sqlite::{QueueConfig, SqliteOrderStore, SqliteQueue};
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use common::local::{LocalQueue, write_order};
+use common::{PATIENCE, Stack, dlq_rows, eventually, is_uuid, order, workshop_ok};
+use orders::ports::OrderStore;
+use orders_sqlite::SqliteOrderStore;
+use std::time::Duration;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn orders_reach_their_final_status() {
-    let dir = tempfile::tempdir().unwrap();
-    let stack = Stack::start(dir.path(), &[]);
+    let stack = Stack::fresh(&[]);
     let c = stack.client();
     let cases = [
         (order(2, "9.99"), "CONFIRMED"),
@@ -41,35 +40,18 @@ async fn a_failing_message_is_received_max_receive_count_times_then_redriven() {
     let c = stack.client();
 
     // A message for an order that does not exist yet: the processor fails it every time.
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let queue = SqliteQueue::open(
-        &dir.path().join("queue.db"),
-        QueueConfig::from_settings(),
-        clock.clone(),
-    )
-    .unwrap();
+    let queue = LocalQueue::open(dir.path());
     let order_id = uuid::Uuid::new_v4();
-    let message_id = queue
-        .publish(&OrderCreated {
-            order_id,
-            created_at: clock.now(),
-            correlation_id: Some("dlq-test".into()),
-        })
-        .await
-        .unwrap();
+    let message_id = queue.publish_created(order_id, Some("dlq-test")).await;
 
-    let started = Instant::now();
-    let dead = loop {
+    let dead = eventually(PATIENCE, Duration::from_millis(200), async || {
         let dead = dlq_rows(dir.path());
-        if !dead.is_empty() {
-            break dead;
+        if dead.is_empty() {
+            return Err("message never reached the DLQ".to_owned());
         }
-        assert!(
-            started.elapsed() < PATIENCE,
-            "message never reached the DLQ"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
+        Ok(dead)
+    })
+    .await;
     let max = orders::settings::QUEUE.max_receive_count;
     assert_eq!(dead.len(), 1);
     assert_eq!(dead[0]["messageId"], message_id.as_str());
@@ -89,33 +71,11 @@ async fn a_failing_message_is_received_max_receive_count_times_then_redriven() {
 
     // Fix the cause (the order now exists), redrive, and the order is processed.
     let store = SqliteOrderStore::open(&dir.path().join("orders.db")).unwrap();
-    let mut o = orders::domain::Order::place(
-        order_id,
-        orders::domain::NewOrder {
-            customer_name: "Late".into(),
-            items: vec![orders::domain::LineItem {
-                sku: "A".into(),
-                qty: 1,
-                price: 5.into(),
-            }],
-        },
-        clock.now(),
-    );
-    o.id = order_id;
-    store.create(&o, None).await.unwrap();
+    write_order(&store, order_id, "Late", 5, queue.clock.now()).await;
     store.mark_published(order_id).await.unwrap();
 
-    let out = workshop()
-        .args(["dlq", "redrive", "--data-dir"])
-        .arg(dir.path())
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    assert!(
-        String::from_utf8_lossy(&out.stdout).contains("Redrove 1 message"),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
+    let out = workshop_ok(&["dlq", "redrive"], Some(dir.path()));
+    assert!(out.contains("Redrove 1 message"), "{out}");
     let done = c.wait_final(&order_id.to_string()).await;
     assert_eq!(done["status"], "CONFIRMED");
     assert!(dlq_rows(dir.path()).is_empty());
@@ -183,9 +143,7 @@ async fn ctrl_c_stops_cleanly_and_data_survives_a_restart() {
     let dir = tempfile::tempdir().unwrap();
     let stack = Stack::start(dir.path(), &[]);
     let c = stack.client();
-    let r = c.create(&order(1, "3.00")).await;
-    let id = r.body["id"].as_str().unwrap().to_owned();
-    c.wait_final(&id).await;
+    let id = c.place(&order(1, "3.00")).await;
     assert!(stack.stop().success(), "clean exit on Ctrl-C");
     let stack = Stack::start(dir.path(), &[]);
     let r = stack.client().get(&format!("/orders/{id}")).await;

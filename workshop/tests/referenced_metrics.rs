@@ -4,12 +4,11 @@
 
 mod common;
 
-use common::{PATIENCE, Stack, chaos_json, injections, order, workshop};
-use orders::ports::{Clock, OrderCreated, OrderQueue, OrderStore, SystemClock};
-use orders_sqlite::{QueueConfig, SqliteOrderStore, SqliteQueue};
+use common::local::{LocalQueue, write_order};
+use common::{PATIENCE, Stack, chaos_json, eventually, has_dimensions, injections, metrics, order};
+use orders_sqlite::SqliteOrderStore;
 use serde_json::Value;
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Turns on one set of faults, runs `trigger`, and waits until `function` logged an injection
 /// of `fault`.
@@ -24,27 +23,26 @@ async fn inject(
     on.extend_from_slice(args);
     chaos_json(stack, &on);
     trigger().await;
-    let started = Instant::now();
-    while injections(stack, function, fault).is_empty() {
-        assert!(
-            started.elapsed() < PATIENCE,
-            "{function} never injected {fault} ({args:?})"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    eventually(PATIENCE, Duration::from_millis(100), async || {
+        if injections(stack, function, fault).is_empty() {
+            return Err(format!("{function} never injected {fault} ({args:?})"));
+        }
+        Ok(())
+    })
+    .await;
     chaos_json(stack, &["off"]);
 }
 
 fn present(rows: &[Value], series: &alarms::Metric) -> bool {
+    let dims: Vec<(&str, &str)> = series
+        .dimensions
+        .iter()
+        .map(|d| (d.name.as_str(), d.value.as_str()))
+        .collect();
     rows.iter().any(|r| {
         r["namespace"] == series.namespace.as_str()
             && r["name"] == series.metric_name.as_str()
-            && series.dimensions.iter().all(|d| {
-                r["dimensions"].as_array().is_some_and(|ds| {
-                    ds.iter()
-                        .any(|p| p[0] == d.name.as_str() && p[1] == d.value.as_str())
-                })
-            })
+            && has_dimensions(r, &dims)
     })
 }
 
@@ -67,11 +65,7 @@ async fn every_metric_a_dashboard_or_alarm_reads_is_emitted() {
 
     // The happy path for every status, reads, lists, health and rejected requests.
     for (lines, price) in [(1, "5.00"), (11, "1.00"), (1, "20000.00")] {
-        let id = c.create(&order(lines, price)).await.body["id"]
-            .as_str()
-            .unwrap()
-            .to_owned();
-        c.wait_final(&id).await;
+        let id = c.place(&order(lines, price)).await;
         assert_eq!(c.get(&format!("/orders/{id}")).await.status, 200);
     }
     assert_eq!(
@@ -96,52 +90,22 @@ async fn every_metric_a_dashboard_or_alarm_reads_is_emitted() {
 
     // A duplicate delivery, a message that keeps failing (to the DLQ), and an order whose
     // message was never sent (the sweeper publishes it).
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let queue = SqliteQueue::open(
-        &dir.path().join("queue.db"),
-        QueueConfig::from_settings(),
-        clock.clone(),
-    )
-    .unwrap();
+    let queue = LocalQueue::open(dir.path());
     let store = SqliteOrderStore::open(&dir.path().join("orders.db")).unwrap();
     let done = c.get("/orders?limit=1").await.body["orders"][0]["id"]
         .as_str()
         .unwrap()
         .parse()
         .unwrap();
+    queue.publish_created(done, None).await;
+    queue.publish_created(uuid::Uuid::new_v4(), None).await;
     queue
-        .publish(&OrderCreated {
-            order_id: done,
-            created_at: clock.now(),
-            correlation_id: None,
-        })
-        .await
-        .unwrap();
-    queue
-        .publish(&OrderCreated {
-            order_id: uuid::Uuid::new_v4(),
-            created_at: clock.now(),
-            correlation_id: None,
-        })
-        .await
-        .unwrap();
-    queue
+        .queue
         .send("not an order message", &Default::default())
         .await
         .unwrap();
-    let stranded = orders::domain::Order::place(
-        uuid::Uuid::new_v4(),
-        orders::domain::NewOrder {
-            customer_name: "Stranded".into(),
-            items: vec![orders::domain::LineItem {
-                sku: "A".into(),
-                qty: 1,
-                price: 1.into(),
-            }],
-        },
-        clock.now() - chrono::Duration::seconds(5),
-    );
-    store.create(&stranded, None).await.unwrap();
+    let placed_at = queue.clock.now() - chrono::Duration::seconds(5);
+    let stranded = write_order(&store, uuid::Uuid::new_v4(), "Stranded", 1, placed_at).await;
     c.wait_final(&stranded.id.to_string()).await;
 
     // Every fault of the chaos catalogue, each where it is injected: ChaosInjections by
@@ -190,12 +154,7 @@ async fn every_metric_a_dashboard_or_alarm_reads_is_emitted() {
         "DependencyError",
         "order-processor",
         async || {
-            let message = OrderCreated {
-                order_id: done,
-                created_at: clock.now(),
-                correlation_id: None,
-            };
-            queue.publish(&message).await.unwrap();
+            queue.publish_created(done, None).await;
         },
     )
     .await;
@@ -205,14 +164,8 @@ async fn every_metric_a_dashboard_or_alarm_reads_is_emitted() {
     let wanted: Vec<alarms::Metric> = dashboards::referenced_series(dashboards::Target::Local)
         .into_iter()
         .collect();
-    let started = Instant::now();
-    loop {
-        let out = workshop()
-            .args(["metrics", "--json", "--console", &stack.console])
-            .output()
-            .unwrap();
-        assert!(out.status.success());
-        let rows: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    eventually(PATIENCE, Duration::from_millis(500), async || {
+        let rows = metrics(&stack);
         let missing: Vec<String> = wanted
             .iter()
             .filter(|m| !present(&rows, m))
@@ -229,13 +182,9 @@ async fn every_metric_a_dashboard_or_alarm_reads_is_emitted() {
             })
             .collect();
         if missing.is_empty() {
-            break;
+            return Ok(());
         }
-        assert!(
-            started.elapsed() < PATIENCE,
-            "never emitted:\n{}",
-            missing.join("\n")
-        );
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
+        Err(format!("never emitted:\n{}", missing.join("\n")))
+    })
+    .await;
 }

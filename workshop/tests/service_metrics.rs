@@ -3,48 +3,27 @@
 
 mod common;
 
-use common::{Stack, order, workshop};
+use common::{PATIENCE, Stack, eventually, has_dimensions, metrics, order, workshop_ok};
 use serde_json::Value;
+use std::time::Duration;
 
 /// Namespace, metric name, and dimensions the metric must carry.
 type Expected<'a> = (&'a str, &'a str, &'a [(&'a str, &'a str)]);
 
 fn has(rows: &[Value], namespace: &str, name: &str, dims: &[(&str, &str)]) -> bool {
-    rows.iter().any(|r| {
-        r["namespace"] == namespace
-            && r["name"] == name
-            && dims.iter().all(|(k, v)| {
-                r["dimensions"]
-                    .as_array()
-                    .is_some_and(|d| d.iter().any(|p| p[0] == *k && p[1] == *v))
-            })
-    })
+    rows.iter()
+        .any(|r| r["namespace"] == namespace && r["name"] == name && has_dimensions(r, dims))
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn service_and_business_metrics_are_recorded_and_printed() {
-    let dir = tempfile::tempdir().unwrap();
-    let stack = Stack::start(dir.path(), &[]);
+    let stack = Stack::fresh(&[]);
     let c = stack.client();
-    let id = c.create(&order(1, "4.00")).await.body["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    c.wait_final(&id).await;
+    c.place(&order(1, "4.00")).await;
     assert_eq!(c.get("/orders/not-a-uuid").await.status, 400);
     // The queue gauges are sampled every few seconds: wait for a sample after the processing.
-    let started = std::time::Instant::now();
-    let rows = loop {
-        let out = workshop()
-            .args(["metrics", "--json", "--console", &stack.console])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let rows: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let rows = eventually(PATIENCE, Duration::from_millis(500), async || {
+        let rows = metrics(&stack);
         let sampled = rows
             .iter()
             .filter(|r| r["namespace"] == "AWS/SQS" && r["name"] == "NumberOfMessagesDeleted")
@@ -54,14 +33,11 @@ async fn service_and_business_metrics_are_recorded_and_printed() {
                 .iter()
                 .any(|r| r["name"] == "NumberOfMessagesDeleted" && r["sum"].as_f64() >= Some(1.0))
         {
-            break rows;
+            return Ok(rows);
         }
-        assert!(
-            started.elapsed() < common::PATIENCE,
-            "no SQS sample with the deleted message"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
-    };
+        Err("no SQS sample with the deleted message".to_owned())
+    })
+    .await;
     let expected: &[Expected] = &[
         (
             "AWS/Lambda",
@@ -123,11 +99,7 @@ async fn service_and_business_metrics_are_recorded_and_printed() {
         .unwrap();
     assert_eq!(four["sum"], 1.0);
 
-    let table = workshop()
-        .args(["metrics", "--console", &stack.console])
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&table.stdout);
+    let text = workshop_ok(&["metrics", "--console", &stack.console], None);
     assert!(
         text.contains("OrdersCreated") && text.contains("Invocations"),
         "{text}"

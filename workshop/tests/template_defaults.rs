@@ -116,6 +116,14 @@ fn tagged<'a>(v: &'a Value, tag: &str) -> Option<&'a Value> {
     }
 }
 
+/// The string inside a short-form tag (`!Ref X`, `!Sub "..."`); fails saying `what` it should
+/// have been.
+fn tagged_str<'a>(v: &'a Value, tag: &str, what: impl std::fmt::Display) -> &'a str {
+    tagged(v, tag)
+        .and_then(Value::as_str)
+        .unwrap_or_else(|| panic!("{what}"))
+}
+
 /// The logical id in `!GetAtt Id.Arn`.
 fn get_att_arn(v: &Value) -> &str {
     tagged(v, "GetAtt")
@@ -232,19 +240,25 @@ fn function_and_log_group_names_carry_the_function_name() {
     let t = Template::load();
     for f in Function::ALL {
         let (id, r) = t.function(f);
-        let name = tagged(&r["Properties"]["FunctionName"], "Sub")
-            .and_then(Value::as_str)
-            .unwrap_or_else(|| panic!("{id}: FunctionName is a !Sub"));
+        let name = tagged_str(
+            &r["Properties"]["FunctionName"],
+            "Sub",
+            format_args!("{id}: FunctionName is a !Sub"),
+        );
         assert!(
             name.ends_with(&format!("-{}", f.name())),
             "{id}: FunctionName {name}"
         );
-        let group = tagged(&r["Properties"]["LoggingConfig"]["LogGroup"], "Ref")
-            .and_then(Value::as_str)
-            .unwrap_or_else(|| panic!("{id}: LoggingConfig.LogGroup is a !Ref to its log group"));
-        let group_name = tagged(&t.resource(group)["Properties"]["LogGroupName"], "Sub")
-            .and_then(Value::as_str)
-            .unwrap_or_else(|| panic!("{group}: LogGroupName is a !Sub"));
+        let group = tagged_str(
+            &r["Properties"]["LoggingConfig"]["LogGroup"],
+            "Ref",
+            format_args!("{id}: LoggingConfig.LogGroup is a !Ref to its log group"),
+        );
+        let group_name = tagged_str(
+            &t.resource(group)["Properties"]["LogGroupName"],
+            "Sub",
+            format_args!("{group}: LogGroupName is a !Sub"),
+        );
         assert_eq!(
             group_name,
             format!("/aws/lambda/{name}"),
@@ -305,9 +319,7 @@ fn environment_variables_are_the_ones_settings_names() {
 fn chaos_is_disarmed_by_default() {
     let t = Template::load();
     let armed = &t.globals()["Environment"]["Variables"]["CHAOS_ARMED"];
-    let param = tagged(armed, "Ref")
-        .and_then(Value::as_str)
-        .expect("CHAOS_ARMED: !Ref <param>");
+    let param = tagged_str(armed, "Ref", "CHAOS_ARMED: !Ref <param>");
     assert_eq!(
         t.root["Parameters"][param]["Default"].as_str(),
         Some("false")
@@ -330,9 +342,7 @@ fn one_or_many(v: &Value) -> Vec<&Value> {
 fn chaos_parameter_is_created_unset_and_only_readable() {
     let t = Template::load();
     let name = &t.globals()["Environment"]["Variables"]["CHAOS_PARAMETER"];
-    let id = tagged(name, "Ref")
-        .and_then(Value::as_str)
-        .expect("CHAOS_PARAMETER: !Ref <AWS::SSM::Parameter>");
+    let id = tagged_str(name, "Ref", "CHAOS_PARAMETER: !Ref <AWS::SSM::Parameter>");
     let param = t.resource(id);
     assert_eq!(
         param["Type"].as_str(),
@@ -355,9 +365,11 @@ fn chaos_parameter_is_created_unset_and_only_readable() {
         "{id} starts with no override"
     );
     // The grants below build the ARN as `parameter${Id}`, right only for a name with a slash.
-    let param_name = tagged(&p["Name"], "Sub")
-        .and_then(Value::as_str)
-        .unwrap_or_else(|| panic!("{id}.Name is a !Sub of the stack name"));
+    let param_name = tagged_str(
+        &p["Name"],
+        "Sub",
+        format_args!("{id}.Name is a !Sub of the stack name"),
+    );
     assert!(
         param_name.starts_with('/') && param_name.contains("${AWS::StackName}"),
         "{id}.Name {param_name}: /<stack>/... (a hierarchy, one per stack)"

@@ -36,13 +36,20 @@ fn deadline() -> std::time::Instant {
     std::time::Instant::now() + orders::settings::PROCESSOR_TIMEOUT
 }
 
-#[tokio::test]
-async fn a_failed_enqueue_is_recovered_by_the_sweeper() {
+/// The real SQLite store and queue in a fresh data dir, on a manual clock.
+struct Adapters {
+    _dir: tempfile::TempDir,
+    clock: Arc<ManualClock>,
+    store: Arc<dyn OrderStore>,
+    queue: Arc<SqliteQueue>,
+}
+
+fn adapters() -> Adapters {
     let dir = tempfile::tempdir().unwrap();
     let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
     let store: Arc<dyn OrderStore> =
         Arc::new(SqliteOrderStore::open(&dir.path().join("orders.db")).unwrap());
-    let sqlite_queue = Arc::new(
+    let queue = Arc::new(
         SqliteQueue::open(
             &dir.path().join("queue.db"),
             QueueConfig::from_settings(),
@@ -50,6 +57,22 @@ async fn a_failed_enqueue_is_recovered_by_the_sweeper() {
         )
         .unwrap(),
     );
+    Adapters {
+        _dir: dir,
+        clock,
+        store,
+        queue,
+    }
+}
+
+#[tokio::test]
+async fn a_failed_enqueue_is_recovered_by_the_sweeper() {
+    let Adapters {
+        _dir,
+        clock,
+        store,
+        queue: sqlite_queue,
+    } = adapters();
     let queue = Arc::new(Breakable {
         inner: sqlite_queue.clone(),
         broken: AtomicBool::new(true),
@@ -100,18 +123,12 @@ async fn a_failed_enqueue_is_recovered_by_the_sweeper() {
 
 #[tokio::test]
 async fn a_duplicate_delivery_is_a_no_op() {
-    let dir = tempfile::tempdir().unwrap();
-    let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
-    let store: Arc<dyn OrderStore> =
-        Arc::new(SqliteOrderStore::open(&dir.path().join("orders.db")).unwrap());
-    let queue = Arc::new(
-        SqliteQueue::open(
-            &dir.path().join("queue.db"),
-            QueueConfig::from_settings(),
-            clock.clone(),
-        )
-        .unwrap(),
-    );
+    let Adapters {
+        _dir,
+        clock,
+        store,
+        queue,
+    } = adapters();
     let create = CreateOrder::new(store.clone(), queue.clone(), clock.clone());
     let processor = ProcessOrders::new(store.clone(), clock.clone());
     let resp = create

@@ -150,40 +150,44 @@ pub(super) fn set_property(key: Property, value: &str) -> bool {
 /// A handle that finds its collector each time it records.
 struct Routed(Key);
 
-impl CounterFn for Routed {
-    fn increment(&self, value: u64) {
+impl Routed {
+    /// Updates this key's counter in the current invocation's collector.
+    fn counter(&self, update: impl FnOnce(&mut u64)) {
         with_current(&self.0, |c| {
             if let Values::Counter(n) = c.entry(&self.0, || Values::Counter(0)) {
-                *n = n.saturating_add(value);
+                update(n);
             }
         });
     }
-    fn absolute(&self, value: u64) {
+
+    /// Updates this key's gauge in the current invocation's collector.
+    fn gauge(&self, update: impl FnOnce(&mut f64)) {
         with_current(&self.0, |c| {
-            if let Values::Counter(n) = c.entry(&self.0, || Values::Counter(0)) {
-                *n = value;
+            if let Values::Gauge(g) = c.entry(&self.0, || Values::Gauge(0.0)) {
+                update(g);
             }
         });
     }
 }
 
+impl CounterFn for Routed {
+    fn increment(&self, value: u64) {
+        self.counter(|n| *n = n.saturating_add(value));
+    }
+    fn absolute(&self, value: u64) {
+        self.counter(|n| *n = value);
+    }
+}
+
 impl GaugeFn for Routed {
     fn increment(&self, value: f64) {
-        with_current(&self.0, |c| {
-            if let Values::Gauge(g) = c.entry(&self.0, || Values::Gauge(0.0)) {
-                *g += value;
-            }
-        });
+        self.gauge(|g| *g += value);
     }
     fn decrement(&self, value: f64) {
         GaugeFn::increment(self, -value);
     }
     fn set(&self, value: f64) {
-        with_current(&self.0, |c| {
-            if let Values::Gauge(g) = c.entry(&self.0, || Values::Gauge(0.0)) {
-                *g = value;
-            }
-        });
+        self.gauge(|g| *g = value);
     }
 }
 

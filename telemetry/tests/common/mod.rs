@@ -86,3 +86,18 @@ pub fn every_series() -> BTreeSet<(String, Vec<String>)> {
         })
         .collect()
 }
+
+/// The documents of one invocation that recorded everything on a cold start: exactly every
+/// catalogued series plus `ColdStart`, each document an INFO line carrying the environment,
+/// the request id and the recorded order id.
+pub fn assert_cold_invocation_of_everything(docs: &[Value], environment: &str, request_id: &str) {
+    let mut expected = every_series();
+    expected.insert(("ColdStart".into(), vec![]));
+    assert_eq!(series(docs), expected);
+    for d in docs {
+        assert_eq!(d["level"], "INFO");
+        assert_eq!(d["Environment"], environment);
+        assert_eq!(d["RequestId"], request_id);
+        assert_eq!(d["OrderId"], "0b9f6f2e-5c1e-4d8e-9a57-3f1b2f0c9d11");
+    }
+}

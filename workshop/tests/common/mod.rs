@@ -2,6 +2,8 @@
 //! dir, and talks to it over HTTP like any client.
 #![allow(dead_code)]
 
+pub mod local;
+
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -16,6 +18,9 @@ pub struct Stack {
     /// The control plane / console base URL.
     pub console: String,
     pub data_dir: PathBuf,
+    /// The data dir when the stack made its own ([`Stack::fresh`]); removed after the stack
+    /// is killed (fields drop after `Drop::drop`).
+    _own_dir: Option<tempfile::TempDir>,
 }
 
 /// Upper bound for waiting on asynchronous outcomes; generous for slow CI machines.
@@ -26,6 +31,14 @@ pub fn workshop() -> Command {
 }
 
 impl Stack {
+    /// A stack on a data dir of its own, for tests that never look at the dir or restart.
+    pub fn fresh(extra: &[&str]) -> Stack {
+        let dir = tempfile::tempdir().expect("a temporary data dir");
+        let mut stack = Self::start(dir.path(), extra);
+        stack._own_dir = Some(dir);
+        stack
+    }
+
     pub fn start(data_dir: &Path, extra: &[&str]) -> Stack {
         Self::start_with_env(data_dir, extra, &[])
     }
@@ -75,6 +88,7 @@ impl Stack {
                 .to_owned(),
             banner,
             data_dir: data_dir.to_owned(),
+            _own_dir: None,
         }
     }
 
@@ -107,19 +121,24 @@ impl Stack {
     }
 }
 
-/// Runs `workshop chaos <args>` against the stack; returns (success, stdout, stderr).
-pub fn chaos(stack: &Stack, args: &[&str]) -> (bool, String, String) {
-    let out = workshop()
-        .arg("chaos")
-        .args(args)
-        .args(["--console", &stack.console, "--data-dir"])
-        .arg(&stack.data_dir)
-        .output()
-        .unwrap();
+/// Runs a prepared command whether it succeeds or not; returns (success, stdout, stderr).
+pub fn outcome(cmd: &mut Command) -> (bool, String, String) {
+    let out = cmd.output().expect("the command runs");
     (
         out.status.success(),
         String::from_utf8_lossy(&out.stdout).into_owned(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Runs `workshop chaos <args>` against the stack; returns (success, stdout, stderr).
+pub fn chaos(stack: &Stack, args: &[&str]) -> (bool, String, String) {
+    outcome(
+        workshop()
+            .arg("chaos")
+            .args(args)
+            .args(["--console", &stack.console, "--data-dir"])
+            .arg(&stack.data_dir),
     )
 }
 
@@ -146,6 +165,18 @@ impl Drop for Stack {
     }
 }
 
+/// Runs a prepared command, asserts it exited 0 (failing with its stderr) and returns its
+/// stdout.
+pub fn succeed(cmd: &mut Command) -> Vec<u8> {
+    let out = cmd.output().expect("the command runs");
+    assert!(
+        out.status.success(),
+        "{cmd:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
 /// Runs `workshop <args>`, asserts it succeeded and returns what it printed.
 pub fn workshop_ok(args: &[&str], data_dir: Option<&Path>) -> String {
     let mut cmd = workshop();
@@ -153,19 +184,66 @@ pub fn workshop_ok(args: &[&str], data_dir: Option<&Path>) -> String {
     if let Some(dir) = data_dir {
         cmd.arg("--data-dir").arg(dir);
     }
-    let out = cmd.output().expect("workshop runs");
-    assert!(
-        out.status.success(),
-        "workshop {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).expect("UTF-8 output")
+    String::from_utf8(succeed(&mut cmd)).expect("UTF-8 output")
+}
+
+/// Polls `check` every `every` until it answers `Ok`, and returns that; fails the test with
+/// the last `Err` (what was still missing) once `within` has passed.
+pub async fn eventually<T>(
+    within: Duration,
+    every: Duration,
+    mut check: impl AsyncFnMut() -> Result<T, String>,
+) -> T {
+    let started = Instant::now();
+    loop {
+        match check().await {
+            Ok(done) => return done,
+            Err(missing) => assert!(started.elapsed() < within, "{missing}"),
+        }
+        tokio::time::sleep(every).await;
+    }
 }
 
 /// `workshop metrics --json` from the stack's control plane.
 pub fn metrics(stack: &Stack) -> Vec<Value> {
     let out = workshop_ok(&["metrics", "--json", "--console", &stack.console], None);
     serde_json::from_str(&out).expect("metrics JSON")
+}
+
+/// Polls `done` until it holds, for up to twice [`PATIENCE`] (the chaos scenarios wait on
+/// retries, alarm periods and sweeps); fails the test naming `what` it waited for.
+pub async fn wait_for(what: &str, mut done: impl AsyncFnMut() -> bool) {
+    eventually(PATIENCE * 2, Duration::from_millis(250), async || {
+        if done().await {
+            Ok(())
+        } else {
+            Err(format!("gave up waiting for {what}"))
+        }
+    })
+    .await
+}
+
+/// Whether a `workshop metrics --json` row carries every one of `dims` (name, value).
+pub fn has_dimensions(row: &Value, dims: &[(&str, &str)]) -> bool {
+    dims.iter().all(|(k, v)| {
+        row["dimensions"]
+            .as_array()
+            .is_some_and(|ds| ds.iter().any(|d| d[0] == *k && d[1] == *v))
+    })
+}
+
+/// `workshop alarms --json` from the stack's control plane.
+pub fn alarm_rows(stack: &Stack) -> Vec<Value> {
+    let out = workshop_ok(&["alarms", "--console", &stack.console, "--json"], None);
+    serde_json::from_str(&out).expect("alarms JSON")
+}
+
+/// One alarm's state in `workshop alarms --json` rows; empty when the alarm is absent.
+pub fn alarm_state(rows: &[Value], name: &str) -> String {
+    rows.iter()
+        .find(|r| r["name"] == name)
+        .map(|r| r["state"].as_str().unwrap_or_default().to_owned())
+        .unwrap_or_default()
 }
 
 /// `workshop dlq list --json` of a data dir.
@@ -241,20 +319,64 @@ impl Client {
 
     /// Polls `GET /orders/{id}` until the order leaves PENDING; returns it.
     pub async fn wait_final(&self, id: &str) -> Value {
-        let started = Instant::now();
-        loop {
+        eventually(PATIENCE, Duration::from_millis(50), async || {
             let r = self.get(&format!("/orders/{id}")).await;
             assert_eq!(r.status, 200, "{}", r.text);
             if r.body["status"] != "PENDING" {
-                return r.body;
+                return Ok(r.body);
             }
-            assert!(
-                started.elapsed() < PATIENCE,
-                "order {id} still PENDING after {PATIENCE:?}"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
+            Err(format!("order {id} still PENDING after {PATIENCE:?}"))
+        })
+        .await
+    }
+
+    /// Every order `GET /orders?{query}` lists, following `nextToken` page by page; asserts
+    /// each page answers 200 with a `count` that matches it, and the last one has no token.
+    pub async fn pages(&self, query: &str) -> Vec<Value> {
+        let mut seen = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let mut path = format!("/orders?{query}");
+            if let Some(t) = &token {
+                path.push_str(&format!("&nextToken={}", urlencode(t)));
+            }
+            let r = self.get(&path).await;
+            assert_eq!(r.status, 200, "{path}: {}", r.text);
+            let orders = r.body["orders"].as_array().unwrap().clone();
+            assert_eq!(r.body["count"], orders.len());
+            seen.extend(orders);
+            match r.body["nextToken"].as_str() {
+                Some(t) => token = Some(t.to_owned()),
+                None => {
+                    assert!(r.body["nextToken"].is_null());
+                    return seen;
+                }
+            }
         }
     }
+
+    /// Creates `order`, asserts it was accepted, and waits until it is final; returns its id.
+    pub async fn place(&self, order: &Value) -> String {
+        let r = self.create(order).await;
+        assert_eq!(r.status, 201, "{}", r.text);
+        let id = r.body["id"].as_str().expect("an order id").to_owned();
+        self.wait_final(&id).await;
+        id
+    }
+}
+
+/// Percent-encodes everything but RFC 3986's unreserved characters, for a page token in a
+/// query string.
+pub fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
 }
 
 pub fn order(lines: usize, price: &str) -> Value {
@@ -342,19 +464,24 @@ impl Moto {
 }
 
 impl Moto {
+    /// A `workshop` command whose AWS clients talk to this server.
+    pub fn workshop(&self) -> Command {
+        let mut cmd = workshop();
+        cmd.envs(self.env());
+        cmd
+    }
+
+    /// `workshop up --backend aws` on this server, with `data_dir` for what stays local.
+    pub fn up(&self, data_dir: &Path) -> Stack {
+        let env = self.env();
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        Stack::start_with_env(data_dir, &["--backend", "aws"], &env)
+    }
+
     /// Runs a `workshop` command against this server and parses its `--json` output.
     pub fn workshop_json(&self, args: &[&str]) -> Vec<Value> {
-        let out = workshop()
-            .args(args)
-            .envs(self.env().iter().map(|(k, v)| (*k, v.as_str())))
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        serde_json::from_slice(&out.stdout).unwrap()
+        let out = succeed(self.workshop().args(args));
+        serde_json::from_slice(&out).unwrap()
     }
 }
 
