@@ -47,12 +47,6 @@ impl ChaosTarget {
 /// Caps are checked by the stack.
 pub struct FaultArgs(Faults);
 
-/// clap without its `string` feature names args with `&'static str`; the few derived names
-/// are built once per process.
-fn leak(s: String) -> &'static str {
-    Box::leak(s.into_boxed_str())
-}
-
 /// One fault's value as JSON, so [`Faults`]'s own deserializer checks it (and its errors read
 /// as the API's).
 fn fault_value(spec: &'static FaultSpec, raw: &str) -> Result<Value, String> {
@@ -78,10 +72,10 @@ fn fault_value(spec: &'static FaultSpec, raw: &str) -> Result<Value, String> {
 }
 
 fn fault_arg(spec: &'static FaultSpec) -> clap::Arg {
-    let id = leak(spec.flag.replace('-', "_"));
-    clap::Arg::new(id)
+    let id = spec.flag.replace('-', "_");
+    clap::Arg::new(id.clone())
         .long(spec.flag)
-        .value_name(leak(id.to_uppercase()))
+        .value_name(id.to_uppercase())
         .help(spec.help.trim_end_matches('.'))
         .action(clap::ArgAction::Set)
         .value_parser(move |raw: &str| fault_value(spec, raw))
