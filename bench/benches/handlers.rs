@@ -435,13 +435,12 @@ fn seed(store: &MemoryOrderStore, count: i64) -> Vec<Order> {
             if i % 5 == 0 {
                 return order;
             }
-            let moved = ready(store.transition(
+            let moved = ready(store.transition(&conformance::from_pending(
                 order.id,
-                OrderStatus::Pending,
                 OrderStatus::Confirmed,
                 None,
                 now,
-            ));
+            )));
             match moved.expect("confirm a seeded order") {
                 Transition::Applied(o) => o,
                 other => panic!("seeding: {other:?}"),

@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use orders::domain::{Order, OrderStatus, timestamp};
 use orders::ports::{
     CreateOutcome, DependencyError, IdempotencyKey, ListQuery, OrderCreated, OrderQueue,
-    OrderStore, Page, SortOrder, Transition,
+    OrderStore, Page, SortOrder, Transition, TransitionRequest,
 };
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::ops::Bound;
@@ -272,14 +272,14 @@ impl OrderStore for MemoryOrderStore {
         Ok(Page { orders, cursor })
     }
 
-    async fn transition(
-        &self,
-        id: Uuid,
-        from: OrderStatus,
-        to: OrderStatus,
-        reason: Option<&str>,
-        at: DateTime<Utc>,
-    ) -> Result<Transition, DependencyError> {
+    async fn transition(&self, request: &TransitionRequest) -> Result<Transition, DependencyError> {
+        let TransitionRequest {
+            id,
+            from,
+            to,
+            ref reason,
+            at,
+        } = *request;
         let mut tables = self.lock("transition order")?;
         let Some(order) = tables.orders.get_mut(&id) else {
             return Ok(Transition::NotFound);
@@ -289,7 +289,7 @@ impl OrderStore for MemoryOrderStore {
         }
         order.status = to;
         order.updated_at = timestamp::to_millis(at);
-        order.status_reason = reason.map(str::to_owned);
+        order.status_reason = reason.clone();
         let updated = order.clone();
         let position = (updated.created_at, updated.id);
         if let Some(set) = tables.by_status.get_mut(&from) {

@@ -114,13 +114,12 @@ async fn retain_removes_orders_everywhere() {
     let kept = conformance::sample_order(conformance::at(2));
     store.create(&kept, None).await.unwrap();
     let done = store
-        .transition(
+        .transition(&conformance::from_pending(
             kept.id,
-            OrderStatus::Pending,
             OrderStatus::Confirmed,
             None,
             conformance::at(3),
-        )
+        ))
         .await
         .unwrap();
     assert!(matches!(done, Transition::Applied(_)));

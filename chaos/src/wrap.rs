@@ -7,11 +7,11 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Response};
-use orders::domain::{Order, OrderStatus};
+use orders::domain::Order;
 use orders::http::{ApiError, ErrorCode};
 use orders::ports::{
     CreateOutcome, DependencyError, IdempotencyKey, ListQuery, OrderCreated, OrderQueue,
-    OrderStore, Page, Transition,
+    OrderStore, Page, Transition, TransitionRequest,
 };
 use std::future::Future;
 use std::sync::Arc;
@@ -59,16 +59,9 @@ impl OrderStore for ChaoticStore {
         self.gate("QueryOrders").await?;
         self.inner.list(query).await
     }
-    async fn transition(
-        &self,
-        id: Uuid,
-        from: OrderStatus,
-        to: OrderStatus,
-        reason: Option<&str>,
-        at: DateTime<Utc>,
-    ) -> Result<Transition, DependencyError> {
+    async fn transition(&self, request: &TransitionRequest) -> Result<Transition, DependencyError> {
         self.gate("UpdateOrder").await?;
-        self.inner.transition(id, from, to, reason, at).await
+        self.inner.transition(request).await
     }
     async fn mark_published(&self, id: Uuid) -> Result<(), DependencyError> {
         self.gate("MarkPublished").await?;

@@ -14,7 +14,7 @@ use chrono::{DateTime, Utc};
 use orders::domain::{LineItem, NewOrder, Order, OrderStatus, money};
 use orders::ports::{
     CreateOutcome, DependencyError, IdempotencyKey, ListQuery, OrderCreated, OrderQueue,
-    OrderStore, SortOrder, Transition,
+    OrderStore, SortOrder, Transition, TransitionRequest,
 };
 use rust_decimal::Decimal;
 use std::collections::{BTreeMap, BTreeSet};
@@ -25,6 +25,22 @@ use uuid::Uuid;
 // ---------------------------------------------------------------------------------------------
 // Helpers, public so adapters' own tests can build the same data.
 // ---------------------------------------------------------------------------------------------
+
+/// The processor's move: order `id` out of `PENDING` to `to`, at `at`.
+pub fn from_pending(
+    id: Uuid,
+    to: OrderStatus,
+    reason: Option<&str>,
+    at: DateTime<Utc>,
+) -> TransitionRequest {
+    TransitionRequest {
+        id,
+        from: OrderStatus::Pending,
+        to,
+        reason: reason.map(str::to_owned),
+        at,
+    }
+}
 
 /// 2026-01-01T00:00:00.000Z, the instant every check's times are counted from.
 pub fn base_time() -> DateTime<Utc> {
@@ -369,13 +385,12 @@ pub async fn transition_applies_once(store: &dyn OrderStore) {
     let applied = ok(
         "transition",
         store
-            .transition(
+            .transition(&from_pending(
                 order.id,
-                OrderStatus::Pending,
                 OrderStatus::PendingReview,
                 reason,
                 when,
-            )
+            ))
             .await,
     );
     let Transition::Applied(updated) = applied else {
@@ -397,13 +412,12 @@ pub async fn transition_applies_once(store: &dyn OrderStore) {
     let again = ok(
         "transition",
         store
-            .transition(
+            .transition(&from_pending(
                 order.id,
-                OrderStatus::Pending,
                 OrderStatus::Confirmed,
                 None,
                 at(99_000),
-            )
+            ))
             .await,
     );
     assert_eq!(
@@ -422,13 +436,7 @@ pub async fn transition_applies_once(store: &dyn OrderStore) {
     match ok(
         "transition",
         store
-            .transition(
-                plain.id,
-                OrderStatus::Pending,
-                OrderStatus::Confirmed,
-                None,
-                at(2),
-            )
+            .transition(&from_pending(plain.id, OrderStatus::Confirmed, None, at(2)))
             .await,
     ) {
         Transition::Applied(o) => {
@@ -445,13 +453,7 @@ pub async fn transition_missing_is_not_found(store: &dyn OrderStore) {
     let result = ok(
         "transition",
         store
-            .transition(
-                missing,
-                OrderStatus::Pending,
-                OrderStatus::Confirmed,
-                None,
-                at(0),
-            )
+            .transition(&from_pending(missing, OrderStatus::Confirmed, None, at(0)))
             .await,
     );
     assert_eq!(
@@ -533,7 +535,7 @@ pub async fn list_filters_by_status(store: &dyn OrderStore) {
         match ok(
             "transition",
             store
-                .transition(order.id, OrderStatus::Pending, to, None, at(1_000))
+                .transition(&from_pending(order.id, to, None, at(1_000)))
                 .await,
         ) {
             Transition::Applied(o) => *order = o,
@@ -593,13 +595,12 @@ pub async fn list_paginates_every_order_once(store: &dyn OrderStore) {
         match ok(
             "transition",
             store
-                .transition(
+                .transition(&from_pending(
                     order.id,
-                    OrderStatus::Pending,
                     OrderStatus::Confirmed,
                     None,
                     at(9_000),
-                )
+                ))
                 .await,
         ) {
             Transition::Applied(o) => *order = o,
@@ -677,13 +678,7 @@ pub async fn unpublished_until_marked(store: &dyn OrderStore) {
     let confirmed = ok(
         "transition",
         store
-            .transition(
-                a.id,
-                OrderStatus::Pending,
-                OrderStatus::Confirmed,
-                None,
-                at(4_000),
-            )
+            .transition(&from_pending(a.id, OrderStatus::Confirmed, None, at(4_000)))
             .await,
     );
     assert!(matches!(confirmed, Transition::Applied(_)), "{confirmed:?}");

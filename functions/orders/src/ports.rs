@@ -92,6 +92,17 @@ pub struct Page {
     pub cursor: Option<String>,
 }
 
+/// Move order `id` from `from` to `to` (with an optional reason) at `at`, only if it is still
+/// in `from`: one value, so decorators and adapters pass it on whole.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TransitionRequest {
+    pub id: Uuid,
+    pub from: OrderStatus,
+    pub to: OrderStatus,
+    pub reason: Option<String>,
+    pub at: DateTime<Utc>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Transition {
     /// The order was in the expected status and now has the new one.
@@ -118,15 +129,8 @@ pub trait OrderStore: Send + Sync {
     /// store cannot read is `DependencyError::Corrupt` (the handler checks tokens first).
     async fn list(&self, query: &ListQuery) -> Result<Page, DependencyError>;
 
-    /// Moves an order from `from` to `to`, only if it is still in `from`.
-    async fn transition(
-        &self,
-        id: Uuid,
-        from: OrderStatus,
-        to: OrderStatus,
-        reason: Option<&str>,
-        at: DateTime<Utc>,
-    ) -> Result<Transition, DependencyError>;
+    /// Moves an order from `request.from` to `request.to`, only if it is still in `from`.
+    async fn transition(&self, request: &TransitionRequest) -> Result<Transition, DependencyError>;
 
     /// Clears the unpublished marker once the order's message is on the queue. An unknown id
     /// is `Ok` and creates nothing.

@@ -14,7 +14,7 @@ use chrono::{DateTime, Utc};
 use orders::domain::{Order, OrderStatus, timestamp};
 use orders::ports::{
     CreateOutcome, DependencyError, IdempotencyKey, ListQuery, OrderStore, Page, SortOrder,
-    Transition,
+    Transition, TransitionRequest,
 };
 use orders::settings::table;
 use std::collections::HashMap;
@@ -360,15 +360,15 @@ impl OrderStore for DynamoDbOrderStore {
         Ok(Page { orders, cursor })
     }
 
-    async fn transition(
-        &self,
-        id: Uuid,
-        from: OrderStatus,
-        to: OrderStatus,
-        reason: Option<&str>,
-        at: DateTime<Utc>,
-    ) -> Result<Transition, DependencyError> {
+    async fn transition(&self, request: &TransitionRequest) -> Result<Transition, DependencyError> {
         const OP: &str = "UpdateItem";
+        let TransitionRequest {
+            id,
+            from,
+            to,
+            ref reason,
+            at,
+        } = *request;
         let mut update = self
             .client
             .update_item()

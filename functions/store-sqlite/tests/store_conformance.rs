@@ -35,13 +35,12 @@ async fn orders_survive_reopening() {
         store.create(&published, None).await.unwrap();
         store.mark_published(published.id).await.unwrap();
         let t = store
-            .transition(
+            .transition(&conformance::from_pending(
                 order.id,
-                OrderStatus::Pending,
                 OrderStatus::Confirmed,
                 None,
                 conformance::at(9),
-            )
+            ))
             .await
             .unwrap();
         assert!(matches!(t, Transition::Applied(_)));

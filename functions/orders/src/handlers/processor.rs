@@ -2,7 +2,7 @@ use super::metrics;
 use crate::domain::OrderStatus;
 use crate::ports::{
     Clock, DependencyError, InjectedFault, NoFaults, OrderCreated, OrderStore, ProcessorFaults,
-    Transition,
+    Transition, TransitionRequest,
 };
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
 use std::sync::Arc;
@@ -133,13 +133,14 @@ impl ProcessOrders {
         self.faults.on_record(&order).await?;
         let decision = order.decide();
         let now = self.clock.now();
-        let update = self.store.transition(
-            order.id,
-            OrderStatus::Pending,
-            decision.status,
-            decision.reason.as_deref(),
-            now,
-        );
+        let request = TransitionRequest {
+            id: order.id,
+            from: OrderStatus::Pending,
+            to: decision.status,
+            reason: decision.reason,
+            at: now,
+        };
+        let update = self.store.transition(&request);
         let transition = metrics::timed(Operation::UpdateOrder, update).await?;
         match transition {
             Transition::Applied(order) => {
