@@ -5,7 +5,7 @@
 use super::lambda::FunctionPool;
 use async_trait::async_trait;
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
-use orders::handlers::ProcessOrders;
+use chaos::ChaoticProcessor;
 use orders::ports::DependencyError;
 use orders::settings::QueueSettings;
 use orders_sqlite::{ReceivedMessage, SqliteQueue};
@@ -45,7 +45,7 @@ impl Consumer for SqliteQueue {
 
 pub struct EventSource {
     pub queue: Arc<dyn Consumer>,
-    pub processor: Arc<FunctionPool<ProcessOrders>>,
+    pub processor: Arc<FunctionPool<ChaoticProcessor>>,
     pub settings: QueueSettings,
 }
 
