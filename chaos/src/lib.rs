@@ -8,7 +8,10 @@
 //! - [`wrap`]: the injection points around the store, the queue, the HTTP handlers and the
 //!   processor ([`ChaoticProcessor`]); `orders` knows none of them.
 //! - [`journal`]: the experiment journal.
+//! - `aws` (feature `aws`): `ChaosParameter`, the live override in SSM Parameter Store.
 
+#[cfg(feature = "aws")]
+pub mod aws;
 pub mod faults;
 pub mod flags;
 pub mod injector;

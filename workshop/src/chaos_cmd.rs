@@ -3,10 +3,10 @@
 
 use crate::report::{AlarmRow, console_call, fetch_cloudwatch_alarms};
 use crate::stack::chaos::{ChaosStatus, StartRequest};
+use chaos::aws::ChaosParameter;
 use chaos::journal::{EndReason, Experiment, Journal};
 use chaos::live::Live;
 use chrono::{DateTime, Utc};
-use orders_aws::ChaosParameter;
 use reqwest::Method;
 use std::path::Path;
 
