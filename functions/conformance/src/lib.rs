@@ -640,6 +640,50 @@ pub async fn list_rejects_a_garbage_cursor(store: &dyn OrderStore) {
     }
 }
 
+/// A page that ends exactly at the last order carries no cursor: no client is sent to an
+/// empty page. With and without a status filter (they are different indexes on DynamoDB).
+pub async fn list_last_page_has_no_cursor_even_when_full(store: &dyn OrderStore) {
+    for i in 0..6 {
+        create(store, &sample_order(at(i))).await;
+    }
+    for status in [None, Some(OrderStatus::Pending)] {
+        let mut q = ListQuery {
+            status,
+            limit: 3,
+            sort: SortOrder::Asc,
+            cursor: None,
+        };
+        let first = ok("list", store.list(&q).await);
+        assert!(first.cursor.is_some(), "{status:?}: a second page follows");
+        q.cursor = first.cursor;
+        let second = ok("list", store.list(&q).await);
+        assert_eq!(
+            second.orders.len(),
+            3,
+            "{status:?}: the second page is full"
+        );
+        assert_eq!(
+            second.cursor, None,
+            "{status:?}: exactly two full pages, no cursor to an empty third"
+        );
+    }
+}
+
+/// A zero limit is the handler's bug, refused rather than answered with an empty page.
+pub async fn list_refuses_a_zero_limit(store: &dyn OrderStore) {
+    let q = ListQuery {
+        status: None,
+        limit: 0,
+        sort: SortOrder::Desc,
+        cursor: None,
+    };
+    let result = store.list(&q).await;
+    assert!(
+        result.is_err(),
+        "limit 0 returned {result:?}, want an error"
+    );
+}
+
 /// New orders are unpublished until marked; the sweeper's query sees them oldest first,
 /// only those created strictly before its cut-off, and at most `limit`.
 pub async fn unpublished_until_marked(store: &dyn OrderStore) {
@@ -749,6 +793,8 @@ macro_rules! __store_checks {
             list_filters_by_status,
             list_paginates_every_order_once,
             list_rejects_a_garbage_cursor,
+            list_last_page_has_no_cursor_even_when_full,
+            list_refuses_a_zero_limit,
             unpublished_until_marked,
             ping_answers
         );

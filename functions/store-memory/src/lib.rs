@@ -1,11 +1,12 @@
-//! In-memory [`OrderStore`] and [`OrderQueue`] for the warm handler benches
-//! (`benches/handlers.rs`): a lock and a few map operations per call, so a bench measures the
-//! handler's own CPU time rather than SQLite's or a network's.
+//! In-memory [`OrderStore`] and [`OrderQueue`]: a lock and a few map operations per call. The
+//! warm handler benches (`bench/benches/handlers.rs`) run on them, so a bench measures the
+//! handler's own CPU time rather than SQLite's or a network's, and the handler tests
+//! (`tests/handlers.rs`) drive every handler on them without a binary.
 //!
 //! They keep the real adapters' semantics (`functions/store-sqlite` is the reference): orders
 //! stamped at millisecond precision, idempotency keys judged against the new order's
 //! `createdAt`, conditional transitions, the unpublished marker, listings by (`createdAt`, `id`)
-//! with an optional status filter and opaque cursors. `tests/memory_store.rs` runs the shared
+//! with an optional status filter and opaque cursors. `tests/store_conformance.rs` runs the shared
 //! conformance suite against them to prove it.
 
 use async_trait::async_trait;
