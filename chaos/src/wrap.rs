@@ -20,6 +20,19 @@ use std::sync::Arc;
 use std::time::Instant;
 use uuid::Uuid;
 
+/// `inner` itself when chaos is disarmed (no layer, no cost), else `inner` behind `layer`.
+fn when_armed<P: ?Sized>(
+    inner: Arc<P>,
+    chaos: &Arc<Chaos>,
+    layer: impl FnOnce(Arc<P>, Arc<Chaos>) -> Arc<P>,
+) -> Arc<P> {
+    if chaos.armed() {
+        layer(inner, chaos.clone())
+    } else {
+        inner
+    }
+}
+
 /// An order store whose calls the chaos layer may slow or fail (`CHAOS_DEPENDENCY*`).
 pub struct ChaoticStore {
     pub inner: Arc<dyn OrderStore>,
@@ -27,16 +40,11 @@ pub struct ChaoticStore {
 }
 
 impl ChaoticStore {
-    /// `inner` itself when chaos is disarmed: no layer, no cost.
+    /// `inner` itself when chaos is disarmed.
     pub fn wrap(inner: Arc<dyn OrderStore>, chaos: &Arc<Chaos>) -> Arc<dyn OrderStore> {
-        if chaos.armed() {
-            Arc::new(ChaoticStore {
-                inner,
-                chaos: chaos.clone(),
-            })
-        } else {
-            inner
-        }
+        when_armed(inner, chaos, |inner, chaos| {
+            Arc::new(ChaoticStore { inner, chaos })
+        })
     }
 
     async fn gate(&self, operation: &'static str) -> Result<(), DependencyError> {
@@ -97,14 +105,9 @@ pub struct ChaoticProcessorStore {
 impl ChaoticProcessorStore {
     /// `inner` itself when chaos is disarmed.
     pub fn wrap(inner: Arc<dyn OrderStore>, chaos: &Arc<Chaos>) -> Arc<dyn OrderStore> {
-        if chaos.armed() {
-            Arc::new(ChaoticProcessorStore {
-                inner,
-                chaos: chaos.clone(),
-            })
-        } else {
-            inner
-        }
+        when_armed(inner, chaos, |inner, chaos| {
+            Arc::new(ChaoticProcessorStore { inner, chaos })
+        })
     }
 }
 
@@ -200,14 +203,9 @@ pub struct ChaoticQueue {
 
 impl ChaoticQueue {
     pub fn wrap(inner: Arc<dyn OrderQueue>, chaos: &Arc<Chaos>) -> Arc<dyn OrderQueue> {
-        if chaos.armed() {
-            Arc::new(ChaoticQueue {
-                inner,
-                chaos: chaos.clone(),
-            })
-        } else {
-            inner
-        }
+        when_armed(inner, chaos, |inner, chaos| {
+            Arc::new(ChaoticQueue { inner, chaos })
+        })
     }
 }
 

@@ -274,13 +274,7 @@ impl OrderStore for MemoryOrderStore {
     }
 
     async fn transition(&self, request: &TransitionRequest) -> Result<Transition, DependencyError> {
-        let TransitionRequest {
-            id,
-            from,
-            to,
-            ref reason,
-            at,
-        } = *request;
+        let (id, from, to) = (request.id, request.from, request.to);
         let mut tables = self.lock("transition order")?;
         let Some(order) = tables.orders.get_mut(&id) else {
             return Ok(Transition::NotFound);
@@ -289,8 +283,8 @@ impl OrderStore for MemoryOrderStore {
             return Ok(Transition::AlreadyDone(order.clone()));
         }
         order.status = to;
-        order.updated_at = timestamp::to_millis(at);
-        order.status_reason = reason.clone();
+        order.updated_at = timestamp::to_millis(request.at);
+        order.status_reason = request.reason.clone();
         let updated = order.clone();
         let position = (updated.created_at, updated.id);
         if let Some(set) = tables.by_status.get_mut(&from) {
