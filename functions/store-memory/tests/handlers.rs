@@ -642,7 +642,8 @@ async fn limit_is_1_to_100() {
 #[tokio::test]
 async fn a_bad_status_sort_order_or_parameter_is_400() {
     let kit = Kit::new();
-    let cases: [(&[(&str, &str)], &[&str]); 5] = [
+    type Query<'a> = &'a [(&'a str, &'a str)];
+    let cases: [(Query, &[&str]); 5] = [
         (&[("status", "SHIPPED")], &["status"]),
         (&[("status", "pending")], &["status"]),
         (&[("sortOrder", "newest")], &["sortOrder"]),
@@ -748,11 +749,12 @@ async fn health_is_200_when_store_and_queue_answer() {
 async fn health_is_503_when_the_store_or_the_queue_fails() {
     let store: Arc<dyn OrderStore> = Arc::new(MemoryOrderStore::new());
     let queue: Arc<dyn OrderQueue> = Arc::new(MemoryOrderQueue::new());
-    let cases: [(Arc<dyn OrderStore>, Arc<dyn OrderQueue>, &str); 2] = [
-        (Arc::new(Down), queue.clone(), "store"),
-        (store.clone(), Arc::new(Down), "queue"),
+    type Ports = (Arc<dyn OrderStore>, Arc<dyn OrderQueue>);
+    let cases: [(Ports, &str); 2] = [
+        ((Arc::new(Down), queue.clone()), "store"),
+        ((store.clone(), Arc::new(Down)), "queue"),
     ];
-    for (store, queue, failing) in cases {
+    for ((store, queue), failing) in cases {
         let reply = Reply::of(Health::new(store, queue).handle(Request::default()).await);
         assert_eq!(
             reply.status,
