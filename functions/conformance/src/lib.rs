@@ -106,6 +106,22 @@ async fn create(store: &dyn OrderStore, order: &Order) -> Order {
     }
 }
 
+/// Moves a pending order to `to` and returns it as updated; anything but `Applied` panics.
+async fn move_pending(
+    store: &dyn OrderStore,
+    id: Uuid,
+    to: OrderStatus,
+    at: DateTime<Utc>,
+) -> Order {
+    match ok(
+        "transition",
+        store.transition(&from_pending(id, to, None, at)).await,
+    ) {
+        Transition::Applied(o) => o,
+        other => panic!("transition of pending order {id} returned {other:?}, want Applied"),
+    }
+}
+
 fn ids(orders: &[Order]) -> Vec<Uuid> {
     orders.iter().map(|o| o.id).collect()
 }
@@ -532,15 +548,7 @@ pub async fn list_filters_by_status(store: &dyn OrderStore) {
     for (i, order) in orders.iter_mut().enumerate().skip(1) {
         // Order 0 stays pending; the rest spread over the final statuses.
         let to = targets[i % targets.len()];
-        match ok(
-            "transition",
-            store
-                .transition(&from_pending(order.id, to, None, at(1_000)))
-                .await,
-        ) {
-            Transition::Applied(o) => *order = o,
-            other => panic!("transition returned {other:?}"),
-        }
+        *order = move_pending(store, order.id, to, at(1_000)).await;
     }
     for status in OrderStatus::ALL {
         let want: Vec<Order> = orders
@@ -592,20 +600,7 @@ pub async fn list_paginates_every_order_once(store: &dyn OrderStore) {
     }
     // Every third order confirmed; both statuses paginate cleanly.
     for order in orders.iter_mut().step_by(3) {
-        match ok(
-            "transition",
-            store
-                .transition(&from_pending(
-                    order.id,
-                    OrderStatus::Confirmed,
-                    None,
-                    at(9_000),
-                ))
-                .await,
-        ) {
-            Transition::Applied(o) => *order = o,
-            other => panic!("transition returned {other:?}"),
-        }
+        *order = move_pending(store, order.id, OrderStatus::Confirmed, at(9_000)).await;
     }
     for status in [OrderStatus::Confirmed, OrderStatus::Pending] {
         let want: Vec<Order> = orders
@@ -719,13 +714,7 @@ pub async fn unpublished_until_marked(store: &dyn OrderStore) {
 
     // The marker says nothing about status: a processed order that was never marked is still
     // swept (the processor will find it done).
-    let confirmed = ok(
-        "transition",
-        store
-            .transition(&from_pending(a.id, OrderStatus::Confirmed, None, at(4_000)))
-            .await,
-    );
-    assert!(matches!(confirmed, Transition::Applied(_)), "{confirmed:?}");
+    move_pending(store, a.id, OrderStatus::Confirmed, at(4_000)).await;
     let swept = sweep(at(10_000), 10).await;
     assert_eq!(ids(&swept), vec![a.id, c.id]);
     assert_eq!(
