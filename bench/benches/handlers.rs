@@ -32,8 +32,7 @@ use orders::handlers::{
 };
 use orders::pagination::PageTokens;
 use orders::ports::{
-    DependencyError, InjectedFault, ListQuery, OrderCreated, OrderStore, SortOrder, SystemClock,
-    Transition,
+    DependencyError, ListQuery, OrderCreated, OrderStore, SortOrder, SystemClock, Transition,
 };
 use orders::settings::{Function, SWEEPER};
 use serde_json::{Map, Value, json};
@@ -435,13 +434,12 @@ fn seed(store: &MemoryOrderStore, count: i64) -> Vec<Order> {
             if i % 5 == 0 {
                 return order;
             }
-            let moved = ready(store.transition(
+            let moved = ready(store.transition(&conformance::from_pending(
                 order.id,
-                OrderStatus::Pending,
                 OrderStatus::Confirmed,
                 None,
                 now,
-            ));
+            )));
             match moved.expect("confirm a seeded order") {
                 Transition::Applied(o) => o,
                 other => panic!("seeding: {other:?}"),
@@ -688,8 +686,7 @@ fn order_processor(c: &mut Criterion, variant: Variant) {
         let deadline = Instant::now() + function.timeout();
         (sqs_event(&order), context, deadline)
     };
-    let check = |result: &Result<SqsBatchResponse, InjectedFault>| {
-        let response = result.as_ref().expect("no injected fault");
+    let check = |response: &SqsBatchResponse| {
         assert!(response.batch_item_failures.is_empty(), "{response:?}");
         let order = ready(store.get(last.get())).expect("read the order");
         let status = order.map(|o| o.status);
@@ -710,7 +707,7 @@ fn order_processor(c: &mut Criterion, variant: Variant) {
                 setup: &mut setup,
                 check: &check,
             };
-            bench.bare(|(event, deadline)| handler.handle(event, deadline));
+            bench.bare(|(event, _deadline)| handler.handle(event));
         }
         Variant::Telemetry(metrics) => {
             let telemetry = Telemetry::new(metrics);
@@ -727,8 +724,8 @@ fn order_processor(c: &mut Criterion, variant: Variant) {
                 telemetry,
                 function,
                 true,
-                |(event, context, deadline): (SqsEvent, Context, Instant)| async move {
-                    let handled = handler.handle(event, deadline);
+                |(event, context, _deadline): (SqsEvent, Context, Instant)| async move {
+                    let handled = handler.handle(event);
                     telemetry.event(&context, handled).await
                 },
             );

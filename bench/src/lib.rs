@@ -6,9 +6,11 @@ pub mod events;
 pub mod fixture;
 pub mod function;
 pub mod http_load;
-pub mod memory;
 pub mod pipeline;
 pub mod report;
 pub mod runtime_api;
 pub mod stats;
 pub mod suite;
+
+/// The in-memory ports the warm handler benches run on (crate `orders-memory`).
+pub use orders_memory as memory;

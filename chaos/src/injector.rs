@@ -4,10 +4,9 @@
 use crate::faults::{Dependency, FailureMode, Faults};
 use crate::flags::Settings;
 use crate::live::{Live, LiveSource};
-use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use orders::domain::Order;
-use orders::ports::{Clock, DependencyError, InjectedFault, ProcessorFaults};
+use orders::ports::{Clock, DependencyError};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -240,15 +239,39 @@ pub fn injected(fault: Fault, detail: &str) {
     telemetry::metrics::chaos_injection(fault);
 }
 
+/// A fault the chaos layer injected on purpose into the processor. The processor treats it
+/// like the failure it imitates, so it runs the real retry and redrive paths.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("injected fault {}: {detail}", fault.as_str())]
+pub struct InjectedFault {
+    pub fault: Fault,
+    pub detail: String,
+}
+
+impl InjectedFault {
+    /// As the failure of the store call `operation`, which the processor counts under
+    /// `ProcessingFailures` with `ErrorType=InjectedFault` (the message is the same).
+    pub fn into_dependency_error(self, operation: &'static str) -> DependencyError {
+        DependencyError::Injected {
+            operation,
+            fault: self.fault.as_str(),
+            detail: self.detail,
+        }
+    }
+}
+
 fn fault(fault: Fault, detail: impl Into<String>) -> InjectedFault {
     let detail = detail.into();
     injected(fault, &detail);
     InjectedFault { fault, detail }
 }
 
-#[async_trait]
-impl ProcessorFaults for Chaos {
-    async fn before_batch(&self, deadline: Instant) -> Result<(), InjectedFault> {
+/// Where the processor may be slowed or failed: [`crate::wrap::processor_batch`] calls
+/// `before_batch`, [`crate::wrap::ChaoticProcessorStore`] calls `on_record`.
+impl Chaos {
+    /// Before a batch: latency, a timeout (sleeping past `deadline`), or failing the whole
+    /// batch (a function error: every message returns after the visibility timeout).
+    pub async fn before_batch(&self, deadline: Instant) -> Result<(), InjectedFault> {
         let Some(faults) = self.active().await else {
             return Ok(());
         };
@@ -275,7 +298,9 @@ impl ProcessorFaults for Chaos {
         Ok(())
     }
 
-    async fn on_record(&self, order: &Order) -> Result<(), InjectedFault> {
+    /// For each record, once its order is read and still pending: a poison SKU or a
+    /// per-record failure.
+    pub async fn on_record(&self, order: &Order) -> Result<(), InjectedFault> {
         let Some(faults) = self.active().await else {
             return Ok(());
         };

@@ -5,10 +5,13 @@
 //! - [`faults`]: the fault catalogue and its caps.
 //! - [`live`]: the live override with its expiry, and where it is read from.
 //! - [`injector`]: [`Chaos`], which decides, logs and counts each injection.
-//! - [`wrap`]: the injection points around the store, the queue and the HTTP handlers; the
-//!   processor takes a [`Chaos`] as its `orders::ports::ProcessorFaults`.
+//! - [`wrap`]: the injection points around the store, the queue, the HTTP handlers and the
+//!   processor ([`ChaoticProcessor`]); `orders` knows none of them.
 //! - [`journal`]: the experiment journal.
+//! - `aws` (feature `aws`): `ChaosParameter`, the live override in SSM Parameter Store.
 
+#[cfg(feature = "aws")]
+pub mod aws;
 pub mod faults;
 pub mod flags;
 pub mod injector;
@@ -18,6 +21,6 @@ pub mod wrap;
 
 pub use faults::{Dependency, FAULTS, FailureMode, FaultSpec, Faults};
 pub use flags::Settings;
-pub use injector::Chaos;
+pub use injector::{Chaos, InjectedFault};
 pub use live::{Live, LiveSource, MemoryLive, Override};
-pub use wrap::{ChaoticQueue, ChaoticStore};
+pub use wrap::{ChaoticProcessor, ChaoticProcessorStore, ChaoticQueue, ChaoticStore};

@@ -2,20 +2,36 @@
 //! function's wiring puts between a handler and its store, queue or caller.
 
 use crate::faults::Dependency;
-use crate::injector::Chaos;
+use crate::injector::{Chaos, InjectedFault};
 use async_trait::async_trait;
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use chrono::{DateTime, Utc};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Response};
 use orders::domain::{Order, OrderStatus};
+use orders::handlers::ProcessOrders;
 use orders::http::{ApiError, ErrorCode};
 use orders::ports::{
-    CreateOutcome, DependencyError, IdempotencyKey, ListQuery, OrderCreated, OrderQueue,
-    OrderStore, Page, Transition,
+    Clock, CreateOutcome, DependencyError, IdempotencyKey, ListQuery, OrderCreated, OrderQueue,
+    OrderStore, Page, Transition, TransitionRequest,
 };
 use std::future::Future;
 use std::sync::Arc;
+use std::time::Instant;
 use uuid::Uuid;
+
+/// `inner` itself when chaos is disarmed (no layer, no cost), else `inner` behind `layer`.
+fn when_armed<P: ?Sized>(
+    inner: Arc<P>,
+    chaos: &Arc<Chaos>,
+    layer: impl FnOnce(Arc<P>, Arc<Chaos>) -> Arc<P>,
+) -> Arc<P> {
+    if chaos.armed() {
+        layer(inner, chaos.clone())
+    } else {
+        inner
+    }
+}
 
 /// An order store whose calls the chaos layer may slow or fail (`CHAOS_DEPENDENCY*`).
 pub struct ChaoticStore {
@@ -24,16 +40,11 @@ pub struct ChaoticStore {
 }
 
 impl ChaoticStore {
-    /// `inner` itself when chaos is disarmed: no layer, no cost.
+    /// `inner` itself when chaos is disarmed.
     pub fn wrap(inner: Arc<dyn OrderStore>, chaos: &Arc<Chaos>) -> Arc<dyn OrderStore> {
-        if chaos.armed() {
-            Arc::new(ChaoticStore {
-                inner,
-                chaos: chaos.clone(),
-            })
-        } else {
-            inner
-        }
+        when_armed(inner, chaos, |inner, chaos| {
+            Arc::new(ChaoticStore { inner, chaos })
+        })
     }
 
     async fn gate(&self, operation: &'static str) -> Result<(), DependencyError> {
@@ -59,16 +70,9 @@ impl OrderStore for ChaoticStore {
         self.gate("QueryOrders").await?;
         self.inner.list(query).await
     }
-    async fn transition(
-        &self,
-        id: Uuid,
-        from: OrderStatus,
-        to: OrderStatus,
-        reason: Option<&str>,
-        at: DateTime<Utc>,
-    ) -> Result<Transition, DependencyError> {
+    async fn transition(&self, request: &TransitionRequest) -> Result<Transition, DependencyError> {
         self.gate("UpdateOrder").await?;
-        self.inner.transition(id, from, to, reason, at).await
+        self.inner.transition(request).await
     }
     async fn mark_published(&self, id: Uuid) -> Result<(), DependencyError> {
         self.gate("MarkPublished").await?;
@@ -88,6 +92,109 @@ impl OrderStore for ChaoticStore {
     }
 }
 
+/// The processor's store: when the order a record names is read and still `PENDING`, the
+/// chaos layer may fail that read (a poison SKU, a per-record failure) with
+/// `DependencyError::Injected`, which the processor counts as `InjectedFault`. Only the
+/// processor is wired with it; put it outside [`ChaoticStore`] so the dependency fault is
+/// drawn first, as the processor always did.
+pub struct ChaoticProcessorStore {
+    pub inner: Arc<dyn OrderStore>,
+    pub chaos: Arc<Chaos>,
+}
+
+impl ChaoticProcessorStore {
+    /// `inner` itself when chaos is disarmed.
+    pub fn wrap(inner: Arc<dyn OrderStore>, chaos: &Arc<Chaos>) -> Arc<dyn OrderStore> {
+        when_armed(inner, chaos, |inner, chaos| {
+            Arc::new(ChaoticProcessorStore { inner, chaos })
+        })
+    }
+}
+
+#[async_trait]
+impl OrderStore for ChaoticProcessorStore {
+    async fn create(
+        &self,
+        order: &Order,
+        idempotency: Option<&IdempotencyKey>,
+    ) -> Result<CreateOutcome, DependencyError> {
+        self.inner.create(order, idempotency).await
+    }
+    async fn get(&self, id: Uuid) -> Result<Option<Order>, DependencyError> {
+        let order = self.inner.get(id).await?;
+        if let Some(pending) = order.as_ref().filter(|o| o.status == OrderStatus::Pending) {
+            self.chaos
+                .on_record(pending)
+                .await
+                .map_err(|f| f.into_dependency_error("GetOrder"))?;
+        }
+        Ok(order)
+    }
+    async fn list(&self, query: &ListQuery) -> Result<Page, DependencyError> {
+        self.inner.list(query).await
+    }
+    async fn transition(&self, request: &TransitionRequest) -> Result<Transition, DependencyError> {
+        self.inner.transition(request).await
+    }
+    async fn mark_published(&self, id: Uuid) -> Result<(), DependencyError> {
+        self.inner.mark_published(id).await
+    }
+    async fn unpublished(
+        &self,
+        created_before: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<Order>, DependencyError> {
+        self.inner.unpublished(created_before, limit).await
+    }
+    async fn ping(&self) -> Result<(), DependencyError> {
+        self.inner.ping().await
+    }
+}
+
+/// Runs one processor batch (`ProcessOrders::handle`) behind the batch faults: latency, a
+/// timeout that sleeps past `deadline` (the invocation's), or a whole-batch failure. An `Err`
+/// is a function error: every message of the batch returns after the visibility timeout.
+pub async fn processor_batch<F>(
+    chaos: &Chaos,
+    deadline: Instant,
+    batch: F,
+) -> Result<F::Output, InjectedFault>
+where
+    F: Future,
+{
+    chaos.before_batch(deadline).await?;
+    Ok(batch.await)
+}
+
+/// The order processor behind the chaos layer: its store wrapped in
+/// [`ChaoticProcessorStore`] and each batch in [`processor_batch`]. Disarmed, it is the bare
+/// processor.
+pub struct ChaoticProcessor {
+    inner: ProcessOrders,
+    chaos: Arc<Chaos>,
+}
+
+impl ChaoticProcessor {
+    /// `store` is the processor's store as wired for every function (already behind
+    /// [`ChaoticStore`]).
+    pub fn new(store: Arc<dyn OrderStore>, clock: Arc<dyn Clock>, chaos: Arc<Chaos>) -> Self {
+        let store = ChaoticProcessorStore::wrap(store, &chaos);
+        ChaoticProcessor {
+            inner: ProcessOrders::new(store, clock),
+            chaos,
+        }
+    }
+
+    /// One batch; an `Err` is an injected whole-batch failure or timeout (a function error).
+    pub async fn handle(
+        &self,
+        event: SqsEvent,
+        deadline: Instant,
+    ) -> Result<SqsBatchResponse, InjectedFault> {
+        processor_batch(&self.chaos, deadline, self.inner.handle(event)).await
+    }
+}
+
 /// An order queue whose sends the chaos layer may slow or fail.
 pub struct ChaoticQueue {
     pub inner: Arc<dyn OrderQueue>,
@@ -96,14 +203,9 @@ pub struct ChaoticQueue {
 
 impl ChaoticQueue {
     pub fn wrap(inner: Arc<dyn OrderQueue>, chaos: &Arc<Chaos>) -> Arc<dyn OrderQueue> {
-        if chaos.armed() {
-            Arc::new(ChaoticQueue {
-                inner,
-                chaos: chaos.clone(),
-            })
-        } else {
-            inner
-        }
+        when_armed(inner, chaos, |inner, chaos| {
+            Arc::new(ChaoticQueue { inner, chaos })
+        })
     }
 }
 

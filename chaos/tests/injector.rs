@@ -6,7 +6,7 @@ use chaos::live::{Live, LiveSource, MemoryLive, Override, SourceError};
 use chaos::{Chaos, Dependency, FailureMode, Faults, Settings};
 use chrono::{DateTime, Utc};
 use orders::domain::Order;
-use orders::ports::{Clock, ManualClock, ProcessorFaults};
+use orders::ports::{Clock, ManualClock};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};

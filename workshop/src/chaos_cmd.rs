@@ -4,10 +4,10 @@
 use crate::report::{AlarmRow, console_call, fetch_cloudwatch_alarms};
 use crate::stack::chaos::{ChaosStatus, ExperimentTarget, StartRequest, journal_in};
 use crate::stack::console::routes;
+use chaos::aws::ChaosParameter;
 use chaos::journal::{EndReason, Experiment, Journal};
 use chaos::live::Live;
 use chrono::{DateTime, Utc};
-use orders_aws::ChaosParameter;
 use std::path::Path;
 
 type Error = Box<dyn std::error::Error>;

@@ -24,7 +24,7 @@ async fn chaos_on_and_off_write_the_parameter_the_functions_read() {
     let parameter = "/order-kit-test/chaos";
     let ssm = aws_sdk_ssm::Client::new(&moto.sdk_config().await);
     // As the template creates it.
-    orders_aws::ChaosParameter::new(ssm.clone(), parameter)
+    chaos::aws::ChaosParameter::new(ssm.clone(), parameter)
         .create()
         .await
         .unwrap();

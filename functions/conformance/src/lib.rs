@@ -14,7 +14,7 @@ use chrono::{DateTime, Utc};
 use orders::domain::{LineItem, NewOrder, Order, OrderStatus, money};
 use orders::ports::{
     CreateOutcome, DependencyError, IdempotencyKey, ListQuery, OrderCreated, OrderQueue,
-    OrderStore, SortOrder, Transition,
+    OrderStore, SortOrder, Transition, TransitionRequest,
 };
 use rust_decimal::Decimal;
 use std::collections::{BTreeMap, BTreeSet};
@@ -25,6 +25,22 @@ use uuid::Uuid;
 // ---------------------------------------------------------------------------------------------
 // Helpers, public so adapters' own tests can build the same data.
 // ---------------------------------------------------------------------------------------------
+
+/// The processor's move: order `id` out of `PENDING` to `to`, at `at`.
+pub fn from_pending(
+    id: Uuid,
+    to: OrderStatus,
+    reason: Option<&str>,
+    at: DateTime<Utc>,
+) -> TransitionRequest {
+    TransitionRequest {
+        id,
+        from: OrderStatus::Pending,
+        to,
+        reason: reason.map(str::to_owned),
+        at,
+    }
+}
 
 /// 2026-01-01T00:00:00.000Z, the instant every check's times are counted from.
 pub fn base_time() -> DateTime<Utc> {
@@ -87,6 +103,22 @@ async fn create(store: &dyn OrderStore, order: &Order) -> Order {
             "create of new order {} returned {other:?}, want Created",
             order.id
         ),
+    }
+}
+
+/// Moves a pending order to `to` and returns it as updated; anything but `Applied` panics.
+async fn move_pending(
+    store: &dyn OrderStore,
+    id: Uuid,
+    to: OrderStatus,
+    at: DateTime<Utc>,
+) -> Order {
+    match ok(
+        "transition",
+        store.transition(&from_pending(id, to, None, at)).await,
+    ) {
+        Transition::Applied(o) => o,
+        other => panic!("transition of pending order {id} returned {other:?}, want Applied"),
     }
 }
 
@@ -369,13 +401,12 @@ pub async fn transition_applies_once(store: &dyn OrderStore) {
     let applied = ok(
         "transition",
         store
-            .transition(
+            .transition(&from_pending(
                 order.id,
-                OrderStatus::Pending,
                 OrderStatus::PendingReview,
                 reason,
                 when,
-            )
+            ))
             .await,
     );
     let Transition::Applied(updated) = applied else {
@@ -397,13 +428,12 @@ pub async fn transition_applies_once(store: &dyn OrderStore) {
     let again = ok(
         "transition",
         store
-            .transition(
+            .transition(&from_pending(
                 order.id,
-                OrderStatus::Pending,
                 OrderStatus::Confirmed,
                 None,
                 at(99_000),
-            )
+            ))
             .await,
     );
     assert_eq!(
@@ -422,13 +452,7 @@ pub async fn transition_applies_once(store: &dyn OrderStore) {
     match ok(
         "transition",
         store
-            .transition(
-                plain.id,
-                OrderStatus::Pending,
-                OrderStatus::Confirmed,
-                None,
-                at(2),
-            )
+            .transition(&from_pending(plain.id, OrderStatus::Confirmed, None, at(2)))
             .await,
     ) {
         Transition::Applied(o) => {
@@ -445,13 +469,7 @@ pub async fn transition_missing_is_not_found(store: &dyn OrderStore) {
     let result = ok(
         "transition",
         store
-            .transition(
-                missing,
-                OrderStatus::Pending,
-                OrderStatus::Confirmed,
-                None,
-                at(0),
-            )
+            .transition(&from_pending(missing, OrderStatus::Confirmed, None, at(0)))
             .await,
     );
     assert_eq!(
@@ -530,15 +548,7 @@ pub async fn list_filters_by_status(store: &dyn OrderStore) {
     for (i, order) in orders.iter_mut().enumerate().skip(1) {
         // Order 0 stays pending; the rest spread over the final statuses.
         let to = targets[i % targets.len()];
-        match ok(
-            "transition",
-            store
-                .transition(order.id, OrderStatus::Pending, to, None, at(1_000))
-                .await,
-        ) {
-            Transition::Applied(o) => *order = o,
-            other => panic!("transition returned {other:?}"),
-        }
+        *order = move_pending(store, order.id, to, at(1_000)).await;
     }
     for status in OrderStatus::ALL {
         let want: Vec<Order> = orders
@@ -590,21 +600,7 @@ pub async fn list_paginates_every_order_once(store: &dyn OrderStore) {
     }
     // Every third order confirmed; both statuses paginate cleanly.
     for order in orders.iter_mut().step_by(3) {
-        match ok(
-            "transition",
-            store
-                .transition(
-                    order.id,
-                    OrderStatus::Pending,
-                    OrderStatus::Confirmed,
-                    None,
-                    at(9_000),
-                )
-                .await,
-        ) {
-            Transition::Applied(o) => *order = o,
-            other => panic!("transition returned {other:?}"),
-        }
+        *order = move_pending(store, order.id, OrderStatus::Confirmed, at(9_000)).await;
     }
     for status in [OrderStatus::Confirmed, OrderStatus::Pending] {
         let want: Vec<Order> = orders
@@ -637,6 +633,50 @@ pub async fn list_rejects_a_garbage_cursor(store: &dyn OrderStore) {
             other => panic!("cursor {garbage:?} returned {other:?}, want a Corrupt error"),
         }
     }
+}
+
+/// A page that ends exactly at the last order carries no cursor: no client is sent to an
+/// empty page. With and without a status filter (they are different indexes on DynamoDB).
+pub async fn list_last_page_has_no_cursor_even_when_full(store: &dyn OrderStore) {
+    for i in 0..6 {
+        create(store, &sample_order(at(i))).await;
+    }
+    for status in [None, Some(OrderStatus::Pending)] {
+        let mut q = ListQuery {
+            status,
+            limit: 3,
+            sort: SortOrder::Asc,
+            cursor: None,
+        };
+        let first = ok("list", store.list(&q).await);
+        assert!(first.cursor.is_some(), "{status:?}: a second page follows");
+        q.cursor = first.cursor;
+        let second = ok("list", store.list(&q).await);
+        assert_eq!(
+            second.orders.len(),
+            3,
+            "{status:?}: the second page is full"
+        );
+        assert_eq!(
+            second.cursor, None,
+            "{status:?}: exactly two full pages, no cursor to an empty third"
+        );
+    }
+}
+
+/// A zero limit is the handler's bug, refused rather than answered with an empty page.
+pub async fn list_refuses_a_zero_limit(store: &dyn OrderStore) {
+    let q = ListQuery {
+        status: None,
+        limit: 0,
+        sort: SortOrder::Desc,
+        cursor: None,
+    };
+    let result = store.list(&q).await;
+    assert!(
+        result.is_err(),
+        "limit 0 returned {result:?}, want an error"
+    );
 }
 
 /// New orders are unpublished until marked; the sweeper's query sees them oldest first,
@@ -674,19 +714,7 @@ pub async fn unpublished_until_marked(store: &dyn OrderStore) {
 
     // The marker says nothing about status: a processed order that was never marked is still
     // swept (the processor will find it done).
-    let confirmed = ok(
-        "transition",
-        store
-            .transition(
-                a.id,
-                OrderStatus::Pending,
-                OrderStatus::Confirmed,
-                None,
-                at(4_000),
-            )
-            .await,
-    );
-    assert!(matches!(confirmed, Transition::Applied(_)), "{confirmed:?}");
+    move_pending(store, a.id, OrderStatus::Confirmed, at(4_000)).await;
     let swept = sweep(at(10_000), 10).await;
     assert_eq!(ids(&swept), vec![a.id, c.id]);
     assert_eq!(
@@ -754,6 +782,8 @@ macro_rules! __store_checks {
             list_filters_by_status,
             list_paginates_every_order_once,
             list_rejects_a_garbage_cursor,
+            list_last_page_has_no_cursor_even_when_full,
+            list_refuses_a_zero_limit,
             unpublished_until_marked,
             ping_answers
         );

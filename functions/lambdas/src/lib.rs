@@ -3,11 +3,12 @@
 //! these to a handler from `orders::handlers`.
 
 use aws_config::{BehaviorVersion, SdkConfig};
+use chaos::aws::ChaosParameter;
 use chaos::{Chaos, ChaoticQueue, ChaoticStore};
 use orders::pagination::PageTokens;
 use orders::ports::{OrderQueue, OrderStore, SystemClock};
 use orders::settings::env;
-use orders_aws::{ChaosParameter, DynamoDbOrderStore, SqsOrderQueue};
+use orders_aws::{DynamoDbOrderStore, SqsOrderQueue};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};

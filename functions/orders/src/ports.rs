@@ -5,8 +5,6 @@ use crate::domain::{Order, OrderStatus};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use std::time::Instant;
-use telemetry::catalogue::{DimensionValue, Fault};
 use uuid::Uuid;
 
 /// Failure of a storage or queue dependency. The message names the operation and the cause.
@@ -21,6 +19,15 @@ pub enum DependencyError {
     Corrupt {
         operation: &'static str,
         message: String,
+    },
+    /// A failure injected on purpose by a layer around the port (fault injection), named by
+    /// that layer. Handlers treat it like the failure it imitates, so it runs the real retry
+    /// and redrive paths, but count it apart.
+    #[error("injected fault {fault}: {detail}")]
+    Injected {
+        operation: &'static str,
+        fault: &'static str,
+        detail: String,
     },
 }
 
@@ -92,6 +99,17 @@ pub struct Page {
     pub cursor: Option<String>,
 }
 
+/// Move order `id` from `from` to `to` (with an optional reason) at `at`, only if it is still
+/// in `from`: one value, so decorators and adapters pass it on whole.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TransitionRequest {
+    pub id: Uuid,
+    pub from: OrderStatus,
+    pub to: OrderStatus,
+    pub reason: Option<String>,
+    pub at: DateTime<Utc>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Transition {
     /// The order was in the expected status and now has the new one.
@@ -118,15 +136,8 @@ pub trait OrderStore: Send + Sync {
     /// store cannot read is `DependencyError::Corrupt` (the handler checks tokens first).
     async fn list(&self, query: &ListQuery) -> Result<Page, DependencyError>;
 
-    /// Moves an order from `from` to `to`, only if it is still in `from`.
-    async fn transition(
-        &self,
-        id: Uuid,
-        from: OrderStatus,
-        to: OrderStatus,
-        reason: Option<&str>,
-        at: DateTime<Utc>,
-    ) -> Result<Transition, DependencyError>;
+    /// Moves an order from `request.from` to `request.to`, only if it is still in `from`.
+    async fn transition(&self, request: &TransitionRequest) -> Result<Transition, DependencyError>;
 
     /// Clears the unpublished marker once the order's message is on the queue. An unknown id
     /// is `Ok` and creates nothing.
@@ -161,40 +172,6 @@ pub trait OrderQueue: Send + Sync {
 
     /// A cheap call that proves the queue answers.
     async fn ping(&self) -> Result<(), DependencyError>;
-}
-
-/// A fault the chaos layer (crate `chaos`) injected on purpose. Handlers treat it like the
-/// failure it imitates, so it runs the real retry and redrive paths.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("injected fault {}: {detail}", fault.as_str())]
-pub struct InjectedFault {
-    pub fault: Fault,
-    pub detail: String,
-}
-
-/// Where the chaos layer may slow or fail the processor; [`NoFaults`] injects nothing.
-#[async_trait]
-pub trait ProcessorFaults: Send + Sync {
-    /// Before a batch: latency, a timeout (sleeping past `deadline`), or failing the whole
-    /// batch (a function error: every message returns after the visibility timeout).
-    async fn before_batch(&self, deadline: Instant) -> Result<(), InjectedFault>;
-
-    /// For each record, once its order is read: a poison SKU or a per-record failure.
-    async fn on_record(&self, order: &Order) -> Result<(), InjectedFault>;
-}
-
-/// The processor without chaos.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct NoFaults;
-
-#[async_trait]
-impl ProcessorFaults for NoFaults {
-    async fn before_batch(&self, _deadline: Instant) -> Result<(), InjectedFault> {
-        Ok(())
-    }
-    async fn on_record(&self, _order: &Order) -> Result<(), InjectedFault> {
-        Ok(())
-    }
 }
 
 pub trait Clock: Send + Sync {

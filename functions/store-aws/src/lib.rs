@@ -1,19 +1,18 @@
 //! AWS adapters for the `orders` ports: the order store on DynamoDB ([`DynamoDbOrderStore`]),
 //! the order queue on SQS ([`SqsOrderQueue`]) with its dead-letter queue ([`SqsDeadLetters`]),
-//! the live chaos override in SSM Parameter Store ([`ChaosParameter`]), and [`provision`], which creates the table and queues on an emulator with the same design
-//! as `template.yaml`.
+//! and [`provision`], which creates the table and queues on an emulator with the same design
+//! as `template.yaml`. (The live chaos override's SSM adapter is `chaos::aws`, so this crate
+//! does not depend on `chaos`.)
 //!
 //! The clients are passed in, built by the caller from `aws-config`, so the same code talks
 //! to AWS, LocalStack or moto server (`AWS_ENDPOINT_URL`).
 
-mod chaos_parameter;
 mod consumer;
 mod item;
 pub mod provision;
 mod queue;
 mod store;
 
-pub use chaos_parameter::ChaosParameter;
 pub use consumer::{ReceivedSqsMessage, SqsConsumer};
 pub use item::order_item;
 pub use provision::{ProvisionError, Provisioned, Queues};

@@ -14,7 +14,7 @@ use chrono::{DateTime, Utc};
 use orders::domain::{Order, OrderStatus, timestamp};
 use orders::ports::{
     CreateOutcome, DependencyError, IdempotencyKey, ListQuery, OrderStore, Page, SortOrder,
-    Transition,
+    Transition, TransitionRequest,
 };
 use orders::settings::table;
 use std::collections::HashMap;
@@ -360,15 +360,9 @@ impl OrderStore for DynamoDbOrderStore {
         Ok(Page { orders, cursor })
     }
 
-    async fn transition(
-        &self,
-        id: Uuid,
-        from: OrderStatus,
-        to: OrderStatus,
-        reason: Option<&str>,
-        at: DateTime<Utc>,
-    ) -> Result<Transition, DependencyError> {
+    async fn transition(&self, request: &TransitionRequest) -> Result<Transition, DependencyError> {
         const OP: &str = "UpdateItem";
+        let (id, from, to) = (request.id, request.from, request.to);
         let mut update = self
             .client
             .update_item()
@@ -381,9 +375,9 @@ impl OrderStore for DynamoDbOrderStore {
             .expression_attribute_names("#reason", attr::STATUS_REASON)
             .expression_attribute_values(":from", s(from.as_str()))
             .expression_attribute_values(":to", s(to.as_str()))
-            .expression_attribute_values(":at", s(timestamp::format(&at)))
+            .expression_attribute_values(":at", s(timestamp::format(&request.at)))
             .return_values(ReturnValue::AllNew);
-        update = match reason {
+        update = match &request.reason {
             Some(r) => update
                 .update_expression("SET #status = :to, #updatedAt = :at, #reason = :reason")
                 .expression_attribute_values(":reason", s(r)),

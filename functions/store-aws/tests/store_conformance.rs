@@ -7,9 +7,8 @@ mod common;
 use aws_sdk_dynamodb::types::{AttributeValue, KeyType, ProjectionType, TimeToLiveStatus};
 use aws_sdk_sqs::types::{MessageSystemAttributeName, QueueAttributeName};
 use conformance::Delivered;
-use orders::domain::OrderStatus;
 use orders::ports::{
-    CreateOutcome, DependencyError, ListQuery, OrderCreated, OrderQueue, OrderStore, SortOrder,
+    CreateOutcome, DependencyError, OrderCreated, OrderQueue, OrderStore, SortOrder,
 };
 use orders::settings::{QUEUE, table};
 use orders_aws::provision::{self, Provisioned, Queues};
@@ -140,46 +139,6 @@ async fn concurrent_requests_with_one_key_create_one_order() {
     assert!(replayed.iter().all(|id| *id == created[0]), "{replayed:?}");
     let all = conformance::list_all(&store, None, SortOrder::Desc, 10, 1).await;
     assert_eq!(all.len(), 1);
-}
-
-#[tokio::test]
-async fn the_last_page_has_no_cursor_even_when_full() {
-    let (store, ()) = fresh().await;
-    for i in 0..6 {
-        store
-            .create(&conformance::sample_order(conformance::at(i)), None)
-            .await
-            .unwrap();
-    }
-    for status in [None, Some(OrderStatus::Pending)] {
-        let mut q = ListQuery {
-            status,
-            limit: 3,
-            sort: SortOrder::Asc,
-            cursor: None,
-        };
-        let first = store.list(&q).await.unwrap();
-        assert!(first.cursor.is_some());
-        q.cursor = first.cursor;
-        let second = store.list(&q).await.unwrap();
-        assert_eq!(second.orders.len(), 3);
-        assert_eq!(
-            second.cursor, None,
-            "{status:?}: no cursor to an empty third page"
-        );
-    }
-}
-
-#[tokio::test]
-async fn a_zero_limit_is_refused() {
-    let (store, ()) = fresh().await;
-    let q = ListQuery {
-        status: None,
-        limit: 0,
-        sort: SortOrder::Desc,
-        cursor: None,
-    };
-    assert!(store.list(&q).await.is_err());
 }
 
 #[tokio::test]
@@ -348,24 +307,6 @@ async fn fresh_queue() -> (SqsOrderQueue, aws_sdk_sqs::Client, Queues) {
     let (client, queues) = common::fresh_queues().await;
     let queue = SqsOrderQueue::new(client.clone(), &queues.queue_url);
     (queue, client, queues)
-}
-
-#[tokio::test]
-async fn queue_ping() {
-    let (queue, _, _) = fresh_queue().await;
-    conformance::queue_ping(&queue).await;
-}
-
-#[tokio::test]
-async fn queue_publish_returns_distinct_ids() {
-    let (queue, _, _) = fresh_queue().await;
-    conformance::queue_publish_returns_distinct_ids(&queue).await;
-}
-
-#[tokio::test]
-async fn queue_publish_delivers() {
-    let (queue, client, queues) = fresh_queue().await;
-    conformance::queue_publish_delivers(&queue, || drain(&client, &queues.queue_url)).await;
 }
 
 #[tokio::test]

@@ -8,10 +8,10 @@ use crate::db::{Db, Schema, to_ms};
 use crate::error::{Ctx, SqliteError};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use orders::domain::{Order, OrderStatus};
+use orders::domain::Order;
 use orders::ports::{
     CreateOutcome, DependencyError, IdempotencyKey, ListQuery, OrderStore, Page, SortOrder,
-    Transition,
+    Transition, TransitionRequest,
 };
 use rusqlite::types::Value;
 use rusqlite::{Connection, ErrorCode, OptionalExtension, TransactionBehavior, params};
@@ -169,14 +169,15 @@ impl SqliteOrderStore {
 
     async fn transition_inner(
         &self,
-        id: Uuid,
-        from: OrderStatus,
-        to: OrderStatus,
-        reason: Option<&str>,
-        at: DateTime<Utc>,
+        TransitionRequest {
+            id,
+            from,
+            to,
+            reason,
+            at,
+        }: TransitionRequest,
     ) -> Result<Transition, SqliteError> {
         const OP: &str = "transition order";
-        let reason = reason.map(str::to_owned);
         self.db
             .call(OP, move |conn| {
                 let tx = conn
@@ -388,15 +389,8 @@ impl OrderStore for SqliteOrderStore {
         Ok(self.list_inner(query).await?)
     }
 
-    async fn transition(
-        &self,
-        id: Uuid,
-        from: OrderStatus,
-        to: OrderStatus,
-        reason: Option<&str>,
-        at: DateTime<Utc>,
-    ) -> Result<Transition, DependencyError> {
-        Ok(self.transition_inner(id, from, to, reason, at).await?)
+    async fn transition(&self, request: &TransitionRequest) -> Result<Transition, DependencyError> {
+        Ok(self.transition_inner(request.clone()).await?)
     }
 
     async fn mark_published(&self, id: Uuid) -> Result<(), DependencyError> {

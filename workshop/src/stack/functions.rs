@@ -7,7 +7,7 @@ use super::metrics::MetricStore;
 use crate::data_dir::DataDir;
 use chaos::Chaos;
 use lambda_http::{Body, Request, Response};
-use orders::handlers::{CreateOrder, GetOrder, Health, ListOrders, ProcessOrders, Sweeper};
+use orders::handlers::{CreateOrder, GetOrder, Health, ListOrders, Sweeper};
 use orders::pagination::PageTokens;
 use orders::ports::{Clock, OrderQueue, OrderStore};
 use orders::settings::{Function, SweeperSettings};
@@ -92,7 +92,7 @@ fn pool<H: ?Sized + Send + Sync + 'static>(
 
 pub struct Functions {
     pub http: HttpPools,
-    pub processor: Arc<FunctionPool<ProcessOrders>>,
+    pub processor: Arc<FunctionPool<chaos::ChaoticProcessor>>,
     pub sweeper: Arc<FunctionPool<Sweeper>>,
 }
 
@@ -148,10 +148,11 @@ impl Functions {
             Function::OrderProcessor,
             limits,
             Box::new(move || {
-                Ok(Arc::new(
-                    ProcessOrders::new(d.store.clone(), d.clock.clone())
-                        .with_faults(d.chaos.clone()),
-                ))
+                Ok(Arc::new(chaos::ChaoticProcessor::new(
+                    d.store.clone(),
+                    d.clock.clone(),
+                    d.chaos.clone(),
+                )))
             }),
         ));
         let d = deps.clone();

@@ -3,7 +3,6 @@
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use lambda_runtime::{Error, LambdaEvent, run, service_fn};
 use order_lambdas::{SERVICE, aws, chaos_layer, deadline, invocation_span, metrics, store};
-use orders::handlers::ProcessOrders;
 use orders::ports::SystemClock;
 use std::sync::Arc;
 use tracing::Instrument;
@@ -14,8 +13,7 @@ async fn main() -> Result<(), Error> {
     let metrics = metrics()?;
     let aws = aws().await;
     let chaos = chaos_layer(&aws);
-    let handler =
-        ProcessOrders::new(store(&aws, &chaos)?, Arc::new(SystemClock)).with_faults(chaos);
+    let handler = chaos::ChaoticProcessor::new(store(&aws, &chaos)?, Arc::new(SystemClock), chaos);
     let handler = &handler;
     run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
         let span = invocation_span(&event.context);

@@ -1,12 +1,10 @@
 use super::metrics;
 use crate::domain::OrderStatus;
 use crate::ports::{
-    Clock, DependencyError, InjectedFault, NoFaults, OrderCreated, OrderStore, ProcessorFaults,
-    Transition,
+    Clock, DependencyError, OrderCreated, OrderStore, Transition, TransitionRequest,
 };
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
 use std::sync::Arc;
-use std::time::Instant;
 use telemetry::catalogue::Operation;
 use tracing::{Instrument, error, info, warn};
 
@@ -19,9 +17,19 @@ pub enum ProcessingFailure {
     #[error("order {0} does not exist")]
     OrderNotFound(uuid::Uuid),
     #[error(transparent)]
-    Dependency(#[from] DependencyError),
+    Dependency(DependencyError),
+    /// A `DependencyError::Injected`: counted as `InjectedFault`, not as a dependency failure.
     #[error(transparent)]
-    Injected(#[from] InjectedFault),
+    Injected(DependencyError),
+}
+
+impl From<DependencyError> for ProcessingFailure {
+    fn from(e: DependencyError) -> Self {
+        match e {
+            DependencyError::Injected { .. } => ProcessingFailure::Injected(e),
+            other => ProcessingFailure::Dependency(other),
+        }
+    }
 }
 
 impl ProcessingFailure {
@@ -43,37 +51,22 @@ pub enum Processed {
     AlreadyProcessed,
 }
 
-/// The SQS-triggered order processor: moves each `PENDING` order to its final status.
+/// The SQS-triggered order processor: moves each `PENDING` order to its final status. Fault
+/// injection wraps it from outside (crate `chaos`): around `handle` for the batch, and
+/// around the store for each record.
 pub struct ProcessOrders {
     store: Arc<dyn OrderStore>,
     clock: Arc<dyn Clock>,
-    faults: Arc<dyn ProcessorFaults>,
 }
 
 impl ProcessOrders {
     pub fn new(store: Arc<dyn OrderStore>, clock: Arc<dyn Clock>) -> Self {
-        ProcessOrders {
-            store,
-            clock,
-            faults: Arc::new(NoFaults),
-        }
-    }
-
-    /// Lets the chaos layer slow or fail this processor (`chaos::Chaos` implements it).
-    pub fn with_faults(mut self, faults: Arc<dyn ProcessorFaults>) -> Self {
-        self.faults = faults;
-        self
+        ProcessOrders { store, clock }
     }
 
     /// Processes every record and reports the failed ones (`ReportBatchItemFailures`), so one
-    /// bad message does not make SQS redeliver the whole batch. An `Err` is a function error:
-    /// only an injected whole-batch failure returns one. `deadline` is the invocation's.
-    pub async fn handle(
-        &self,
-        event: SqsEvent,
-        deadline: Instant,
-    ) -> Result<SqsBatchResponse, InjectedFault> {
-        self.faults.before_batch(deadline).await?;
+    /// bad message does not make SQS redeliver the whole batch.
+    pub async fn handle(&self, event: SqsEvent) -> SqsBatchResponse {
         let mut response = SqsBatchResponse::default();
         for record in &event.records {
             let message_id = record.message_id.clone().unwrap_or_default();
@@ -112,7 +105,7 @@ impl ProcessOrders {
         if !response.batch_item_failures.is_empty() {
             telemetry::metrics::batch_item_failures(response.batch_item_failures.len() as u64);
         }
-        Ok(response)
+        response
     }
 
     pub async fn process(&self, record: &SqsMessage) -> Result<Processed, ProcessingFailure> {
@@ -130,16 +123,16 @@ impl ProcessOrders {
         if order.status != OrderStatus::Pending {
             return Ok(Processed::AlreadyProcessed);
         }
-        self.faults.on_record(&order).await?;
         let decision = order.decide();
         let now = self.clock.now();
-        let update = self.store.transition(
-            order.id,
-            OrderStatus::Pending,
-            decision.status,
-            decision.reason.as_deref(),
-            now,
-        );
+        let request = TransitionRequest {
+            id: order.id,
+            from: OrderStatus::Pending,
+            to: decision.status,
+            reason: decision.reason,
+            at: now,
+        };
+        let update = self.store.transition(&request);
         let transition = metrics::timed(Operation::UpdateOrder, update).await?;
         match transition {
             Transition::Applied(order) => {

@@ -5,9 +5,10 @@
 use super::metric_store::MetricStore;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use orders::domain::{Order, OrderStatus};
+use orders::domain::Order;
 use orders::ports::{
     CreateOutcome, DependencyError, IdempotencyKey, ListQuery, OrderStore, Page, Transition,
+    TransitionRequest,
 };
 use orders_sqlite::SqliteQueue;
 use std::future::Future;
@@ -119,19 +120,9 @@ impl OrderStore for MeteredStore {
     async fn list(&self, query: &ListQuery) -> Result<Page, DependencyError> {
         self.call("Query", self.inner.list(query)).await
     }
-    async fn transition(
-        &self,
-        id: Uuid,
-        from: OrderStatus,
-        to: OrderStatus,
-        reason: Option<&str>,
-        at: DateTime<Utc>,
-    ) -> Result<Transition, DependencyError> {
-        self.call(
-            "UpdateItem",
-            self.inner.transition(id, from, to, reason, at),
-        )
-        .await
+    async fn transition(&self, request: &TransitionRequest) -> Result<Transition, DependencyError> {
+        self.call("UpdateItem", self.inner.transition(request))
+            .await
     }
     async fn mark_published(&self, id: Uuid) -> Result<(), DependencyError> {
         self.call("UpdateItem", self.inner.mark_published(id)).await

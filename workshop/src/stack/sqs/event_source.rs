@@ -5,7 +5,7 @@
 use crate::stack::lambda::FunctionPool;
 use async_trait::async_trait;
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
-use orders::handlers::ProcessOrders;
+use chaos::ChaoticProcessor;
 use orders::ports::DependencyError;
 use orders::settings::QueueSettings;
 use orders_sqlite::{ReceivedMessage, SqliteQueue};
@@ -68,7 +68,7 @@ impl Consumer for orders_aws::SqsConsumer {
 
 pub struct EventSource {
     pub queue: Arc<dyn Consumer>,
-    pub processor: Arc<FunctionPool<ProcessOrders>>,
+    pub processor: Arc<FunctionPool<ChaoticProcessor>>,
     pub settings: QueueSettings,
 }
 

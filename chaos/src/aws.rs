@@ -2,10 +2,10 @@
 //! functions read it (`ssm:GetParameter` only, through the injector's short cache); the
 //! operator's `workshop chaos --aws` writes it with their own credentials.
 
+use crate::live::{Live, LiveSource, SourceError};
 use async_trait::async_trait;
 use aws_sdk_ssm::error::DisplayErrorContext;
 use aws_sdk_ssm::types::ParameterType;
-use chaos::live::{Live, LiveSource, SourceError};
 
 /// The value of a parameter with no override: the deploy-time flags apply.
 pub const UNSET: &str = r#"{"state":"unset"}"#;

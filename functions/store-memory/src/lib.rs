@@ -1,11 +1,12 @@
-//! In-memory [`OrderStore`] and [`OrderQueue`] for the warm handler benches
-//! (`benches/handlers.rs`): a lock and a few map operations per call, so a bench measures the
-//! handler's own CPU time rather than SQLite's or a network's.
+//! In-memory [`OrderStore`] and [`OrderQueue`]: a lock and a few map operations per call. The
+//! warm handler benches (`bench/benches/handlers.rs`) run on them, so a bench measures the
+//! handler's own CPU time rather than SQLite's or a network's, and the handler tests
+//! (`tests/handlers.rs`) drive every handler on them without a binary.
 //!
 //! They keep the real adapters' semantics (`functions/store-sqlite` is the reference): orders
 //! stamped at millisecond precision, idempotency keys judged against the new order's
 //! `createdAt`, conditional transitions, the unpublished marker, listings by (`createdAt`, `id`)
-//! with an optional status filter and opaque cursors. `tests/memory_store.rs` runs the shared
+//! with an optional status filter and opaque cursors. `tests/store_conformance.rs` runs the shared
 //! conformance suite against them to prove it.
 
 use async_trait::async_trait;
@@ -13,7 +14,7 @@ use chrono::{DateTime, Utc};
 use orders::domain::{Order, OrderStatus, timestamp};
 use orders::ports::{
     CreateOutcome, DependencyError, IdempotencyKey, ListQuery, OrderCreated, OrderQueue,
-    OrderStore, Page, SortOrder, Transition,
+    OrderStore, Page, SortOrder, Transition, TransitionRequest,
 };
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::ops::Bound;
@@ -272,14 +273,8 @@ impl OrderStore for MemoryOrderStore {
         Ok(Page { orders, cursor })
     }
 
-    async fn transition(
-        &self,
-        id: Uuid,
-        from: OrderStatus,
-        to: OrderStatus,
-        reason: Option<&str>,
-        at: DateTime<Utc>,
-    ) -> Result<Transition, DependencyError> {
+    async fn transition(&self, request: &TransitionRequest) -> Result<Transition, DependencyError> {
+        let (id, from, to) = (request.id, request.from, request.to);
         let mut tables = self.lock("transition order")?;
         let Some(order) = tables.orders.get_mut(&id) else {
             return Ok(Transition::NotFound);
@@ -288,8 +283,8 @@ impl OrderStore for MemoryOrderStore {
             return Ok(Transition::AlreadyDone(order.clone()));
         }
         order.status = to;
-        order.updated_at = timestamp::to_millis(at);
-        order.status_reason = reason.map(str::to_owned);
+        order.updated_at = timestamp::to_millis(request.at);
+        order.status_reason = request.reason.clone();
         let updated = order.clone();
         let position = (updated.created_at, updated.id);
         if let Some(set) = tables.by_status.get_mut(&from) {

@@ -1,20 +1,28 @@
 //! The live chaos override in SSM Parameter Store, on moto server: what `workshop chaos --aws`
 //! writes is what an armed function's injector reads, and a disarmed one never injects.
 
+// The moto harness of the AWS adapters' tests: one launcher for every crate that needs it.
+#[path = "../../functions/store-aws/tests/common/moto.rs"]
 mod common;
 
+use chaos::aws::ChaosParameter;
 use chaos::live::{Live, LiveSource, Override};
 use chaos::{Chaos, Faults, Settings};
 use orders::ports::SystemClock;
-use orders_aws::ChaosParameter;
 use std::sync::Arc;
 use std::time::Duration;
 
+async fn ssm() -> aws_sdk_ssm::Client {
+    let config = common::sdk_config().await;
+    // The endpoint again at service level, so no AWS_ENDPOINT_URL_SSM can redirect a test.
+    let conf = aws_sdk_ssm::config::Builder::from(&config)
+        .endpoint_url(&common::moto().endpoint)
+        .build();
+    aws_sdk_ssm::Client::from_conf(conf)
+}
+
 async fn fresh() -> ChaosParameter {
-    let p = ChaosParameter::new(
-        common::ssm().await,
-        format!("/{}/chaos", common::unique("kit")),
-    );
+    let p = ChaosParameter::new(ssm().await, format!("/{}/chaos", common::unique("kit")));
     p.create().await.expect("create the parameter");
     p
 }
@@ -90,13 +98,13 @@ async fn an_armed_function_follows_the_parameter_and_a_disarmed_one_ignores_it()
 
 #[tokio::test]
 async fn a_missing_or_garbled_parameter_is_named() {
-    let missing = ChaosParameter::new(common::ssm().await, "/no-such/chaos");
+    let missing = ChaosParameter::new(ssm().await, "/no-such/chaos");
     let e = missing.read().await.unwrap_err().to_string();
     assert!(e.contains("SSM parameter /no-such/chaos"), "{e}");
     assert!(e.contains("ParameterNotFound"), "{e}");
 
     let p = fresh().await;
-    common::ssm()
+    ssm()
         .await
         .put_parameter()
         .name(p.name())
