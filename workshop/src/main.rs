@@ -18,7 +18,7 @@ use workshop::stack::logs::LocalLogs;
 use workshop::stack::metrics::{EmfCapture, MetricStore};
 
 /// The `Service` and `Environment` every local log line and metric carries.
-const SERVICE: &str = "orders";
+use telemetry::catalogue::SERVICE_NAME as SERVICE;
 const ENVIRONMENT: &str = "local";
 const DEFAULT_CONSOLE_PORT: u16 = 3001;
 use workshop::stack::{self, StackOptions};

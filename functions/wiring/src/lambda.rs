@@ -3,8 +3,8 @@
 
 use crate::http::HttpFunction;
 use crate::invocation::{self, Facts};
+use lambda_http::lambda_runtime::{self, Context, LambdaEvent};
 use lambda_http::{Request, RequestExt};
-use lambda_runtime::{Context, LambdaEvent};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::future::Future;
