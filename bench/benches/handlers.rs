@@ -3,13 +3,17 @@
 //! One criterion group per function, `warm/<function>`, with two benchmarks over the
 //! in-memory ports (`order_bench::memory`, so neither SQLite nor a network is measured):
 //!
-//! - `bare`: the handler's `handle(..)` alone, with no tracing subscriber and no metrics
-//!   recorder in the process, so every `tracing` and `metrics` macro is a no-op.
-//! - `telemetry`: the same call wrapped as the Lambda mains (`functions/lambdas/src/bin`) wrap
-//!   it: the JSON log layer `telemetry::logs::init_lambda` installs, the invocation span, and
-//!   the EMF flush of `LambdaMetrics::invocation` after each call, with the log lines and EMF
-//!   documents written to `io::sink()` instead of stdout (their bytes are counted, and checked
-//!   to be non-zero before measuring, so the variant cannot silently measure nothing).
+//! Each function is built by `order_functions` (the builders the Lambda mains and the local
+//! stack use, chaos disarmed), and each benchmark is one call of it:
+//!
+//! - `bare`: the function alone, with no tracing subscriber and no metrics recorder in the
+//!   process, so every `tracing` and `metrics` macro is a no-op.
+//! - `telemetry`: the same call through the Lambda invocation path
+//!   (`order_functions::invocation`, as `order_functions::lambda` serves it): the JSON log
+//!   layer `telemetry::logs::init_lambda` installs, the invocation span, and the EMF flush of
+//!   `LambdaMetrics::invocation` after each call, with the log lines and EMF documents written
+//!   to `io::sink()` instead of stdout (their bytes are counted, and checked to be non-zero
+//!   before measuring, so the variant cannot silently measure nothing).
 //!
 //! The Lambda EMF backend is a process-global recorder that cannot be removed once installed,
 //! so every `bare` benchmark runs first (phase 1) and the recorder is installed only for the
@@ -19,6 +23,7 @@
 //! (the `/` of a group name becomes `_`).
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+use chaos::Chaos;
 use criterion::measurement::WallTime;
 use criterion::{BatchSize, BenchmarkGroup, Criterion, criterion_group, criterion_main};
 use http::StatusCode;
@@ -26,11 +31,10 @@ use lambda_http::lambda_runtime::Config;
 use lambda_http::request::LambdaRequest;
 use lambda_http::{Body, Context, Request, RequestExt, Response};
 use order_bench::memory::{MemoryOrderQueue, MemoryOrderStore};
+use order_functions::build::KeySourceError;
+use order_functions::{Emf, PageKeySource, Ports, invocation};
 use orders::domain::{Order, OrderStatus};
-use orders::handlers::{
-    CreateOrder, GetOrder, Health, ListOrders, ProcessOrders, SweepReport, Sweeper,
-};
-use orders::pagination::PageTokens;
+use orders::handlers::SweepReport;
 use orders::ports::{
     DependencyError, ListQuery, OrderCreated, OrderStore, SortOrder, SystemClock, Transition,
 };
@@ -43,17 +47,15 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::task::Poll;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use telemetry::catalogue::SERVICE_NAME;
 use telemetry::logs::{JsonLayer, LogRecord, LogSink};
 use telemetry::metrics::LambdaMetrics;
 use tokio::runtime::Runtime;
-use tracing::Instrument;
 use tracing::level_filters::LevelFilter;
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::prelude::*;
 use uuid::Uuid;
 
-/// `order_lambdas::SERVICE`, stamped on every log line and EMF document.
-const SERVICE: &str = "orders";
 /// The `Environment` EMF dimension.
 const ENVIRONMENT: &str = "bench";
 /// Orders (and queued messages) a bench keeps before its setup clears them, so millions of
@@ -140,7 +142,7 @@ impl Telemetry {
         let logs = Written::default();
         let subscriber = tracing_subscriber::registry()
             .with(EnvFilter::new("info"))
-            .with(JsonLayer::new(SERVICE, LogBytes(logs.clone())));
+            .with(JsonLayer::new(SERVICE_NAME, LogBytes(logs.clone())));
         Telemetry {
             dispatch: tracing::Dispatch::new(subscriber),
             metrics,
@@ -158,32 +160,9 @@ impl Telemetry {
         out
     }
 
-    /// An HTTP main: `req.lambda_context()`, the span, the metrics around the handler.
-    async fn http<F: Future>(&self, req: Request, handle: impl FnOnce(Request) -> F) -> F::Output {
-        let context = req.lambda_context();
-        let span = invocation_span(&context);
-        let handled = self.invocation(&context.request_id, handle(req));
-        handled.instrument(span).await
-    }
-
-    /// An SQS or scheduled main: the span and the metrics from `event.context`.
-    async fn event<F: Future>(&self, context: &Context, handled: F) -> F::Output {
-        let span = invocation_span(context);
-        self.invocation(&context.request_id, handled)
-            .instrument(span)
-            .await
-    }
-
-    /// `LambdaMetrics::invocation` line for line (its public halves `begin` and `finish`),
-    /// writing the documents to the sink instead of stdout.
-    async fn invocation<F: Future>(&self, request_id: &str, handler: F) -> F::Output {
-        self.metrics.begin(request_id);
-        let output = handler.await;
-        match self.metrics.finish() {
-            Ok(lines) => self.emf.lines(lines.iter().map(String::as_str)),
-            Err(e) => tracing::error!(error = %e, "EMF metrics of this invocation are lost"),
-        }
-        output
+    /// One invocation through the Lambda invocation path, with this flusher.
+    async fn run<F: Future>(&self, context: Context, call: F) -> F::Output {
+        invocation::run(&order_functions::lambda::facts(&context), self, call).await
     }
 
     /// Fails the bench when the wrapped call wrote no EMF document, or no log line although
@@ -197,18 +176,18 @@ impl Telemetry {
     }
 }
 
-/// `order_lambdas::invocation_span`, replicated rather than depended on (that crate pulls
-/// the AWS SDKs and the chaos layer): the same span name, fields and cold-start flag.
-fn invocation_span(context: &Context) -> tracing::Span {
-    static WARM: AtomicBool = AtomicBool::new(false);
-    let cold_start = !WARM.swap(true, Ordering::Relaxed);
-    tracing::info_span!(
-        "invocation",
-        function_name = %context.env_config.function_name,
-        function_request_id = %context.request_id,
-        xray_trace_id = context.xray_trace_id.as_deref().unwrap_or(""),
-        cold_start,
-    )
+/// `LambdaMetrics::invocation` line for line (its public halves `begin` and `finish`),
+/// writing the documents to the sink instead of stdout.
+impl Emf for &Telemetry {
+    async fn scope<F: Future>(self, request_id: &str, call: F) -> F::Output {
+        self.metrics.begin(request_id);
+        let output = call.await;
+        match self.metrics.finish() {
+            Ok(lines) => self.emf.lines(lines.iter().map(String::as_str)),
+            Err(e) => tracing::error!(error = %e, "EMF metrics of this invocation are lost"),
+        }
+        output
+    }
 }
 
 // ---- the measuring loops ---------------------------------------------------------------
@@ -336,7 +315,7 @@ fn api_request_id() -> String {
 /// event JSON deserialised into `LambdaRequest`, converted, with the X-Ray header and the
 /// Lambda context added (what `lambda_http::Adapter::call` does).
 struct HttpCall<'a> {
-    config: &'a Arc<Config>,
+    config: Arc<Config>,
     function: Function,
     method: &'static str,
     route: &'static str,
@@ -347,8 +326,22 @@ struct HttpCall<'a> {
 }
 
 impl HttpCall<'_> {
+    /// A call of `function` on `method route` at `path`, without query, parameters or body.
+    fn new(function: Function, method: &'static str, route: &'static str, path: String) -> Self {
+        HttpCall {
+            config: lambda_config(function),
+            function,
+            method,
+            route,
+            path,
+            query: &[],
+            path_parameters: None,
+            body: None,
+        }
+    }
+
     fn request(&self) -> Request {
-        let context = lambda_context(self.config, self.function);
+        let context = lambda_context(&self.config, self.function);
         let request_id = api_request_id();
         let mut headers = Map::new();
         let mut header = |name: &str, value: String| {
@@ -524,146 +517,171 @@ fn status_is(expected: StatusCode) -> impl Fn(&Response<Body>) {
 
 // ---- the six functions -----------------------------------------------------------------
 
-/// The four HTTP functions: `handle` is the handler's `handle`, called directly (bare) or
-/// inside the main's wrapping (telemetry).
-fn http_function<F: Future<Output = Response<Body>>>(
+/// The page token key list-orders reads at init.
+struct BenchKey;
+
+#[async_trait::async_trait]
+impl PageKeySource for BenchKey {
+    async fn page_key(&self) -> Result<Vec<u8>, KeySourceError> {
+        Ok(b"bench-page-token-key-0123456789abcdef".to_vec())
+    }
+}
+
+/// The ports every function is built from: the in-memory store and queue, chaos disarmed.
+fn ports(store: &Arc<MemoryOrderStore>, queue: &Arc<MemoryOrderQueue>) -> Ports {
+    let clock = Arc::new(SystemClock);
+    Ports {
+        store: store.clone(),
+        queue: queue.clone(),
+        clock: clock.clone(),
+        chaos: Arc::new(Chaos::disarmed(clock)),
+        page_key: Arc::new(BenchKey),
+        sweeper: SWEEPER,
+    }
+}
+
+/// One function's group: `prepare` makes each call's input and its Lambda context outside
+/// the timing, `handle` is the built function's call, timed alone (bare) or through the
+/// invocation path (telemetry).
+fn function_bench<I, O, F: Future<Output = O>>(
     c: &mut Criterion,
     variant: Variant,
     function: Function,
-    setup: &mut dyn FnMut() -> Request,
-    check: &dyn Fn(&Response<Body>),
-    handle: impl Fn(Request) -> F,
+    batch: BatchSize,
+    prepare: &mut dyn FnMut() -> (I, Context),
+    check: &dyn Fn(&O),
+    handle: impl Fn(I) -> F,
 ) {
     let rt = runtime();
     let mut group = c.benchmark_group(group_name(function));
-    let bench = Bench {
-        group: &mut group,
-        rt: &rt,
-        batch: BatchSize::SmallInput,
-        setup,
-        check,
-    };
     match variant {
-        Variant::Bare => bench.bare(&handle),
+        Variant::Bare => {
+            let mut setup = || prepare().0;
+            let bench = Bench {
+                group: &mut group,
+                rt: &rt,
+                batch,
+                setup: &mut setup,
+                check,
+            };
+            bench.bare(&handle);
+        }
         Variant::Telemetry(metrics) => {
             let telemetry = Telemetry::new(metrics);
+            let bench = Bench {
+                group: &mut group,
+                rt: &rt,
+                batch,
+                setup: prepare,
+                check,
+            };
             // Health logs nothing on its healthy path; the others log on theirs.
             let logs_expected = function != Function::Health;
-            bench.telemetry(&telemetry, function, logs_expected, |req| {
-                telemetry.http(req, &handle)
+            bench.telemetry(&telemetry, function, logs_expected, |(input, context)| {
+                telemetry.run(context, handle(input))
             });
         }
     }
     group.finish();
 }
 
+/// An HTTP function built from `ports`, called with the requests of `call`; `before` runs
+/// ahead of each request's setup.
+fn http_function(
+    c: &mut Criterion,
+    variant: Variant,
+    ports: &Ports,
+    call: &HttpCall,
+    before: &mut dyn FnMut(),
+    check: &dyn Fn(&Response<Body>),
+) {
+    let built = ready(ports.http(call.function)).expect("build the HTTP function");
+    let mut prepare = || {
+        before();
+        let req = call.request();
+        let context = req.lambda_context();
+        (req, context)
+    };
+    let handle = |req: Request| built.clone().call(req);
+    let batch = BatchSize::SmallInput;
+    function_bench(
+        c,
+        variant,
+        call.function,
+        batch,
+        &mut prepare,
+        check,
+        handle,
+    );
+}
+
 /// POST /orders with a valid body and no Idempotency-Key: each call writes a new order,
 /// publishes it and clears its marker.
 fn create_order(c: &mut Criterion, variant: Variant) {
-    let function = Function::CreateOrder;
     let store = Arc::new(MemoryOrderStore::new());
     let queue = Arc::new(MemoryOrderQueue::new());
-    let handler = CreateOrder::new(store.clone(), queue.clone(), Arc::new(SystemClock));
-    let config = lambda_config(function);
     let body = r#"{"customerName": "Ada Lovelace", "items": [{"sku": "BOOK-42", "qty": 3, "price": 0.10}, {"sku": "PEN-7", "qty": 1, "price": 0.20}, {"sku": "INK-3", "qty": 2, "price": 12.50}]}"#;
     let call = HttpCall {
-        config: &config,
-        function,
-        method: "POST",
-        route: "/orders",
-        path: "/orders".into(),
-        query: &[],
-        path_parameters: None,
         body: Some(body),
+        ..HttpCall::new(Function::CreateOrder, "POST", "/orders", "/orders".into())
     };
-    let mut setup = || {
-        bound(&store, &queue, |_| false);
-        call.request()
-    };
+    let mut before = || bound(&store, &queue, |_| false);
     let check = status_is(StatusCode::CREATED);
-    http_function(c, variant, function, &mut setup, &check, |req| {
-        handler.handle(req)
-    });
+    http_function(
+        c,
+        variant,
+        &ports(&store, &queue),
+        &call,
+        &mut before,
+        &check,
+    );
 }
 
 /// GET /orders/{id} of an existing order, in a store of 50.
 fn get_order(c: &mut Criterion, variant: Variant) {
-    let function = Function::GetOrder;
     let store = Arc::new(MemoryOrderStore::new());
     let id = seed(&store, 50)[21].id;
-    let handler = GetOrder::new(store.clone());
-    let config = lambda_config(function);
     let call = HttpCall {
-        config: &config,
-        function,
-        method: "GET",
-        route: "/orders/{id}",
-        path: format!("/orders/{id}"),
-        query: &[],
         path_parameters: Some(("id", id.to_string())),
-        body: None,
+        ..HttpCall::new(
+            Function::GetOrder,
+            "GET",
+            "/orders/{id}",
+            format!("/orders/{id}"),
+        )
     };
-    let mut setup = || call.request();
     let check = status_is(StatusCode::OK);
-    http_function(c, variant, function, &mut setup, &check, |req| {
-        handler.handle(req)
-    });
+    let ports = ports(&store, &Arc::new(MemoryOrderQueue::new()));
+    http_function(c, variant, &ports, &call, &mut || {}, &check);
 }
 
 /// GET /orders?status=CONFIRMED&limit=20: the first page of the status index (40 of the 50
 /// orders are confirmed), so it also signs a nextToken.
 fn list_orders(c: &mut Criterion, variant: Variant) {
-    let function = Function::ListOrders;
     let store = Arc::new(MemoryOrderStore::new());
     seed(&store, 50);
-    let tokens = PageTokens::new(b"bench-page-token-key-0123456789abcdef".to_vec())
-        .expect("a page token key");
-    let handler = ListOrders::new(store.clone(), tokens);
-    let config = lambda_config(function);
     let call = HttpCall {
-        config: &config,
-        function,
-        method: "GET",
-        route: "/orders",
-        path: "/orders".into(),
         query: &[("status", "CONFIRMED"), ("limit", "20")],
-        path_parameters: None,
-        body: None,
+        ..HttpCall::new(Function::ListOrders, "GET", "/orders", "/orders".into())
     };
-    let mut setup = || call.request();
     let check = |response: &Response<Body>| {
         status_is(StatusCode::OK)(response);
         let page: Value = serde_json::from_slice(response.body().as_ref()).expect("a JSON page");
         assert_eq!(page["count"], 20, "a full page: {page}");
         assert!(page["nextToken"].is_string(), "a nextToken: {page}");
     };
-    http_function(c, variant, function, &mut setup, &check, |req| {
-        handler.handle(req)
-    });
+    let ports = ports(&store, &Arc::new(MemoryOrderQueue::new()));
+    http_function(c, variant, &ports, &call, &mut || {}, &check);
 }
 
 /// GET /health: a ping of the store and of the queue.
 fn health(c: &mut Criterion, variant: Variant) {
-    let function = Function::Health;
     let store = Arc::new(MemoryOrderStore::new());
     seed(&store, 50);
-    let handler = Health::new(store.clone(), Arc::new(MemoryOrderQueue::new()));
-    let config = lambda_config(function);
-    let call = HttpCall {
-        config: &config,
-        function,
-        method: "GET",
-        route: "/health",
-        path: "/health".into(),
-        query: &[],
-        path_parameters: None,
-        body: None,
-    };
-    let mut setup = || call.request();
+    let call = HttpCall::new(Function::Health, "GET", "/health", "/health".into());
     let check = status_is(StatusCode::OK);
-    http_function(c, variant, function, &mut setup, &check, |req| {
-        handler.handle(req)
-    });
+    let ports = ports(&store, &Arc::new(MemoryOrderQueue::new()));
+    http_function(c, variant, &ports, &call, &mut || {}, &check);
 }
 
 /// One SQS record per call, for a `PENDING` order that setup wrote just before: every
@@ -673,8 +691,8 @@ fn order_processor(c: &mut Criterion, variant: Variant) {
     // No seeded orders: the processor only reads and updates its own, so the store holds
     // just the ones setup prepares, and none may be left pending at the end.
     let store = Arc::new(MemoryOrderStore::new());
-    let queue = MemoryOrderQueue::new();
-    let handler = ProcessOrders::new(store.clone(), Arc::new(SystemClock));
+    let queue = Arc::new(MemoryOrderQueue::new());
+    let processor = ports(&store, &queue).order_processor();
     let config = lambda_config(function);
     let last = Cell::new(Uuid::nil());
     let mut prepare = || {
@@ -682,56 +700,22 @@ fn order_processor(c: &mut Criterion, variant: Variant) {
         bound(&store, &queue, |o| o.status == OrderStatus::Pending);
         let order = pending_order(&store, chrono::Duration::milliseconds(80), true);
         last.set(order.id);
-        let context = lambda_context(&config, function);
         let deadline = Instant::now() + function.timeout();
-        (sqs_event(&order), context, deadline)
+        (
+            (sqs_event(&order), deadline),
+            lambda_context(&config, function),
+        )
     };
-    let check = |response: &SqsBatchResponse| {
+    let check = |handled: &Result<SqsBatchResponse, chaos::InjectedFault>| {
+        let response = handled.as_ref().expect("chaos is disarmed: no batch fails");
         assert!(response.batch_item_failures.is_empty(), "{response:?}");
         let order = ready(store.get(last.get())).expect("read the order");
         let status = order.map(|o| o.status);
         assert_eq!(status, Some(OrderStatus::Confirmed), "the order was moved");
     };
-    let rt = runtime();
-    let mut group = c.benchmark_group(group_name(function));
-    match variant {
-        Variant::Bare => {
-            let mut setup = || {
-                let (event, _context, deadline) = prepare();
-                (event, deadline)
-            };
-            let bench = Bench {
-                group: &mut group,
-                rt: &rt,
-                batch: BatchSize::SmallInput,
-                setup: &mut setup,
-                check: &check,
-            };
-            bench.bare(|(event, _deadline)| handler.handle(event));
-        }
-        Variant::Telemetry(metrics) => {
-            let telemetry = Telemetry::new(metrics);
-            let bench = Bench {
-                group: &mut group,
-                rt: &rt,
-                batch: BatchSize::SmallInput,
-                setup: &mut prepare,
-                check: &check,
-            };
-            let telemetry = &telemetry;
-            let handler = &handler;
-            bench.telemetry(
-                telemetry,
-                function,
-                true,
-                |(event, context, _deadline): (SqsEvent, Context, Instant)| async move {
-                    let handled = handler.handle(event);
-                    telemetry.event(&context, handled).await
-                },
-            );
-        }
-    }
-    group.finish();
+    let handle = |(event, deadline): (SqsEvent, Instant)| processor.handle(event, deadline);
+    let batch = BatchSize::SmallInput;
+    function_bench(c, variant, function, batch, &mut prepare, &check, handle);
     // Every prepared order went through the transition: none is left pending.
     let pending = ready(store.list(&ListQuery {
         status: Some(OrderStatus::Pending),
@@ -753,79 +737,52 @@ fn order_sweeper(c: &mut Criterion, variant: Variant) {
     let function = Function::OrderSweeper;
     let store = Arc::new(MemoryOrderStore::new());
     let queue = Arc::new(MemoryOrderQueue::new());
-    let handler = Sweeper::new(store.clone(), queue.clone(), Arc::new(SystemClock), SWEEPER);
+    let sweeper = ports(&store, &queue).order_sweeper();
     let config = lambda_config(function);
     let mut prepare = || {
         bound(&store, &queue, |_| false);
         let age = chrono::Duration::from_std(SWEEPER.grace * 2).expect("a grace period");
         pending_order(&store, age, false);
-        lambda_context(&config, function)
+        ((), lambda_context(&config, function))
     };
     let check = |result: &Result<SweepReport, DependencyError>| {
         let report = result.as_ref().expect("a sweep");
         assert_eq!((report.found, report.published), (1, 1), "{report:?}");
     };
-    let rt = runtime();
-    let mut group = c.benchmark_group(group_name(function));
-    match variant {
-        Variant::Bare => {
-            let mut setup = || {
-                prepare();
-            };
-            let bench = Bench {
-                group: &mut group,
-                rt: &rt,
-                batch: BatchSize::PerIteration,
-                setup: &mut setup,
-                check: &check,
-            };
-            bench.bare(|()| handler.handle());
-        }
-        Variant::Telemetry(metrics) => {
-            let telemetry = Telemetry::new(metrics);
-            let bench = Bench {
-                group: &mut group,
-                rt: &rt,
-                batch: BatchSize::PerIteration,
-                setup: &mut prepare,
-                check: &check,
-            };
-            let telemetry = &telemetry;
-            let handler = &handler;
-            bench.telemetry(telemetry, function, true, |context: Context| async move {
-                telemetry.event(&context, handler.handle()).await
-            });
-        }
-    }
-    group.finish();
+    let handle = |()| sweeper.handle();
+    let batch = BatchSize::PerIteration;
+    function_bench(c, variant, function, batch, &mut prepare, &check, handle);
     let left = ready(store.unpublished(chrono::Utc::now(), 1)).expect("query unpublished");
     assert!(left.is_empty(), "the sweeper left an order unpublished");
 }
 
-const FUNCTIONS: [fn(&mut Criterion, Variant); 6] = [
-    create_order,
-    get_order,
-    list_orders,
-    health,
-    order_processor,
-    order_sweeper,
-];
+/// Each function's bench, over `orders::settings::Function`'s one list.
+fn bench(c: &mut Criterion, variant: Variant, function: Function) {
+    match function {
+        Function::CreateOrder => create_order(c, variant),
+        Function::GetOrder => get_order(c, variant),
+        Function::ListOrders => list_orders(c, variant),
+        Function::Health => health(c, variant),
+        Function::OrderProcessor => order_processor(c, variant),
+        Function::OrderSweeper => order_sweeper(c, variant),
+    }
+}
 
 /// Phase 1: every `bare` benchmark, before any recorder exists.
 fn bare(c: &mut Criterion) {
-    for bench in FUNCTIONS {
-        bench(c, Variant::Bare);
+    for function in Function::ALL {
+        bench(c, Variant::Bare, function);
     }
 }
 
 /// Phase 2: the Lambda EMF backend (`telemetry::metrics::init_lambda`, as each main calls
 /// it), then every `telemetry` benchmark.
 fn with_telemetry(c: &mut Criterion) {
-    let metrics = telemetry::metrics::init_lambda(SERVICE, ENVIRONMENT)
+    let metrics = telemetry::metrics::init_lambda(SERVICE_NAME, ENVIRONMENT)
         .expect("install the EMF recorder (once per process)");
     RECORDER_INSTALLED.store(true, Ordering::SeqCst);
-    for bench in FUNCTIONS {
-        bench(c, Variant::Telemetry(metrics));
+    for function in Function::ALL {
+        bench(c, Variant::Telemetry(metrics), function);
     }
 }
 

@@ -2,18 +2,14 @@
 //! requests, an SQS batch of one record, an EventBridge scheduled event.
 
 use orders::ports::OrderCreated;
+use orders::settings::Function;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-/// The six functions of `template.yaml`, in its order.
-pub const FUNCTIONS: [&str; 6] = [
-    "create-order",
-    "get-order",
-    "list-orders",
-    "health",
-    "order-processor",
-    "order-sweeper",
-];
+/// The six functions' names, in `orders::settings::Function::ALL`'s order (template.yaml's).
+pub fn functions() -> [&'static str; 6] {
+    Function::ALL.map(Function::name)
+}
 
 /// An API Gateway HTTP API event for `method path` on route `route`.
 pub fn http(

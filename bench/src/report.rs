@@ -1,7 +1,6 @@
 //! BENCHMARKS.md: every table with its command, its run count and its medians; throughput as
 //! a ratio to the minimal server, cold start and memory as a ratio to the Node.js peer.
 
-use crate::events::FUNCTIONS;
 use crate::stats::median;
 use crate::suite::{Artifact, ColdStartRow, NODE_LABEL, Results};
 use std::fmt::Write as _;
@@ -76,8 +75,8 @@ pub fn read_criterion(dir: &Path) -> Vec<Warm> {
         let v: serde_json::Value = serde_json::from_str(&text).ok()?;
         v["median"]["point_estimate"].as_f64()
     };
-    FUNCTIONS
-        .iter()
+    crate::events::functions()
+        .into_iter()
         .map(|f| Warm {
             function: f,
             bare_ns: median_ns(f, "bare"),

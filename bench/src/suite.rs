@@ -1,7 +1,7 @@
 //! Every measurement of `scripts/bench.sh`, in order, into one [`Results`].
 
 use crate::error::BenchError;
-use crate::events::{self, FUNCTIONS};
+use crate::events;
 use crate::fixture::{self, Moto, Resources};
 use crate::function::{ColdStart, Program, Steady};
 use crate::http_load::{self, Run, Server};
@@ -140,11 +140,11 @@ pub async fn run(plan: Plan, inputs: &Inputs) -> Result<Results, BenchError> {
     let mut functions = Vec::new();
     let mut programs: Vec<Program> = Vec::new();
     let mut resources: Vec<Resources> = Vec::new();
-    for (i, function) in FUNCTIONS.iter().enumerate() {
+    for (i, function) in events::functions().into_iter().enumerate() {
         let r = fixture::provision(&aws, &format!("bench-{i}")).await?;
         programs.push(Program {
-            label: (*function).to_owned(),
-            function: (*function).to_owned(),
+            label: function.to_owned(),
+            function: function.to_owned(),
             command: inputs.bootstraps.join(function),
             args: vec![],
             dir: None,
@@ -410,8 +410,8 @@ pub struct Artifact {
 
 pub fn artifacts(lambda_dir: &Path, host_dir: &Path) -> Vec<Artifact> {
     let size = |p: PathBuf| std::fs::metadata(p).ok().map(|m| m.len());
-    FUNCTIONS
-        .iter()
+    events::functions()
+        .into_iter()
         .map(|f| Artifact {
             function: f,
             bootstrap_bytes: size(lambda_dir.join(f).join("bootstrap")),

@@ -10,6 +10,9 @@
 use crate::emf::array_at;
 use serde_json::Value;
 
+/// The service name (`SERVICE_NAME` in template.yaml's Globals): the `service` of every log
+/// line and the `Service` dimension of every metric, on AWS and locally.
+pub const SERVICE_NAME: &str = "orders";
 /// The CloudWatch namespace of every business metric.
 pub const NAMESPACE: &str = "OrderKit";
 /// Default dimension: the service (`SERVICE_NAME`, "orders").

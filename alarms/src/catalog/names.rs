@@ -16,8 +16,9 @@ pub enum Target {
 }
 
 /// The `Service` dimension of every OrderKit metric: `SERVICE_NAME` in template.yaml's Globals
-/// and the lambdas' `SERVICE` (a dashboards test reads the template to keep them equal).
-pub const SERVICE: &str = "orders";
+/// and `telemetry::catalogue::SERVICE_NAME` (a dashboards test reads the template to keep them
+/// equal).
+pub use telemetry::catalogue::SERVICE_NAME as SERVICE;
 
 /// The HTTP API's only stage (SAM's default for an HttpApi), on AWS and locally.
 pub const STAGE: &str = "$default";

@@ -1,25 +1,23 @@
-//! What every Lambda binary shares: reading its configuration, building AWS clients once per
-//! instance, and the span each invocation is logged in. The binaries in `src/bin/` only wire
-//! these to a handler from `orders::handlers`.
+//! The AWS side of every Lambda binary: its configuration, the AWS clients built once per
+//! instance (DynamoDB, SQS, Secrets Manager, SSM for chaos), put into the ports that
+//! `order_functions` builds each function from. The binaries in `src/bin/` only call [`init`],
+//! a builder and a serve loop.
 
 use aws_config::{BehaviorVersion, SdkConfig};
+use chaos::Chaos;
 use chaos::aws::ChaosParameter;
-use chaos::{Chaos, ChaoticQueue, ChaoticStore};
-use orders::pagination::PageTokens;
-use orders::ports::{OrderQueue, OrderStore, SystemClock};
-use orders::settings::env;
+use order_functions::{PageKeySource, Ports};
+use orders::ports::{DependencyError, OrderCreated, OrderQueue, SystemClock};
+use orders::settings::{Function, SWEEPER, env};
 use orders_aws::{DynamoDbOrderStore, SqsOrderQueue};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use telemetry::catalogue::SERVICE_NAME;
+use telemetry::metrics::LambdaMetrics;
 
 // Only with `--features mimalloc`, for the tuning record: the system allocator ships.
 #[cfg(feature = "mimalloc")]
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
-/// The `service` stamped on every log line.
-pub const SERVICE: &str = "orders";
 
 #[derive(Debug, thiserror::Error)]
 pub enum InitError {
@@ -27,17 +25,46 @@ pub enum InitError {
     MissingEnv(&'static str),
     #[error("could not read the page token secret {arn}: {message}")]
     Secret { arn: String, message: String },
-    #[error("the page token secret is too short: {0}")]
-    WeakSecret(#[from] orders::pagination::WeakKey),
     #[error("could not set up EMF metrics: {0}")]
     Metrics(#[from] telemetry::metrics::MetricsError),
+    #[error(transparent)]
+    Build(#[from] order_functions::BuildError),
 }
 
-/// EMF metrics for this function (namespace, `Service` and `Environment` dimensions); wrap
-/// each invocation in `metrics.invocation(..)` so its documents are flushed before it returns.
-pub fn metrics() -> Result<&'static telemetry::metrics::LambdaMetrics, InitError> {
+/// What a Lambda main runs its function with, built once per instance.
+pub struct Lambda {
+    pub ports: Ports,
+    /// Wraps each invocation so its EMF documents are flushed before it returns.
+    pub metrics: &'static LambdaMetrics,
+}
+
+/// JSON logs, EMF metrics, the AWS clients and the chaos layer for `function`. Only the
+/// functions that publish get a queue (the template gives the others no queue URL).
+pub async fn init(function: Function) -> Result<Lambda, InitError> {
+    telemetry::logs::init_lambda(SERVICE_NAME);
     let environment = required_env(env::ENVIRONMENT)?;
-    Ok(telemetry::metrics::init_lambda(SERVICE, &environment)?)
+    let metrics = telemetry::metrics::init_lambda(SERVICE_NAME, &environment)?;
+    let aws = aws_config::load_defaults(BehaviorVersion::latest()).await;
+    let table = required_env(env::ORDERS_TABLE)?;
+    let queue: Arc<dyn OrderQueue> = match function {
+        Function::CreateOrder | Function::Health | Function::OrderSweeper => {
+            let url = required_env(env::ORDERS_QUEUE_URL)?;
+            Arc::new(SqsOrderQueue::new(aws_sdk_sqs::Client::new(&aws), url))
+        }
+        _ => Arc::new(NoQueue),
+    };
+    let ports = Ports {
+        store: Arc::new(DynamoDbOrderStore::new(
+            aws_sdk_dynamodb::Client::new(&aws),
+            table,
+        )),
+        queue,
+        clock: Arc::new(SystemClock),
+        chaos: chaos_layer(&aws),
+        page_key: Arc::new(SecretsManagerKey(aws.clone())),
+        sweeper: SWEEPER,
+    };
+    Ok(Lambda { ports, metrics })
 }
 
 pub fn required_env(name: &'static str) -> Result<String, InitError> {
@@ -45,12 +72,6 @@ pub fn required_env(name: &'static str) -> Result<String, InitError> {
         .ok()
         .filter(|v| !v.is_empty())
         .ok_or(InitError::MissingEnv(name))
-}
-
-/// AWS configuration from the Lambda environment (region, credentials, and
-/// `AWS_ENDPOINT_URL` when pointed at moto server or LocalStack).
-pub async fn aws() -> SdkConfig {
-    aws_config::load_defaults(BehaviorVersion::latest()).await
 }
 
 /// The chaos layer from the `CHAOS_*` flags, reading the live override from the SSM
@@ -90,62 +111,46 @@ fn sandbox_salt() -> u64 {
     h.finish()
 }
 
-/// The order store, behind the chaos layer's dependency faults.
-pub fn store(aws: &SdkConfig, chaos: &Arc<Chaos>) -> Result<Arc<dyn OrderStore>, InitError> {
-    let table = required_env(env::ORDERS_TABLE)?;
-    let store = Arc::new(DynamoDbOrderStore::new(
-        aws_sdk_dynamodb::Client::new(aws),
-        table,
-    ));
-    Ok(ChaoticStore::wrap(store, chaos))
+/// The `nextToken` signing key in the Secrets Manager secret `PAGE_TOKEN_SECRET_ARN`; only
+/// list-orders has one, and reads it once at init.
+struct SecretsManagerKey(SdkConfig);
+
+#[async_trait::async_trait]
+impl PageKeySource for SecretsManagerKey {
+    async fn page_key(&self) -> Result<Vec<u8>, order_functions::build::KeySourceError> {
+        let arn = required_env(env::PAGE_TOKEN_SECRET_ARN)?;
+        let client = aws_sdk_secretsmanager::Client::new(&self.0);
+        let secret = client
+            .get_secret_value()
+            .secret_id(&arn)
+            .send()
+            .await
+            .map_err(|e| InitError::Secret {
+                arn: arn.clone(),
+                message: aws_sdk_secretsmanager::error::DisplayErrorContext(&e).to_string(),
+            })?;
+        Ok(secret
+            .secret_string()
+            .map(|s| s.as_bytes().to_vec())
+            .unwrap_or_default())
+    }
 }
 
-/// The order queue, behind the chaos layer's dependency faults.
-pub fn queue(aws: &SdkConfig, chaos: &Arc<Chaos>) -> Result<Arc<dyn OrderQueue>, InitError> {
-    let url = required_env(env::ORDERS_QUEUE_URL)?;
-    let queue = Arc::new(SqsOrderQueue::new(aws_sdk_sqs::Client::new(aws), url));
-    Ok(ChaoticQueue::wrap(queue, chaos))
-}
+/// The queue of a function the template gives no queue URL: its handler never publishes.
+struct NoQueue;
 
-/// The invocation's deadline as an `Instant` (the context gives epoch milliseconds).
-pub fn deadline(context: &lambda_runtime::Context) -> Instant {
-    let now_ms = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
-    Instant::now() + Duration::from_millis(context.deadline.saturating_sub(now_ms))
-}
-
-/// The `nextToken` signing key, read once at init from Secrets Manager.
-pub async fn page_tokens(aws: &SdkConfig) -> Result<PageTokens, InitError> {
-    let arn = required_env(env::PAGE_TOKEN_SECRET_ARN)?;
-    let client = aws_sdk_secretsmanager::Client::new(aws);
-    let secret = client
-        .get_secret_value()
-        .secret_id(&arn)
-        .send()
-        .await
-        .map_err(|e| InitError::Secret {
-            arn: arn.clone(),
-            message: aws_sdk_secretsmanager::error::DisplayErrorContext(&e).to_string(),
-        })?;
-    let key = secret
-        .secret_string()
-        .map(|s| s.as_bytes().to_vec())
-        .unwrap_or_default();
-    Ok(PageTokens::new(key)?)
-}
-
-static WARM: AtomicBool = AtomicBool::new(false);
-
-/// The span every log line of one invocation is written in, carrying the flat keys of
-/// DESIGN.md: function name, request id, X-Ray trace id and whether this is a cold start.
-pub fn invocation_span(context: &lambda_runtime::Context) -> tracing::Span {
-    let cold_start = !WARM.swap(true, Ordering::Relaxed);
-    tracing::info_span!(
-        "invocation",
-        function_name = %context.env_config.function_name,
-        function_request_id = %context.request_id,
-        xray_trace_id = context.xray_trace_id.as_deref().unwrap_or(""),
-        cold_start,
-    )
+#[async_trait::async_trait]
+impl OrderQueue for NoQueue {
+    async fn publish(&self, _: &OrderCreated) -> Result<String, DependencyError> {
+        Err(DependencyError::failed(
+            "SendMessage",
+            "this function has no queue",
+        ))
+    }
+    async fn ping(&self) -> Result<(), DependencyError> {
+        Err(DependencyError::failed(
+            "GetQueueAttributes",
+            "this function has no queue",
+        ))
+    }
 }

@@ -9,18 +9,18 @@
 //!
 //! - **Lambda** ([`init_lambda`]): metrics-cloudwatch-embedded's collector is the global
 //!   recorder; [`LambdaMetrics::invocation`] wraps each invocation and flushes its documents to
-//!   stdout when it ends. A `main.rs` wires it like this:
+//!   stdout when it ends. Every Lambda main runs it through `order_functions`' invocation
+//!   path (`order_functions::lambda::serve_http` / `serve_events`), which amounts to:
 //!
 //!   ```ignore
-//!   let metrics = telemetry::metrics::init_lambda(SERVICE, &environment)?;
+//!   let metrics = telemetry::metrics::init_lambda(SERVICE_NAME, &environment)?;
 //!   run(service_fn(move |req: Request| async move {
 //!       let context = req.lambda_context();
-//!       let span = invocation_span(&context);
+//!       let span = /* the `invocation` span of the context's facts */;
 //!       Ok::<_, Error>(metrics.invocation(&context.request_id, handler.handle(req)).instrument(span).await)
 //!   }))
 //!   ```
 //!
-//!   (for SQS and scheduled functions the same, with `event.context` and `event.payload`).
 //!   We do not use the crate's own `lambda` feature (`MetricsLayer`, `run`): it pulls
 //!   lambda_http with every event type into each binary, panics when stdout cannot be written,
 //!   and keeps properties across invocations, so one order's id would tag the next

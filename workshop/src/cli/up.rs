@@ -16,7 +16,7 @@ use workshop::stack::functions::Limits;
 use workshop::stack::{self, StackOptions};
 
 /// The `Service` and `Environment` every local log line and metric carries.
-const SERVICE: &str = "orders";
+use telemetry::catalogue::SERVICE_NAME as SERVICE;
 const ENVIRONMENT: &str = "local";
 const DEFAULT_CONSOLE_PORT: u16 = 3001;
 

@@ -1,61 +1,26 @@
-//! The local stack's functions: the same handlers the Lambda binaries run, wired to the SQLite
-//! adapters. Each pool's init builds the handler as a Lambda `main` would, once per instance.
+//! The local stack's functions: built by `order_functions` from the SQLite adapters, as the
+//! Lambda binaries build them from the AWS ones. Each pool's init builds the function as a
+//! Lambda `main` would, once per instance.
 
-use super::gateway::{HttpFunction, HttpPools};
+use super::gateway::HttpPools;
 use super::lambda::{FunctionPool, Init};
 use super::metrics::MetricStore;
 use crate::data_dir::DataDir;
 use chaos::Chaos;
-use lambda_http::{Body, Request, Response};
-use orders::handlers::{CreateOrder, GetOrder, Health, ListOrders, Sweeper};
-use orders::pagination::PageTokens;
+use order_functions::build::KeySourceError;
+use order_functions::{HttpFunction, PageKeySource, Ports};
+use orders::handlers::Sweeper;
 use orders::ports::{Clock, OrderQueue, OrderStore};
-use orders::settings::{Function, SweeperSettings};
+use orders::settings::{Function, ROUTES, SweeperSettings};
 use std::collections::HashMap;
+use std::future::Future;
 use std::sync::Arc;
-use std::time::Instant;
-use telemetry::catalogue::Operation;
-
-/// An API function as its Lambda `main` runs it: the handler behind the chaos layer's API
-/// faults, inside the invocation (injected latency counts in its duration and concurrency).
-struct Api<H> {
-    handler: H,
-    chaos: Arc<Chaos>,
-}
-
-impl<H> Api<H> {
-    fn new(handler: H, chaos: &Arc<Chaos>) -> Arc<Self> {
-        Arc::new(Api {
-            handler,
-            chaos: chaos.clone(),
-        })
-    }
-}
-
-macro_rules! http_function {
-    ($t:ty, |$h:ident, $req:ident| $call:expr) => {
-        impl HttpFunction for Api<$t> {
-            fn call(
-                self: Arc<Self>,
-                $req: Request,
-            ) -> lambda_http::BoxFuture<'static, Response<Body>> {
-                Box::pin(async move {
-                    let $h = &self.handler;
-                    chaos::wrap::http(&self.chaos, $call).await
-                })
-            }
-        }
-    };
-}
-
-http_function!(CreateOrder, |h, req| h.handle(req));
-http_function!(GetOrder, |h, req| h.handle(req));
-http_function!(ListOrders, |h, req| h.handle(req));
-http_function!(Health, |h, req| h.handle(req));
+use std::task::Poll;
 
 /// What every function may be built from.
 #[derive(Clone)]
 pub struct Dependencies {
+    /// The bare adapters: the builders put them behind `chaos`.
     pub store: Arc<dyn OrderStore>,
     pub queue: Arc<dyn OrderQueue>,
     pub clock: Arc<dyn Clock>,
@@ -63,8 +28,29 @@ pub struct Dependencies {
     /// from Secrets Manager.
     pub secrets: DataDir,
     pub metrics: Arc<MetricStore>,
-    /// The chaos layer; the store and queue above are already behind it.
     pub chaos: Arc<Chaos>,
+}
+
+/// The page token key in the data directory.
+struct DataDirKey(DataDir);
+
+#[async_trait::async_trait]
+impl PageKeySource for DataDirKey {
+    async fn page_key(&self) -> Result<Vec<u8>, KeySourceError> {
+        Ok(self.0.page_token_key()?)
+    }
+}
+
+/// Runs a builder in the pool's (synchronous) init phase. The local ports never wait (the
+/// key is a file read), so one poll completes it.
+fn build_now<T, E: std::fmt::Display>(
+    build: impl Future<Output = Result<T, E>>,
+) -> Result<T, String> {
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    match std::pin::pin!(build).poll(&mut cx) {
+        Poll::Ready(built) => built.map_err(|e| e.to_string()),
+        Poll::Pending => Err("the function's init waited on a local port".to_owned()),
+    }
 }
 
 /// Concurrency limits per function (defaults from `orders::settings`, overridable).
@@ -98,76 +84,32 @@ pub struct Functions {
 
 impl Functions {
     pub fn new(deps: &Dependencies, limits: &Limits, sweeper: SweeperSettings) -> Functions {
+        let ports = Ports {
+            store: deps.store.clone(),
+            queue: deps.queue.clone(),
+            clock: deps.clock.clone(),
+            chaos: deps.chaos.clone(),
+            page_key: Arc::new(DataDirKey(deps.secrets.clone())),
+            sweeper,
+        };
         let mut http: HttpPools = HashMap::new();
-        let d = deps.clone();
-        let create: Init<dyn HttpFunction> = Box::new(move || {
-            Ok(Api::new(
-                CreateOrder::new(d.store.clone(), d.queue.clone(), d.clock.clone()),
-                &d.chaos,
-            ))
-        });
-        http.insert(
-            Function::CreateOrder,
-            Arc::new(pool(&deps.metrics, Function::CreateOrder, limits, create)),
-        );
-        let d = deps.clone();
-        let get: Init<dyn HttpFunction> =
-            Box::new(move || Ok(Api::new(GetOrder::new(d.store.clone()), &d.chaos)));
-        http.insert(
-            Function::GetOrder,
-            Arc::new(pool(&deps.metrics, Function::GetOrder, limits, get)),
-        );
-        let d = deps.clone();
-        let list: Init<dyn HttpFunction> = Box::new(move || {
-            let started = Instant::now();
-            let key = d.secrets.page_token_key();
-            telemetry::metrics::dependency_latency(Operation::GetSecret, started.elapsed());
-            let tokens = PageTokens::new(key.map_err(|e| e.to_string())?)
-                .map_err(|e| format!("the page token key is unusable: {e}"))?;
-            Ok(Api::new(ListOrders::new(d.store.clone(), tokens), &d.chaos))
-        });
-        http.insert(
-            Function::ListOrders,
-            Arc::new(pool(&deps.metrics, Function::ListOrders, limits, list)),
-        );
-        let d = deps.clone();
-        let health: Init<dyn HttpFunction> = Box::new(move || {
-            Ok(Api::new(
-                Health::new(d.store.clone(), d.queue.clone()),
-                &d.chaos,
-            ))
-        });
-        http.insert(
-            Function::Health,
-            Arc::new(pool(&deps.metrics, Function::Health, limits, health)),
-        );
-
-        let d = deps.clone();
+        for f in ROUTES.map(|r| r.function) {
+            let p = ports.clone();
+            let init: Init<dyn HttpFunction> = Box::new(move || build_now(p.http(f)));
+            http.insert(f, Arc::new(pool(&deps.metrics, f, limits, init)));
+        }
+        let p = ports.clone();
         let processor = Arc::new(pool(
             &deps.metrics,
             Function::OrderProcessor,
             limits,
-            Box::new(move || {
-                Ok(Arc::new(chaos::ChaoticProcessor::new(
-                    d.store.clone(),
-                    d.clock.clone(),
-                    d.chaos.clone(),
-                )))
-            }),
+            Box::new(move || Ok(Arc::new(p.order_processor()))),
         ));
-        let d = deps.clone();
         let sweeper = Arc::new(pool(
             &deps.metrics,
             Function::OrderSweeper,
             limits,
-            Box::new(move || {
-                Ok(Arc::new(Sweeper::new(
-                    d.store.clone(),
-                    d.queue.clone(),
-                    d.clock.clone(),
-                    sweeper,
-                )))
-            }),
+            Box::new(move || Ok(Arc::new(ports.order_sweeper()))),
         ));
         Functions {
             http,

@@ -12,6 +12,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use lambda_http::request::LambdaRequest;
 use lambda_http::{Adapter, Body, Context, LambdaEvent, Request, Response, Service, service_fn};
+use order_functions::HttpFunction;
 use orders::settings::{Function, ROUTES, Route};
 use serde_json::{Map, Value, json};
 use std::collections::HashMap;
@@ -23,11 +24,6 @@ use tracing::{error, info};
 /// API Gateway HTTP API's payload limit.
 pub const MAX_PAYLOAD_BYTES: usize = 10 * 1024 * 1024;
 const API_ID: &str = "local";
-
-/// A function reachable through the HTTP API.
-pub trait HttpFunction: Send + Sync + 'static {
-    fn call(self: Arc<Self>, req: Request) -> lambda_http::BoxFuture<'static, Response<Body>>;
-}
 
 pub type HttpPools = HashMap<Function, Arc<FunctionPool<dyn HttpFunction>>>;
 

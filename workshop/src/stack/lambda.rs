@@ -6,11 +6,13 @@
 
 use super::metrics::MetricStore;
 use alarms::catalog::aws_metrics::lambda as lambda_metrics;
+use order_functions::Facts;
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tracing::{Instrument, error, info, warn};
+use telemetry::metrics::local::InitMetrics;
+use tracing::{error, info, warn};
 
 /// Idle instances older than this are reclaimed, so a quiet function cold-starts again.
 pub const IDLE_INSTANCE_TTL: Duration = Duration::from_secs(10 * 60);
@@ -89,6 +91,12 @@ pub struct Invocation {
     pub request_id: String,
     pub deadline: Instant,
     pub cold_start: bool,
+}
+
+/// What a cold start adds to its invocation: how long the init took, what it recorded.
+struct ColdStart {
+    duration: Duration,
+    metrics: InitMetrics,
 }
 
 /// Holds a concurrency slot; releasing it on drop keeps the count right on every path,
@@ -196,7 +204,8 @@ impl<H: ?Sized + Send + Sync + 'static> FunctionPool<H> {
     }
 
     /// Invokes the function with `event`: picks a warm instance or cold-starts one, runs
-    /// `call` under the function's timeout, and logs START/END/REPORT as Lambda does.
+    /// `call` under the function's timeout through the functions' one invocation path
+    /// (`order_functions::Facts`), and logs START/END/REPORT as Lambda does.
     pub async fn invoke<R, E, F, Fut>(&self, call: F) -> Result<R, InvokeError>
     where
         F: FnOnce(Arc<H>, Invocation) -> Fut,
@@ -209,6 +218,42 @@ impl<H: ?Sized + Send + Sync + 'static> FunctionPool<H> {
             rand::random::<u32>(),
             self.next_request.fetch_add(1, Ordering::Relaxed)
         );
+        let slot = self.admit()?;
+        let (handler, cold) = self.instance(&request_id)?;
+        let cold_start = cold.is_some();
+        let (init_duration, init_metrics) = cold.map(|c| (c.duration, c.metrics)).unzip();
+        let scope = Facts {
+            function_name: self.name,
+            request_id: &request_id,
+            xray_trace_id: &local_trace_id(),
+            cold_start,
+        }
+        .scope();
+        let span = scope.span().clone();
+        let invocation = Invocation {
+            request_id: request_id.clone(),
+            deadline: Instant::now() + self.timeout,
+            cold_start,
+        };
+        let started = Instant::now();
+        span.in_scope(|| info!(kind = "platform.start", "START RequestId: {request_id}"));
+        // Metrics recorded during the call become this invocation's EMF documents, flushed at
+        // its end as Lambda's runtime does (a timed-out or crashed invocation writes none).
+        let emf = telemetry::metrics::local::Invocation::new(self.name, &request_id, cold_start)
+            .with_init(init_metrics.unwrap_or_default());
+        let outcome = self
+            .run(started, scope.run(emf, call(handler.clone(), invocation)))
+            .await;
+        let elapsed = started.elapsed();
+        let _entered = span.enter();
+        self.settle(handler, &outcome, &request_id);
+        self.report(&request_id, elapsed, init_duration);
+        drop(slot);
+        outcome
+    }
+
+    /// Takes a concurrency slot and counts the invocation, or throttles it.
+    fn admit(&self) -> Result<Slot<'_>, InvokeError> {
         let Some(slot) = self.reserve() else {
             self.stats.throttles.fetch_add(1, Ordering::Relaxed);
             self.metric(lambda_metrics::THROTTLES.name, 1.0);
@@ -228,51 +273,45 @@ impl<H: ?Sized + Send + Sync + 'static> FunctionPool<H> {
             lambda_metrics::CONCURRENT_EXECUTIONS.name,
             self.busy.load(Ordering::Relaxed) as f64,
         );
+        Ok(slot)
+    }
 
-        let (handler, init_duration, init_metrics) = match self.take_idle() {
-            Some(instance) => (instance.handler, None, Default::default()),
-            None => {
-                let started = Instant::now();
-                let (built, init_metrics) =
-                    telemetry::metrics::local::collect_init(|| (self.init)());
-                self.stats.cold_starts.fetch_add(1, Ordering::Relaxed);
-                match built {
-                    Ok(handler) => (handler, Some(started.elapsed()), init_metrics),
-                    Err(message) => {
-                        self.stats.errors.fetch_add(1, Ordering::Relaxed);
-                        self.metric(lambda_metrics::ERRORS.name, 1.0);
-                        let e = InvokeError::InitFailed(message);
-                        error!(function_name = self.name, function_request_id = %request_id, kind = "platform.initError", error = %e, "INIT_REPORT Init Duration: {:.2} ms\tPhase: init\tStatus: error\tError Type: Runtime.InitError", started.elapsed().as_secs_f64() * 1000.0);
-                        return Err(e);
-                    }
-                }
-            }
-        };
-        let cold_start = init_duration.is_some();
-        let span = tracing::info_span!(
-            "invocation",
-            function_name = self.name,
-            function_request_id = %request_id,
-            cold_start,
-            xray_trace_id = %format!("Root=1-{:08x}-{:024x}", chrono::Utc::now().timestamp(), rand::random::<u128>() >> 32),
-        );
-        let invocation = Invocation {
-            request_id: request_id.clone(),
-            deadline: Instant::now() + self.timeout,
-            cold_start,
-        };
+    /// A warm instance, or a new one after its init (then with its [`ColdStart`]).
+    fn instance(&self, request_id: &str) -> Result<(Arc<H>, Option<ColdStart>), InvokeError> {
+        if let Some(instance) = self.take_idle() {
+            return Ok((instance.handler, None));
+        }
         let started = Instant::now();
-        span.in_scope(|| info!(kind = "platform.start", "START RequestId: {request_id}"));
-        // A task of its own, so a panicking handler is reported as a crash, not a dead stack.
-        // Metrics recorded during the call become this invocation's EMF documents, flushed at
-        // its end as Lambda's runtime does (a timed-out or crashed invocation writes none).
-        let metrics =
-            telemetry::metrics::local::Invocation::new(self.name, &request_id, cold_start)
-                .with_init(init_metrics);
-        let task = tokio::spawn(
-            telemetry::metrics::local::scope(metrics, call(handler.clone(), invocation))
-                .instrument(span.clone()),
-        );
+        let (built, init_metrics) = telemetry::metrics::local::collect_init(|| (self.init)());
+        self.stats.cold_starts.fetch_add(1, Ordering::Relaxed);
+        match built {
+            Ok(handler) => {
+                let duration = started.elapsed();
+                let metrics = init_metrics;
+                Ok((handler, Some(ColdStart { duration, metrics })))
+            }
+            Err(message) => {
+                self.stats.errors.fetch_add(1, Ordering::Relaxed);
+                self.metric(lambda_metrics::ERRORS.name, 1.0);
+                let e = InvokeError::InitFailed(message);
+                error!(function_name = self.name, function_request_id = %request_id, kind = "platform.initError", error = %e, "INIT_REPORT Init Duration: {:.2} ms\tPhase: init\tStatus: error\tError Type: Runtime.InitError", started.elapsed().as_secs_f64() * 1000.0);
+                Err(e)
+            }
+        }
+    }
+
+    /// Runs the call in a task of its own under the timeout, so a panicking handler is
+    /// reported as a crash, not a dead stack.
+    async fn run<R, E>(
+        &self,
+        started: Instant,
+        call: impl Future<Output = Result<R, E>> + Send + 'static,
+    ) -> Result<R, InvokeError>
+    where
+        R: Send + 'static,
+        E: std::fmt::Display + Send + 'static,
+    {
+        let task = tokio::spawn(call);
         let abort = task.abort_handle();
         let outcome = match tokio::time::timeout(self.timeout, task).await {
             Ok(Ok(Ok(r))) => Ok(r),
@@ -283,18 +322,22 @@ impl<H: ?Sized + Send + Sync + 'static> FunctionPool<H> {
                 Err(InvokeError::TimedOut(self.timeout))
             }
         };
-        let elapsed = started.elapsed();
         self.metric(
             lambda_metrics::DURATION.name,
-            elapsed.as_secs_f64() * 1000.0,
+            started.elapsed().as_secs_f64() * 1000.0,
         );
         // Errors is 0 or 1 per invocation, so its Average is the error rate.
         self.metric(
             lambda_metrics::ERRORS.name,
             f64::from(u8::from(outcome.is_err())),
         );
-        let _entered = span.enter();
-        match &outcome {
+        outcome
+    }
+
+    /// Keeps the instance warm, or discards it as Lambda resets a timed-out or crashed
+    /// sandbox (the next invocation cold-starts).
+    fn settle<R>(&self, handler: Arc<H>, outcome: &Result<R, InvokeError>, request_id: &str) {
+        match outcome {
             Ok(_) => self.give_back(handler),
             Err(e @ InvokeError::Failed(_)) => {
                 self.stats.errors.fetch_add(1, Ordering::Relaxed);
@@ -302,7 +345,6 @@ impl<H: ?Sized + Send + Sync + 'static> FunctionPool<H> {
                 self.give_back(handler);
             }
             Err(e) => {
-                // The sandbox is reset: the next invocation cold-starts.
                 self.stats.errors.fetch_add(1, Ordering::Relaxed);
                 if matches!(e, InvokeError::TimedOut(_)) {
                     self.stats.timeouts.fetch_add(1, Ordering::Relaxed);
@@ -310,6 +352,10 @@ impl<H: ?Sized + Send + Sync + 'static> FunctionPool<H> {
                 error!(kind = "platform.runtimeError", error = %e, "RequestId: {request_id} Error: {e}");
             }
         }
+    }
+
+    /// The END and REPORT lines.
+    fn report(&self, request_id: &str, elapsed: Duration, init_duration: Option<Duration>) {
         info!(kind = "platform.end", "END RequestId: {request_id}");
         let duration_ms = elapsed.as_secs_f64() * 1000.0;
         let billed_ms = duration_ms.ceil() as u64;
@@ -325,9 +371,16 @@ impl<H: ?Sized + Send + Sync + 'static> FunctionPool<H> {
             "REPORT RequestId: {request_id}\tDuration: {duration_ms:.2} ms\tBilled Duration: {billed_ms} ms\tMemory Size: {} MB{init}",
             self.memory_mb
         );
-        drop(slot);
-        outcome
     }
+}
+
+/// The X-Ray trace header Lambda passes a function: `Root=1-<epoch seconds>-<24 hex>`.
+fn local_trace_id() -> String {
+    format!(
+        "Root=1-{:08x}-{:024x}",
+        chrono::Utc::now().timestamp(),
+        rand::random::<u128>() >> 32
+    )
 }
 
 #[cfg(test)]

@@ -119,18 +119,14 @@ async fn assemble(opts: &StackOptions) -> Result<Parts, StackError> {
             "chaos is ARMED: `workshop chaos on` (and any CHAOS_* flag) can inject faults"
         );
     }
-    // The chaos layer sits in front of the metered store: an injected failure never reaches
-    // the dependency, so it shows in our metrics, not in DynamoDB's, as on AWS.
-    let store = ::chaos::ChaoticStore::wrap(
-        Arc::new(service_metrics::MeteredStore {
+    // The builders put the chaos layer in front of the metered store: an injected failure
+    // never reaches the dependency, so it shows in our metrics, not in DynamoDB's, as on AWS.
+    let deps = Dependencies {
+        store: Arc::new(service_metrics::MeteredStore {
             inner: wiring.store,
             store: opts.metrics.clone(),
         }),
-        &injector,
-    );
-    let deps = Dependencies {
-        store,
-        queue: ::chaos::ChaoticQueue::wrap(wiring.queue, &injector),
+        queue: wiring.queue,
         clock,
         secrets: opts.data_dir.clone(),
         metrics: opts.metrics.clone(),

@@ -1,25 +1,11 @@
-//! GET /orders on Lambda.
-use lambda_http::{Error, Request, RequestExt, run, service_fn};
-use order_lambdas::{SERVICE, aws, chaos_layer, invocation_span, metrics, page_tokens, store};
-use orders::handlers::ListOrders;
-use tracing::Instrument;
+//! GET /orders on Lambda; reads its `nextToken` key from Secrets Manager at init.
+use lambda_http::Error;
+use order_functions::lambda::serve_http;
+use orders::settings::Function;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    telemetry::logs::init_lambda(SERVICE);
-    let metrics = metrics()?;
-    let aws = aws().await;
-    let chaos = chaos_layer(&aws);
-    let handler = ListOrders::new(store(&aws, &chaos)?, page_tokens(&aws).await?);
-    let (handler, chaos) = (&handler, &chaos);
-    run(service_fn(move |req: Request| async move {
-        let context = req.lambda_context();
-        let span = invocation_span(&context);
-        let handled = metrics.invocation(
-            &context.request_id,
-            chaos::wrap::http(chaos, handler.handle(req)),
-        );
-        Ok::<_, Error>(handled.instrument(span).await)
-    }))
-    .await
+    let lambda = order_lambdas::init(Function::ListOrders).await?;
+    let function = lambda.ports.list_orders().await?;
+    serve_http(function, lambda.metrics).await
 }

@@ -1,0 +1,83 @@
+//! The invocation path: the `invocation` span every log line of a call is written in, and
+//! the EMF scope its metrics are flushed from. Lambda, the local pool and the benches each
+//! give the facts and a flusher; the span and the order of things are defined only here.
+
+use std::future::Future;
+use tracing::{Instrument, Span};
+
+/// What is known of one invocation before it runs (the flat keys of DESIGN.md).
+#[derive(Debug, Clone, Copy)]
+pub struct Facts<'a> {
+    pub function_name: &'a str,
+    pub request_id: &'a str,
+    /// `Root=1-...`; empty when the invocation has none.
+    pub xray_trace_id: &'a str,
+    pub cold_start: bool,
+}
+
+/// Flushes one invocation's EMF documents when its call finishes.
+pub trait Emf {
+    fn scope<F: Future>(self, request_id: &str, call: F) -> impl Future<Output = F::Output>;
+}
+
+/// On Lambda: the documents go to stdout before the response is returned.
+impl Emf for &telemetry::metrics::LambdaMetrics {
+    fn scope<F: Future>(self, request_id: &str, call: F) -> impl Future<Output = F::Output> {
+        self.invocation(request_id, call)
+    }
+}
+
+/// In the local stack: the installed local backend's scope (a no-op without one).
+impl Emf for telemetry::metrics::local::Invocation {
+    fn scope<F: Future>(self, _request_id: &str, call: F) -> impl Future<Output = F::Output> {
+        telemetry::metrics::local::scope(self, call)
+    }
+}
+
+/// One invocation's span, made from its facts; [`Scope::run`] runs the call in it.
+#[derive(Debug)]
+pub struct Scope {
+    span: Span,
+    request_id: String,
+}
+
+impl Facts<'_> {
+    pub fn scope(&self) -> Scope {
+        Scope {
+            span: tracing::info_span!(
+                "invocation",
+                function_name = %self.function_name,
+                function_request_id = %self.request_id,
+                xray_trace_id = self.xray_trace_id,
+                cold_start = self.cold_start,
+            ),
+            request_id: self.request_id.to_owned(),
+        }
+    }
+}
+
+impl Scope {
+    /// For what the host logs around the call (the local pool's START/END/REPORT lines).
+    pub fn span(&self) -> &Span {
+        &self.span
+    }
+
+    /// Runs `call` inside the span and the EMF scope of `emf`.
+    pub fn run<E: Emf, F: Future>(
+        self,
+        emf: E,
+        call: F,
+    ) -> impl Future<Output = F::Output> + use<E, F> {
+        let Scope { span, request_id } = self;
+        async move { emf.scope(&request_id, call).await }.instrument(span)
+    }
+}
+
+/// Runs one invocation: its span from `facts`, `call` inside it and inside `emf`'s scope.
+pub fn run<E: Emf, F: Future>(
+    facts: &Facts<'_>,
+    emf: E,
+    call: F,
+) -> impl Future<Output = F::Output> + use<E, F> {
+    facts.scope().run(emf, call)
+}
