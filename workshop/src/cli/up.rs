@@ -12,7 +12,7 @@ use workshop::data_dir::DataDir;
 use workshop::stack::backend::Backend;
 use workshop::stack::cloudwatch::logs::LocalLogs;
 use workshop::stack::cloudwatch::metric_store::{EmfCapture, MetricStore};
-use workshop::stack::functions::Limits;
+use workshop::stack::lambda::functions::Limits;
 use workshop::stack::{self, StackOptions};
 
 /// The `Service` and `Environment` every local log line and metric carries.

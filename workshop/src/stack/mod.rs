@@ -8,22 +8,15 @@ pub mod chaos;
 pub mod cloudwatch;
 pub mod console;
 pub mod events;
-pub mod sqs;
-// Rewritten by another change of issue 13; they move to `apigw/gateway.rs`,
-// `lambda/pool.rs` and `lambda/functions.rs` afterwards.
-pub mod functions;
-pub mod gateway;
 pub mod lambda;
-
-// The three files above still name the metric store by its old path.
-use cloudwatch::metric_store as metrics;
+pub mod sqs;
 
 use crate::data_dir::DataDir;
 use backend::{Backend, BackendError};
 use cloudwatch::{alarm_loop, service_metrics};
 use console::control;
 use events::schedule;
-use functions::{Dependencies, Functions, Limits};
+use lambda::functions::{Dependencies, Functions, Limits};
 use orders::pagination::PageTokens;
 use orders::ports::{Clock, SystemClock};
 use orders::settings::{QUEUE, QueueSettings, SWEEPER, SweeperSettings};
@@ -199,7 +192,7 @@ pub async fn run(
     let (stop_tx, stop_rx) = watch::channel(false);
     let workers = spawn_workers(&opts, &parts, &stop_rx);
     let functions_view = control::FunctionsView::of(&parts.functions);
-    let router = gateway::Gateway::new(parts.functions.http, opts.metrics.clone()).router();
+    let router = apigw::gateway::Gateway::new(parts.functions.http, opts.metrics.clone()).router();
     let control = control::Control {
         metrics: opts.metrics.clone(),
         alarms: parts.alarms,

@@ -1,6 +1,6 @@
 //! EventBridge Scheduler emulation: invokes the sweeper at start-up and then every interval.
 
-use crate::stack::lambda::FunctionPool;
+use crate::stack::lambda::pool::FunctionPool;
 use orders::handlers::Sweeper;
 use std::sync::Arc;
 use std::time::Duration;

@@ -2,7 +2,7 @@
 //! and delete what it did not report as failed (`ReportBatchItemFailures`). What is not deleted
 //! comes back after the visibility timeout and, after maxReceiveCount receives, goes to the DLQ.
 
-use crate::stack::lambda::FunctionPool;
+use crate::stack::lambda::pool::FunctionPool;
 use async_trait::async_trait;
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use chaos::ChaoticProcessor;

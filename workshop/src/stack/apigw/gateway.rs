@@ -3,8 +3,8 @@
 //! `lambda_http::run` uses on AWS, and the function's response is turned back into HTTP the
 //! way API Gateway does it, errors included.
 
-use super::lambda::{FunctionPool, InvokeError};
-use super::metrics::MetricStore;
+use crate::stack::cloudwatch::metric_store::MetricStore;
+use crate::stack::lambda::pool::{FunctionPool, InvokeError};
 use axum::body::Body as AxumBody;
 use axum::extract::{Request as AxumRequest, State};
 use axum::response::Response as AxumResponse;
@@ -23,7 +23,7 @@ use tracing::{error, info};
 
 /// API Gateway HTTP API's payload limit.
 pub const MAX_PAYLOAD_BYTES: usize = 10 * 1024 * 1024;
-const API_ID: &str = "local";
+use alarms::catalog::names::local::API_ID;
 
 pub type HttpPools = HashMap<Function, Arc<FunctionPool<dyn HttpFunction>>>;
 
@@ -182,7 +182,7 @@ impl Gateway {
 /// crate's `Adapter` (request conversion, Lambda context) and its response type.
 fn invoke_function(
     handler: Arc<dyn HttpFunction>,
-    invocation: super::lambda::Invocation,
+    invocation: crate::stack::lambda::pool::Invocation,
     function_name: &'static str,
     lambda_request: LambdaRequest,
 ) -> lambda_http::BoxFuture<'static, Result<Value, serde_json::Error>> {

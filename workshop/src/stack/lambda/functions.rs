@@ -2,10 +2,10 @@
 //! Lambda binaries build them from the AWS ones. Each pool's init builds the function as a
 //! Lambda `main` would, once per instance.
 
-use super::gateway::HttpPools;
-use super::lambda::{FunctionPool, Init};
-use super::metrics::MetricStore;
+use super::pool::{FunctionPool, Init};
 use crate::data_dir::DataDir;
+use crate::stack::apigw::gateway::HttpPools;
+use crate::stack::cloudwatch::metric_store::MetricStore;
 use chaos::Chaos;
 use order_functions::build::KeySourceError;
 use order_functions::{HttpFunction, PageKeySource, Ports};

@@ -4,7 +4,7 @@
 //! reserved concurrency does. A timed-out or crashed instance is discarded, as Lambda resets
 //! the sandbox.
 
-use super::metrics::MetricStore;
+use crate::stack::cloudwatch::metric_store::MetricStore;
 use alarms::catalog::aws_metrics::lambda as lambda_metrics;
 use order_functions::Facts;
 use std::future::Future;
