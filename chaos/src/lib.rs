@@ -1,4 +1,4 @@
-//! Fault injection for the order system (DESIGN.md, Chaos). Injected inside our own code, so
+//! Fault injection for the order system (chaos/README.md). Injected inside our own code, so
 //! it works on `provided.al2023`, where wrapper layers do not run.
 //!
 //! - [`flags`]: the deploy-time `CHAOS_*` environment flags and their table.

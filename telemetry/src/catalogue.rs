@@ -285,7 +285,7 @@ closed_set! {
 }
 
 closed_set! {
-    /// A chaos fault that fired (DESIGN.md, Chaos).
+    /// A chaos fault that fired (chaos/README.md).
     Fault = "Fault" {
         BatchFailure => "BatchFailure",
         RecordFailure => "RecordFailure",

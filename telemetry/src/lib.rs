@@ -1,5 +1,5 @@
 //! Telemetry shared by every function and the local stack: structured JSON logs with the flat
-//! keys of DESIGN.md (`timestamp, level, message, service, function_name, function_request_id,
+//! keys the kit logs (`timestamp, level, message, service, function_name, function_request_id,
 //! xray_trace_id, cold_start, correlation_id, order_id`), and business metrics as CloudWatch
 //! EMF documents from one catalogue.
 

@@ -1,4 +1,4 @@
-//! The API contract of DESIGN.md, over HTTP against the running local stack.
+//! The API contract of the README ("The API"), over HTTP against the running local stack.
 
 mod common;
 

@@ -5,7 +5,7 @@
 use std::future::Future;
 use tracing::{Instrument, Span};
 
-/// What is known of one invocation before it runs (the flat keys of DESIGN.md).
+/// What is known of one invocation before it runs (the flat log keys of telemetry/README.md).
 #[derive(Debug, Clone, Copy)]
 pub struct Facts<'a> {
     pub function_name: &'a str,
