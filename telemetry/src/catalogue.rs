@@ -7,7 +7,7 @@
 //! identity, so an id as a dimension value would create one CloudWatch metric per order (cost
 //! and a useless graph). Ids go into EMF properties instead ([`crate::metrics::property`]).
 
-use crate::emf::array_at;
+use crate::json::array_at;
 use serde_json::Value;
 
 /// The service name (`SERVICE_NAME` in template.yaml's Globals): the `service` of every log

@@ -4,6 +4,7 @@
 //! datapoints from a valid document, as CloudWatch Logs does (the local metric store uses it).
 
 use crate::catalogue::Unit;
+use crate::json::array_at;
 use serde_json::{Map, Value};
 
 /// A numeric array target may hold at most this many values.
@@ -323,16 +324,6 @@ pub struct Datapoint {
     pub dimensions: Vec<(String, String)>,
     pub values: Vec<f64>,
     pub timestamp_ms: u64,
-}
-
-/// The array at a JSON pointer, empty when it is absent or not an array: how the readers of an
-/// already validated document walk its directives, dimension sets and metrics.
-pub(crate) fn array_at<'a>(value: &'a Value, pointer: &str) -> &'a [Value] {
-    value
-        .pointer(pointer)
-        .and_then(Value::as_array)
-        .map(Vec::as_slice)
-        .unwrap_or_default()
 }
 
 /// Extracts the datapoints of a valid document: one per metric per dimension set, as

@@ -5,5 +5,6 @@
 
 pub mod catalogue;
 pub mod emf;
+mod json;
 pub mod logs;
 pub mod metrics;

@@ -75,7 +75,13 @@ fn table() -> BTreeMap<String, Row> {
 fn workspace() -> BTreeMap<String, (String, BTreeSet<String>)> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let out = Command::new(cargo)
-        .args(["metadata", "--format-version", "1", "--no-deps", "--offline"])
+        .args([
+            "metadata",
+            "--format-version",
+            "1",
+            "--no-deps",
+            "--offline",
+        ])
         .current_dir(root())
         .output()
         .unwrap_or_else(|e| panic!("cargo metadata: {e}"));
@@ -182,5 +188,9 @@ fn the_domain_names_no_fault_injection() {
             }
         }
     }
-    assert!(hits.is_empty(), "orders reaches chaos:\n{}", hits.join("\n"));
+    assert!(
+        hits.is_empty(),
+        "orders reaches chaos:\n{}",
+        hits.join("\n")
+    );
 }

@@ -3,7 +3,6 @@
 //! and the console read (as CloudWatch extracts metrics from EMF).
 
 use super::logs::LocalLogs;
-use super::service_metrics::ms;
 use alarms::InMemoryMetrics;
 use alarms::catalog::aws_metrics::{api, sqs};
 use alarms::catalog::names::{STAGE, local as names};
@@ -203,4 +202,9 @@ impl EmfSink for EmfCapture {
         self.logs.append(function_name, line);
         self.store.ingest(line);
     }
+}
+
+/// Milliseconds, the unit of every latency metric CloudWatch reports.
+pub fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
 }

@@ -2,7 +2,7 @@
 //! sampled on a timer, and DynamoDB's per-call figures around the order store. The datapoints
 //! themselves are written by [`MetricStore`]'s service methods.
 
-use super::metric_store::MetricStore;
+use super::metric_store::{MetricStore, ms};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use orders::domain::Order;
@@ -21,10 +21,6 @@ use uuid::Uuid;
 // `alarms::catalog`.
 use alarms::catalog::aws_metrics::dynamodb;
 use alarms::catalog::names::local as names;
-
-pub fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
-}
 
 /// How often the queue gauges are sampled (SQS publishes them every minute; finer here so a
 /// lab sees the queue move).
