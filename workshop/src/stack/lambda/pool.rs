@@ -7,6 +7,7 @@
 use crate::stack::cloudwatch::metric_store::MetricStore;
 use alarms::catalog::aws_metrics::lambda as lambda_metrics;
 use order_functions::Facts;
+use serde::{Deserialize, Serialize};
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -50,7 +51,8 @@ pub struct FunctionStats {
     pub peak_concurrency: AtomicUsize,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct StatsSnapshot {
     pub invocations: u64,
     pub errors: u64,
