@@ -9,7 +9,7 @@ use crate::db::{Db, Schema, duration_ms, from_ms, to_ms};
 use crate::error::{Ctx, SqliteError};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use orders::ports::{Clock, DependencyError, OrderCreated, OrderQueue};
+use orders::ports::{Clock, DependencyError, OrderCreated, OrderQueue, ReceivedMessage};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -102,20 +102,6 @@ impl QueueConfig {
         }
         Ok(())
     }
-}
-
-/// A message handed to a consumer, as SQS `ReceiveMessage` returns it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ReceivedMessage {
-    pub message_id: String,
-    /// Valid until the message is received again; needed to delete it.
-    pub receipt_handle: String,
-    pub body: String,
-    pub attributes: BTreeMap<String, String>,
-    /// `ApproximateReceiveCount`, this receive included.
-    pub receive_count: u32,
-    pub sent_at: DateTime<Utc>,
-    pub first_received_at: DateTime<Utc>,
 }
 
 /// A message in the dead-letter queue.
