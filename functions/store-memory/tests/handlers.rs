@@ -56,6 +56,14 @@ impl Kit {
         }
     }
 
+    fn orders(&self) -> usize {
+        self.store.len().expect("the store answers")
+    }
+
+    fn messages(&self) -> usize {
+        self.queue.len().expect("the queue answers")
+    }
+
     async fn post(&self, body: &str) -> Reply {
         Reply::of(self.create.handle(post(body)).await)
     }
@@ -351,11 +359,7 @@ async fn every_validation_rule_is_enforced_and_names_its_field() {
             reply.text
         );
     }
-    assert_eq!(
-        kit.store.len().expect("the store answers"),
-        0,
-        "nothing was created"
-    );
+    assert_eq!(kit.orders(), 0, "nothing was created");
 }
 
 #[tokio::test]
@@ -448,12 +452,8 @@ async fn a_retry_with_the_same_key_and_body_replays_the_same_order() {
     assert_eq!(replay.json["id"], first.json["id"]);
     assert_eq!(replay.header("idempotent-replayed"), Some("true"));
     assert_eq!(replay.header("location"), first.header("location"));
-    assert_eq!(kit.store.len().expect("the store answers"), 1, "one order");
-    assert_eq!(
-        kit.queue.len().expect("the queue answers"),
-        1,
-        "one message"
-    );
+    assert_eq!(kit.orders(), 1, "one order");
+    assert_eq!(kit.messages(), 1, "one message");
 }
 
 #[tokio::test]
@@ -464,7 +464,7 @@ async fn the_same_key_with_another_body_is_409() {
     assert_eq!(first.status, StatusCode::CREATED);
     Reply::of(kit.create.handle(send(body(1, "4"))).await)
         .assert_error(StatusCode::CONFLICT, "IDEMPOTENCY_KEY_REUSED");
-    assert_eq!(kit.store.len().expect("the store answers"), 1);
+    assert_eq!(kit.orders(), 1);
 }
 
 #[tokio::test]
