@@ -77,6 +77,16 @@ impl Kit {
         reply.json
     }
 
+    /// The ids of `n` one-line orders, oldest first.
+    async fn order_ids(&self, n: usize) -> Vec<String> {
+        let mut ids = Vec::with_capacity(n);
+        for _ in 0..n {
+            let order = self.order(1, "1").await;
+            ids.push(order["id"].as_str().unwrap_or_default().to_owned());
+        }
+        ids
+    }
+
     async fn get_order(&self, id: &str) -> Reply {
         let req = Request::default()
             .with_path_parameters(HashMap::from([("id".to_owned(), id.to_owned())]));
@@ -560,15 +570,7 @@ async fn walk(kit: &Kit, query: &[(&str, &str)]) -> (Vec<String>, usize) {
 #[tokio::test]
 async fn a_listing_defaults_to_20_newest_first() {
     let kit = Kit::new();
-    let mut ids = Vec::new();
-    for _ in 0..25 {
-        ids.push(
-            kit.order(1, "1").await["id"]
-                .as_str()
-                .unwrap_or_default()
-                .to_owned(),
-        );
-    }
+    let ids = kit.order_ids(25).await;
     let reply = kit.list_orders(&[]).await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
     assert_eq!(reply.json["count"], 20);
@@ -586,15 +588,7 @@ async fn a_listing_defaults_to_20_newest_first() {
 #[tokio::test]
 async fn pages_never_repeat_or_skip_an_order_in_either_order() {
     let kit = Kit::new();
-    let mut ids = Vec::new();
-    for _ in 0..23 {
-        ids.push(
-            kit.order(1, "1").await["id"]
-                .as_str()
-                .unwrap_or_default()
-                .to_owned(),
-        );
-    }
+    let ids = kit.order_ids(23).await;
     let (asc, pages) = walk(&kit, &[("limit", "5"), ("sortOrder", "asc")]).await;
     assert_eq!(asc, ids, "oldest first, each once");
     assert_eq!(pages, 5);
