@@ -10,7 +10,7 @@ use crate::error::{Ctx, SqliteError};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use orders::ports::{Clock, DependencyError, OrderCreated, OrderQueue, ReceivedMessage};
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use rusqlite::{Connection, OptionalExtension, params};
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
@@ -210,18 +210,15 @@ impl SqliteQueue {
         let id = Uuid::new_v4().to_string();
         let message_id = id.clone();
         self.db
-            .call(OP, move |conn| {
-                let tx = conn
-                    .transaction_with_behavior(TransactionBehavior::Immediate)
-                    .ctx(OP)?;
+            .write(OP, move |tx| {
                 tx.execute(
                     "INSERT INTO messages (message_id, queue, body, attributes, sent_at, visible_at)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
                     params![message_id, config.name, body, attributes, now],
                 )
                 .ctx(OP)?;
-                bump(&tx, OP, &config.name, SENT, 1)?;
-                tx.commit().ctx(OP)
+                bump(tx, OP, &config.name, SENT, 1)?;
+                Ok(())
             })
             .await?;
         Ok(id)
@@ -239,14 +236,7 @@ impl SqliteQueue {
         let now = to_ms(self.clock.now());
         let config = Arc::clone(&self.config);
         self.db
-            .call(OP, move |conn| {
-                let tx = conn
-                    .transaction_with_behavior(TransactionBehavior::Immediate)
-                    .ctx(OP)?;
-                let out = receive(&tx, &config, now, max)?;
-                tx.commit().ctx(OP)?;
-                Ok(out)
-            })
+            .write(OP, move |tx| receive(tx, &config, now, max))
             .await
     }
 
@@ -257,10 +247,7 @@ impl SqliteQueue {
         let handle = receipt_handle.to_owned();
         let config = Arc::clone(&self.config);
         self.db
-            .call(OP, move |conn| {
-                let tx = conn
-                    .transaction_with_behavior(TransactionBehavior::Immediate)
-                    .ctx(OP)?;
+            .write(OP, move |tx| {
                 let n = tx
                     .execute(
                         "DELETE FROM messages WHERE receipt_handle = ?1 AND queue = ?2",
@@ -268,9 +255,8 @@ impl SqliteQueue {
                     )
                     .ctx(OP)?;
                 if n > 0 {
-                    bump(&tx, OP, &config.name, DELETED, n)?;
+                    bump(tx, OP, &config.name, DELETED, n)?;
                 }
-                tx.commit().ctx(OP)?;
                 Ok(n > 0)
             })
             .await
@@ -362,10 +348,7 @@ impl SqliteQueue {
         let now = to_ms(self.clock.now());
         let config = Arc::clone(&self.config);
         self.db
-            .call(OP, move |conn| {
-                let tx = conn
-                    .transaction_with_behavior(TransactionBehavior::Immediate)
-                    .ctx(OP)?;
+            .write(OP, move |tx| {
                 let cutoff = now.saturating_sub(duration_ms(config.dlq_retention));
                 // A redriven message is a new arrival in the source queue (SQS re-sends it),
                 // so its retention starts again: `sent_at` is now.
@@ -379,9 +362,8 @@ impl SqliteQueue {
                     )
                     .ctx(OP)?;
                 if n > 0 {
-                    bump(&tx, OP, &config.name, MOVED_IN, n)?;
+                    bump(tx, OP, &config.name, MOVED_IN, n)?;
                 }
-                tx.commit().ctx(OP)?;
                 Ok(n)
             })
             .await
@@ -394,10 +376,7 @@ impl SqliteQueue {
         let now = to_ms(self.clock.now());
         let config = Arc::clone(&self.config);
         self.db
-            .call(OP, move |conn| {
-                let tx = conn
-                    .transaction_with_behavior(TransactionBehavior::Immediate)
-                    .ctx(OP)?;
+            .write(OP, move |tx| {
                 let mut n = 0;
                 for (queue, retention) in [
                     (&config.name, config.retention),
@@ -410,7 +389,6 @@ impl SqliteQueue {
                         )
                         .ctx(OP)?;
                 }
-                tx.commit().ctx(OP)?;
                 Ok(n)
             })
             .await
