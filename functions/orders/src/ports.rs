@@ -45,6 +45,14 @@ impl DependencyError {
             message: cause.to_string(),
         }
     }
+    /// An idempotency record whose order is gone: the stores write both in one step, so this
+    /// is corruption, in the same words from every adapter.
+    pub fn dangling_idempotency_key(operation: &'static str, order_id: Uuid) -> Self {
+        Self::corrupt(
+            operation,
+            format!("idempotency key points at order {order_id}, which does not exist"),
+        )
+    }
 }
 
 /// An `Idempotency-Key` with the fingerprint of the request it was first used with.

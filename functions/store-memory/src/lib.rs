@@ -201,13 +201,7 @@ impl OrderStore for MemoryOrderStore {
                     .get(&record.order_id)
                     .cloned()
                     .ok_or_else(|| {
-                        DependencyError::corrupt(
-                            OP,
-                            format!(
-                                "idempotency key points at order {}, which does not exist",
-                                record.order_id
-                            ),
-                        )
+                        DependencyError::dangling_idempotency_key(OP, record.order_id)
                     })?;
                 return Ok(CreateOutcome::Replayed(first));
             }
