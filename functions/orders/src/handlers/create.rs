@@ -48,14 +48,11 @@ impl CreateOrder {
             correlation_id = %info.correlation_id,
             order_id = tracing::field::Empty,
         );
-        let response = match self
+        let response = self
             .create(&req, &info.correlation_id)
             .instrument(span)
             .await
-        {
-            Ok(response) => response,
-            Err(e) => e.into_response(),
-        };
+            .unwrap_or_else(ApiError::into_response);
         with_correlation(response, &info.correlation_id)
     }
 

@@ -26,14 +26,11 @@ impl GetOrder {
             .unwrap_or_default()
             .to_owned();
         let span = tracing::info_span!("get_order", correlation_id = %info.correlation_id, order_id = %raw_id);
-        let response = async {
-            match self.get(&raw_id).await {
-                Ok(r) => r,
-                Err(e) => e.into_response(),
-            }
-        }
-        .instrument(span)
-        .await;
+        let response = self
+            .get(&raw_id)
+            .instrument(span)
+            .await
+            .unwrap_or_else(ApiError::into_response);
         with_correlation(response, &info.correlation_id)
     }
 

@@ -37,14 +37,11 @@ impl ListOrders {
     pub async fn handle(&self, req: Request) -> Response<Body> {
         let info = request_info(&req);
         let span = tracing::info_span!("list_orders", correlation_id = %info.correlation_id);
-        let response = async {
-            match self.list(&req).await {
-                Ok(r) => r,
-                Err(e) => e.into_response(),
-            }
-        }
-        .instrument(span)
-        .await;
+        let response = self
+            .list(&req)
+            .instrument(span)
+            .await
+            .unwrap_or_else(ApiError::into_response);
         with_correlation(response, &info.correlation_id)
     }
 
