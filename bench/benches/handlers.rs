@@ -528,6 +528,14 @@ impl PageKeySource for BenchKey {
 }
 
 /// The ports every function is built from: the in-memory store and queue, chaos disarmed.
+/// An empty store and queue, for a bench whose calls write to both.
+fn memory() -> (Arc<MemoryOrderStore>, Arc<MemoryOrderQueue>) {
+    (
+        Arc::new(MemoryOrderStore::new()),
+        Arc::new(MemoryOrderQueue::new()),
+    )
+}
+
 fn ports(store: &Arc<MemoryOrderStore>, queue: &Arc<MemoryOrderQueue>) -> Ports {
     let clock = Arc::new(SystemClock);
     Ports {
@@ -618,8 +626,7 @@ fn http_function(
 /// POST /orders with a valid body and no Idempotency-Key: each call writes a new order,
 /// publishes it and clears its marker.
 fn create_order(c: &mut Criterion, variant: Variant) {
-    let store = Arc::new(MemoryOrderStore::new());
-    let queue = Arc::new(MemoryOrderQueue::new());
+    let (store, queue) = memory();
     let body = r#"{"customerName": "Ada Lovelace", "items": [{"sku": "BOOK-42", "qty": 3, "price": 0.10}, {"sku": "PEN-7", "qty": 1, "price": 0.20}, {"sku": "INK-3", "qty": 2, "price": 12.50}]}"#;
     let call = HttpCall {
         body: Some(body),
@@ -690,8 +697,7 @@ fn order_processor(c: &mut Criterion, variant: Variant) {
     let function = Function::OrderProcessor;
     // No seeded orders: the processor only reads and updates its own, so the store holds
     // just the ones setup prepares, and none may be left pending at the end.
-    let store = Arc::new(MemoryOrderStore::new());
-    let queue = Arc::new(MemoryOrderQueue::new());
+    let (store, queue) = memory();
     let processor = ports(&store, &queue).order_processor();
     let config = lambda_config(function);
     let last = Cell::new(Uuid::nil());
@@ -735,8 +741,7 @@ fn order_processor(c: &mut Criterion, variant: Variant) {
 /// PerIteration, since a batch's setup would otherwise leave all its orders to the first call.
 fn order_sweeper(c: &mut Criterion, variant: Variant) {
     let function = Function::OrderSweeper;
-    let store = Arc::new(MemoryOrderStore::new());
-    let queue = Arc::new(MemoryOrderQueue::new());
+    let (store, queue) = memory();
     let sweeper = ports(&store, &queue).order_sweeper();
     let config = lambda_config(function);
     let mut prepare = || {

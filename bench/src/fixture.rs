@@ -109,12 +109,7 @@ pub async fn provision(aws: &SdkConfig, prefix: &str) -> Result<Resources, Bench
         .secret_string(Uuid::new_v4().simple().to_string().repeat(2))
         .send()
         .await
-        .map_err(|e| {
-            BenchError::step(
-                "creating the page token secret on moto",
-                aws_sdk_secretsmanager::error::DisplayErrorContext(e),
-            )
-        })?;
+        .map_err(sdk_step("creating the page token secret on moto"))?;
     Ok(Resources {
         table,
         queue_url: queues.queue_url,
@@ -206,12 +201,7 @@ pub async fn seed_orders(
                 .set_request_items(Some(pending))
                 .send()
                 .await
-                .map_err(|e| {
-                    BenchError::step(
-                        "seeding orders on moto",
-                        aws_sdk_dynamodb::error::DisplayErrorContext(e),
-                    )
-                })?;
+                .map_err(sdk_step("seeding orders on moto"))?;
             pending = out.unprocessed_items.unwrap_or_default();
             pending.retain(|_, w| !w.is_empty());
         }
@@ -283,4 +273,10 @@ async fn sweep(client: &aws_sdk_dynamodb::Client, table: &str) -> Result<(), Ben
             .map_err(|e| fail(aws_sdk_dynamodb::error::DisplayErrorContext(e).to_string()))?;
     }
     Ok(())
+}
+
+/// An SDK call's error as a failed step, with its whole cause chain (the SDK's own `Display`
+/// is only the outermost line).
+fn sdk_step<E: std::error::Error>(step: &'static str) -> impl FnOnce(E) -> BenchError {
+    move |e| BenchError::step(step, aws_sdk_dynamodb::error::DisplayErrorContext(e))
 }

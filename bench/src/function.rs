@@ -5,6 +5,7 @@
 use crate::error::BenchError;
 use crate::runtime_api::RuntimeApi;
 use crate::stats::ms;
+use serde::Serialize;
 use std::fs::{File, OpenOptions};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -24,8 +25,8 @@ pub struct Program {
     pub env: Vec<(String, String)>,
 }
 
-/// One cold start, measured from just before exec.
-#[derive(Debug, Clone, Copy)]
+/// One cold start, measured from just before exec; the report's rows are these as they are.
+#[derive(Debug, Clone, Copy, Serialize)]
 pub struct ColdStart {
     /// Exec to the first `next` call: what Lambda reports as `Init Duration`.
     pub init_ms: f64,
@@ -36,7 +37,7 @@ pub struct ColdStart {
 }
 
 /// A long-lived instance after `invocations` answers.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Serialize)]
 pub struct Steady {
     pub invocations: usize,
     /// `VmHWM` of the process: its peak resident set, in KiB.

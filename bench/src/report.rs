@@ -1,8 +1,9 @@
 //! BENCHMARKS.md: every table with its command, its run count and its medians; throughput as
 //! a ratio to the minimal server, cold start and memory as a ratio to the Node.js peer.
 
+use crate::function::ColdStart;
 use crate::stats::median;
-use crate::suite::{Artifact, ColdStartRow, NODE_LABEL, Results};
+use crate::suite::{Artifact, NODE_LABEL, Results};
 use std::fmt::Write as _;
 use std::path::Path;
 
@@ -139,8 +140,16 @@ fn row(s: &mut String, cells: &[&dyn std::fmt::Display]) {
 }
 
 /// One cold-start figure of a set of runs, as a table cell: the median, one decimal.
-fn cold_cell(runs: &[ColdStartRow], figure: fn(&ColdStartRow) -> f64) -> String {
+fn cold_cell(runs: &[ColdStart], figure: fn(&ColdStart) -> f64) -> String {
     f1(med(runs.iter().map(figure)))
+}
+
+/// The init and first-answer cells every cold-start table opens with.
+fn start_cells(runs: &[ColdStart]) -> [String; 2] {
+    [
+        cold_cell(runs, |c| c.init_ms),
+        cold_cell(runs, |c| c.first_answer_ms),
+    ]
 }
 
 impl Report<'_> {
@@ -201,14 +210,15 @@ impl Report<'_> {
             n = r.plan.steady_invocations,
         );
         for v in &r.variants {
+            let [init, first_answer] = start_cells(&v.figures.cold);
             row(
                 s,
                 &[
-                    &v.label,
-                    &cold_cell(&v.cold, |c| c.init_ms),
-                    &cold_cell(&v.cold, |c| c.first_answer_ms),
-                    &f1(v.steady.peak_rss_kib as f64 / 1024.0),
-                    &f2(v.steady.warm_median_ms),
+                    &v.figures.label,
+                    &init,
+                    &first_answer,
+                    &f1(v.figures.steady.peak_rss_kib as f64 / 1024.0),
+                    &f2(v.figures.steady.warm_median_ms),
                     &mib(v.bytes),
                     &mib(v.zip_bytes),
                 ],
@@ -266,19 +276,13 @@ impl Report<'_> {
             runs = r.plan.cold_runs,
         );
         for f in &r.functions {
-            row(
-                s,
-                &[
-                    &f.label,
-                    &cold_cell(&f.cold, |c| c.init_ms),
-                    &cold_cell(&f.cold, |c| c.first_answer_ms),
-                    &cold_cell(&f.cold, |c| c.first_invocation_ms),
-                ],
-            );
+            let [init, first_answer] = start_cells(&f.cold);
+            let first_invocation = cold_cell(&f.cold, |c| c.first_invocation_ms);
+            row(s, &[&f.label, &init, &first_answer, &first_invocation]);
         }
         if let (Some(rust), Some(node)) = (self.function("create-order"), self.function(NODE_LABEL))
         {
-            let col = |get: fn(&ColdStartRow) -> f64| {
+            let col = |get: fn(&ColdStart) -> f64| {
                 ratio(
                     med(node.cold.iter().map(get)),
                     med(rust.cold.iter().map(get)),

@@ -90,9 +90,12 @@ impl RuntimeApi {
             .route("/2018-06-01/runtime/invocation/next", get(next))
             .route(
                 "/2018-06-01/runtime/invocation/{id}/response",
-                post(response),
+                post(answer::<true>),
             )
-            .route("/2018-06-01/runtime/invocation/{id}/error", post(error))
+            .route(
+                "/2018-06-01/runtime/invocation/{id}/error",
+                post(answer::<false>),
+            )
             .route("/2018-06-01/runtime/init/error", post(init_error))
             .with_state(shared.clone());
         let server = tokio::spawn(async move {
@@ -212,20 +215,13 @@ fn record(shared: &Shared, id: String, ok: bool, body: Bytes) -> StatusCode {
     StatusCode::ACCEPTED
 }
 
-async fn response(
+/// The function's answer to invocation `id`: a response (`OK`) or an error report.
+async fn answer<const OK: bool>(
     State(shared): State<Arc<Shared>>,
     Path(id): Path<String>,
     body: Bytes,
 ) -> StatusCode {
-    record(&shared, id, true, body)
-}
-
-async fn error(
-    State(shared): State<Arc<Shared>>,
-    Path(id): Path<String>,
-    body: Bytes,
-) -> StatusCode {
-    record(&shared, id, false, body)
+    record(&shared, id, OK, body)
 }
 
 async fn init_error(State(shared): State<Arc<Shared>>, body: Bytes) -> StatusCode {

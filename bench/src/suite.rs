@@ -79,9 +79,9 @@ pub struct Inputs {
 /// create-order built another way, measured like the others in the same run.
 #[derive(Debug, Clone, Serialize)]
 pub struct VariantFigures {
-    pub label: String,
-    pub cold: Vec<ColdStartRow>,
-    pub steady: SteadyRow,
+    /// What every function has, its keys at the top level of the variant's JSON.
+    #[serde(flatten)]
+    pub figures: FunctionFigures,
     pub bytes: Option<u64>,
     pub zip_bytes: Option<u64>,
 }
@@ -89,22 +89,8 @@ pub struct VariantFigures {
 #[derive(Debug, Clone, Serialize)]
 pub struct FunctionFigures {
     pub label: String,
-    pub cold: Vec<ColdStartRow>,
-    pub steady: SteadyRow,
-}
-
-#[derive(Debug, Clone, Copy, Serialize)]
-pub struct ColdStartRow {
-    pub init_ms: f64,
-    pub first_answer_ms: f64,
-    pub first_invocation_ms: f64,
-}
-
-#[derive(Debug, Clone, Copy, Serialize)]
-pub struct SteadyRow {
-    pub invocations: usize,
-    pub peak_rss_kib: u64,
-    pub warm_median_ms: f64,
+    pub cold: Vec<ColdStart>,
+    pub steady: Steady,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -229,19 +215,8 @@ pub async fn run(plan: Plan, inputs: &Inputs) -> Result<Results, BenchError> {
         let steady: Steady = program.steady(events, &log).await?;
         functions.push(FunctionFigures {
             label: program.label.clone(),
-            cold: cold[p]
-                .iter()
-                .map(|c| ColdStartRow {
-                    init_ms: c.init_ms,
-                    first_answer_ms: c.first_answer_ms,
-                    first_invocation_ms: c.first_invocation_ms,
-                })
-                .collect(),
-            steady: SteadyRow {
-                invocations: steady.invocations,
-                peak_rss_kib: steady.peak_rss_kib,
-                warm_median_ms: steady.warm_median_ms,
-            },
+            cold: std::mem::take(&mut cold[p]),
+            steady,
         });
     }
     let variants = variant_runs(&plan, inputs, &moto, &aws).await?;
@@ -281,7 +256,7 @@ async fn variant_runs(
             env: fixture::function_env(moto, &r, "create-order"),
         });
     }
-    let mut cold: Vec<Vec<ColdStartRow>> = vec![Vec::new(); programs.len()];
+    let mut cold: Vec<Vec<ColdStart>> = vec![Vec::new(); programs.len()];
     for run in 0..plan.cold_runs {
         for (p, program) in programs.iter().enumerate() {
             eprintln!(
@@ -291,12 +266,7 @@ async fn variant_runs(
                 program.label
             );
             let log = inputs.work.join(format!("variant-{p}.cold.log"));
-            let c = program.cold_start(events::create_order(run), &log).await?;
-            cold[p].push(ColdStartRow {
-                init_ms: c.init_ms,
-                first_answer_ms: c.first_answer_ms,
-                first_invocation_ms: c.first_invocation_ms,
-            });
+            cold[p].push(program.cold_start(events::create_order(run), &log).await?);
         }
     }
     let mut out = Vec::new();
@@ -312,12 +282,10 @@ async fn variant_runs(
             .await?;
         let size = |f: &str| std::fs::metadata(dir.join(f)).ok().map(|m| m.len());
         out.push(VariantFigures {
-            label: program.label.clone(),
-            cold: std::mem::take(&mut cold[p]),
-            steady: SteadyRow {
-                invocations: steady.invocations,
-                peak_rss_kib: steady.peak_rss_kib,
-                warm_median_ms: steady.warm_median_ms,
+            figures: FunctionFigures {
+                label: program.label.clone(),
+                cold: std::mem::take(&mut cold[p]),
+                steady,
             },
             bytes: size("create-order"),
             zip_bytes: size("create-order.zip"),

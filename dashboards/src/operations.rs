@@ -122,8 +122,7 @@ fn headline(g: &mut Grid) {
 
 /// What clients see of the HTTP API.
 fn api(g: &mut Grid) {
-    let target = g.target();
-    let res = Resources(target);
+    let res = Resources(g.target());
     g.section(
         "API (HTTP API, $default stage)",
         "What clients see. Latency includes API Gateway; IntegrationLatency is the Lambda part.",
@@ -247,8 +246,7 @@ fn lambda(g: &mut Grid) {
 
 /// The orders queue and its dead-letter queue.
 fn sqs(g: &mut Grid) {
-    let target = g.target();
-    let res = Resources(target);
+    let res = Resources(g.target());
     g.section(
         "SQS: orders queue and dead-letter queue",
         "Depth and age show whether the processor keeps up; anything in the DLQ failed 3 receives.",

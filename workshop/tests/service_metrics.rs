@@ -8,7 +8,19 @@ use serde_json::Value;
 use std::time::Duration;
 
 /// Namespace, metric name, and dimensions the metric must carry.
-type Expected<'a> = (&'a str, &'a str, &'a [(&'a str, &'a str)]);
+type Expected = (
+    &'static str,
+    &'static str,
+    Vec<(&'static str, &'static str)>,
+);
+
+fn lambda(name: &'static str, function: &'static str) -> Expected {
+    ("AWS/Lambda", name, vec![("FunctionName", function)])
+}
+
+fn sqs(name: &'static str, queue: &'static str) -> Expected {
+    ("AWS/SQS", name, vec![("QueueName", queue)])
+}
 
 fn has(rows: &[Value], namespace: &str, name: &str, dims: &[(&str, &str)]) -> bool {
     rows.iter()
@@ -38,58 +50,34 @@ async fn service_and_business_metrics_are_recorded_and_printed() {
         Err("no SQS sample with the deleted message".to_owned())
     })
     .await;
-    let expected: &[Expected] = &[
-        (
-            "AWS/Lambda",
-            "Invocations",
-            &[("FunctionName", "create-order")],
-        ),
-        (
-            "AWS/Lambda",
-            "Duration",
-            &[("FunctionName", "order-processor")],
-        ),
-        ("AWS/Lambda", "Errors", &[("FunctionName", "get-order")]),
-        (
-            "AWS/Lambda",
-            "ConcurrentExecutions",
-            &[("FunctionName", "create-order")],
-        ),
+    let expected: Vec<Expected> = vec![
+        lambda("Invocations", "create-order"),
+        lambda("Duration", "order-processor"),
+        lambda("Errors", "get-order"),
+        lambda("ConcurrentExecutions", "create-order"),
         (
             "AWS/ApiGateway",
             "Count",
-            &[("ApiId", "local"), ("Stage", "$default")],
+            vec![("ApiId", "local"), ("Stage", "$default")],
         ),
-        ("AWS/ApiGateway", "4xx", &[("ApiId", "local")]),
-        ("AWS/ApiGateway", "Latency", &[("ApiId", "local")]),
-        (
-            "AWS/SQS",
-            "ApproximateNumberOfMessagesVisible",
-            &[("QueueName", "orders")],
-        ),
-        (
-            "AWS/SQS",
-            "ApproximateNumberOfMessagesVisible",
-            &[("QueueName", "orders-dlq")],
-        ),
-        (
-            "AWS/SQS",
-            "ApproximateAgeOfOldestMessage",
-            &[("QueueName", "orders")],
-        ),
+        ("AWS/ApiGateway", "4xx", vec![("ApiId", "local")]),
+        ("AWS/ApiGateway", "Latency", vec![("ApiId", "local")]),
+        sqs("ApproximateNumberOfMessagesVisible", "orders"),
+        sqs("ApproximateNumberOfMessagesVisible", "orders-dlq"),
+        sqs("ApproximateAgeOfOldestMessage", "orders"),
         (
             "AWS/DynamoDB",
             "SuccessfulRequestLatency",
-            &[("TableName", "orders"), ("Operation", "GetItem")],
+            vec![("TableName", "orders"), ("Operation", "GetItem")],
         ),
         (
             "OrderKit",
             "OrdersCreated",
-            &[("Service", "orders"), ("Environment", "local")],
+            vec![("Service", "orders"), ("Environment", "local")],
         ),
-        ("OrderKit", "OrdersProcessed", &[("Status", "CONFIRMED")]),
+        ("OrderKit", "OrdersProcessed", vec![("Status", "CONFIRMED")]),
     ];
-    for (ns, name, dims) in expected {
+    for (ns, name, dims) in &expected {
         assert!(has(&rows, ns, name, dims), "{ns} {name} {dims:?} missing");
     }
     // The API saw one 4xx out of its requests: the 4xx metric's sum counts it.

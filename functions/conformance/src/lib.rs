@@ -551,11 +551,7 @@ pub async fn list_filters_by_status(store: &dyn OrderStore) {
         *order = move_pending(store, order.id, to, at(1_000)).await;
     }
     for status in OrderStatus::ALL {
-        let want: Vec<Order> = orders
-            .iter()
-            .filter(|o| o.status == status)
-            .cloned()
-            .collect();
+        let want = with_status(&orders, status);
         for sort in [SortOrder::Desc, SortOrder::Asc] {
             let page = ok("list", store.list(&query(Some(status), 100, sort)).await);
             assert_same_sequence(
@@ -573,6 +569,15 @@ pub async fn list_filters_by_status(store: &dyn OrderStore) {
             }
         }
     }
+}
+
+/// The orders of `orders` in `status`, in their order: what a status filter should list.
+fn with_status(orders: &[Order], status: OrderStatus) -> Vec<Order> {
+    orders
+        .iter()
+        .filter(|o| o.status == status)
+        .cloned()
+        .collect()
 }
 
 /// 55 orders, most of them created in the same few milliseconds, listed 7 at a time: every
@@ -603,11 +608,7 @@ pub async fn list_paginates_every_order_once(store: &dyn OrderStore) {
         *order = move_pending(store, order.id, OrderStatus::Confirmed, at(9_000)).await;
     }
     for status in [OrderStatus::Confirmed, OrderStatus::Pending] {
-        let want: Vec<Order> = orders
-            .iter()
-            .filter(|o| o.status == status)
-            .cloned()
-            .collect();
+        let want = with_status(&orders, status);
         for sort in [SortOrder::Desc, SortOrder::Asc] {
             let got = list_all(store, Some(status), sort, 7, want.len()).await;
             assert_same_sequence(

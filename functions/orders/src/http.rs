@@ -5,6 +5,7 @@ use crate::validation::{BodyError, FieldError};
 use lambda_http::http::{HeaderValue, StatusCode, header};
 use lambda_http::{Body, Response};
 use serde::Serialize;
+use tracing::Instrument;
 
 /// Header a client may set to follow its request through the logs; echoed on every response.
 pub const CORRELATION_HEADER: &str = "x-correlation-id";
@@ -104,6 +105,20 @@ pub fn with_correlation(mut response: Response<Body>, correlation_id: &str) -> R
         response.headers_mut().insert(CORRELATION_HEADER, v);
     }
     response
+}
+
+/// A handler's answer: its work run in its span, an `ApiError` turned into the error body,
+/// and the correlation id echoed either way.
+pub async fn answer(
+    correlation_id: &str,
+    span: tracing::Span,
+    work: impl Future<Output = Result<Response<Body>, ApiError>>,
+) -> Response<Body> {
+    let response = work
+        .instrument(span)
+        .await
+        .unwrap_or_else(ApiError::into_response);
+    with_correlation(response, correlation_id)
 }
 
 /// A JSON response. Serialising our own response types cannot fail; if it ever did, the client

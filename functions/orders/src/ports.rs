@@ -5,6 +5,7 @@ use crate::domain::{Order, OrderStatus};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use uuid::Uuid;
 
 /// Failure of a storage or queue dependency. The message names the operation and the cause.
@@ -43,6 +44,14 @@ impl DependencyError {
             operation,
             message: cause.to_string(),
         }
+    }
+    /// An idempotency record whose order is gone: the stores write both in one step, so this
+    /// is corruption, in the same words from every adapter.
+    pub fn dangling_idempotency_key(operation: &'static str, order_id: Uuid) -> Self {
+        Self::corrupt(
+            operation,
+            format!("idempotency key points at order {order_id}, which does not exist"),
+        )
     }
 }
 
@@ -172,6 +181,22 @@ pub trait OrderQueue: Send + Sync {
 
     /// A cheap call that proves the queue answers.
     async fn ping(&self) -> Result<(), DependencyError>;
+}
+
+/// A message as a consumer receives it from the orders queue (SQS `ReceiveMessage`, or the
+/// local queue that emulates it): one shape, so one poller serves every backend.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReceivedMessage {
+    pub message_id: String,
+    /// Valid until the message is received again; needed to delete it.
+    pub receipt_handle: String,
+    pub body: String,
+    /// The string message attributes.
+    pub attributes: BTreeMap<String, String>,
+    /// `ApproximateReceiveCount`, this receive included.
+    pub receive_count: u32,
+    pub sent_at: DateTime<Utc>,
+    pub first_received_at: DateTime<Utc>,
 }
 
 pub trait Clock: Send + Sync {

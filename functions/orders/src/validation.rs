@@ -129,25 +129,37 @@ fn string_field(
     problems: &mut Vec<FieldError>,
 ) -> Option<String> {
     let Some(raw) = raw else {
-        problems.push(FieldError::new(
+        return reject(
+            problems,
             ProblemKind::MissingField,
             field,
             format!("{field} is required"),
-        ));
-        return None;
+        );
     };
     match serde_json::from_str::<String>(raw.get()) {
         Ok(s) => Some(s),
         Err(_) => {
             let found = json_type(raw);
-            problems.push(FieldError::new(
+            reject(
+                problems,
                 ProblemKind::WrongType,
                 field,
                 format!("{field} must be a string, not {found}"),
-            ));
-            None
+            )
         }
     }
+}
+
+/// Records one problem and gives the `None` the field parsers answer with,
+/// so each check is one expression.
+fn reject<T>(
+    problems: &mut Vec<FieldError>,
+    kind: ProblemKind,
+    field: &str,
+    message: impl Into<String>,
+) -> Option<T> {
+    problems.push(FieldError::new(kind, field, message));
+    None
 }
 
 fn customer_name(raw: Option<&RawValue>, problems: &mut Vec<FieldError>) -> Option<String> {
@@ -156,19 +168,19 @@ fn customer_name(raw: Option<&RawValue>, problems: &mut Vec<FieldError>) -> Opti
     let trimmed = name.trim();
     let chars = trimmed.chars().count();
     if chars == 0 {
-        problems.push(FieldError::new(
+        reject(
+            problems,
             ProblemKind::OutOfRange,
             FIELD,
             "customerName must not be blank",
-        ));
-        None
+        )
     } else if chars > CUSTOMER_NAME_MAX {
-        problems.push(FieldError::new(
+        reject(
+            problems,
             ProblemKind::OutOfRange,
             FIELD,
             format!("customerName must be at most {CUSTOMER_NAME_MAX} characters (got {chars})"),
-        ));
-        None
+        )
     } else {
         Some(trimmed.to_owned())
     }
@@ -176,40 +188,40 @@ fn customer_name(raw: Option<&RawValue>, problems: &mut Vec<FieldError>) -> Opti
 
 fn items(raw: Option<&RawValue>, problems: &mut Vec<FieldError>) -> Option<Vec<LineItem>> {
     let Some(raw) = raw else {
-        problems.push(FieldError::new(
+        return reject(
+            problems,
             ProblemKind::MissingField,
             "items",
             "items is required",
-        ));
-        return None;
+        );
     };
     let Ok(lines) = serde_json::from_str::<Vec<&RawValue>>(raw.get()) else {
         let found = json_type(raw);
-        problems.push(FieldError::new(
+        return reject(
+            problems,
             ProblemKind::WrongType,
             "items",
             format!("items must be an array, not {found}"),
-        ));
-        return None;
+        );
     };
     if lines.is_empty() {
-        problems.push(FieldError::new(
+        return reject(
+            problems,
             ProblemKind::OutOfRange,
             "items",
             "items must contain at least 1 line",
-        ));
-        return None;
+        );
     }
     if lines.len() > ITEMS_MAX {
-        problems.push(FieldError::new(
+        return reject(
+            problems,
             ProblemKind::OutOfRange,
             "items",
             format!(
                 "items must contain at most {ITEMS_MAX} lines (got {})",
                 lines.len()
             ),
-        ));
-        return None;
+        );
     }
     let before = problems.len();
     let parsed: Vec<Option<LineItem>> = lines
@@ -226,12 +238,12 @@ fn items(raw: Option<&RawValue>, problems: &mut Vec<FieldError>) -> Option<Vec<L
 fn line_item(path: &str, raw: &RawValue, problems: &mut Vec<FieldError>) -> Option<LineItem> {
     let Ok(object) = serde_json::from_str::<Object>(raw.get()) else {
         let found = json_type(raw);
-        problems.push(FieldError::new(
+        return reject(
+            problems,
             ProblemKind::WrongType,
             path,
             format!("{path} must be an object, not {found}"),
-        ));
-        return None;
+        );
     };
     for key in object.keys() {
         if !matches!(key.as_str(), "sku" | "qty" | "price") {
@@ -261,19 +273,19 @@ fn sku(field: &str, raw: Option<&RawValue>, problems: &mut Vec<FieldError>) -> O
     let sku = string_field(raw, field, problems)?;
     let chars = sku.chars().count();
     if sku.trim().is_empty() {
-        problems.push(FieldError::new(
+        reject(
+            problems,
             ProblemKind::OutOfRange,
             field,
             format!("{field} must not be blank"),
-        ));
-        None
+        )
     } else if chars > SKU_MAX {
-        problems.push(FieldError::new(
+        reject(
+            problems,
             ProblemKind::OutOfRange,
             field,
             format!("{field} must be at most {SKU_MAX} characters (got {chars})"),
-        ));
-        None
+        )
     } else {
         Some(sku)
     }
@@ -285,21 +297,21 @@ fn number_text<'a>(
     problems: &mut Vec<FieldError>,
 ) -> Option<&'a str> {
     let Some(raw) = raw else {
-        problems.push(FieldError::new(
+        return reject(
+            problems,
             ProblemKind::MissingField,
             field,
             format!("{field} is required"),
-        ));
-        return None;
+        );
     };
     let found = json_type(raw);
     if found != "a number" {
-        problems.push(FieldError::new(
+        return reject(
+            problems,
             ProblemKind::WrongType,
             field,
             format!("{field} must be a number, not {found}"),
-        ));
-        return None;
+        );
     }
     Some(raw.get().trim())
 }
@@ -312,23 +324,21 @@ fn qty(field: &str, raw: Option<&RawValue>, problems: &mut Vec<FieldError>) -> O
         .bytes()
         .all(|b| b.is_ascii_digit());
     if !is_integer {
-        problems.push(FieldError::new(
+        return reject(
+            problems,
             ProblemKind::WrongType,
             field,
             format!("{field} must be a whole number (got {text})"),
-        ));
-        return None;
+        );
     }
     match text.parse::<i64>() {
         Ok(n) if (1..=i64::from(QTY_MAX)).contains(&n) => u32::try_from(n).ok(),
-        _ => {
-            problems.push(FieldError::new(
-                ProblemKind::OutOfRange,
-                field,
-                format!("{field} must be between 1 and {QTY_MAX} (got {text})"),
-            ));
-            None
-        }
+        _ => reject(
+            problems,
+            ProblemKind::OutOfRange,
+            field,
+            format!("{field} must be between 1 and {QTY_MAX} (got {text})"),
+        ),
     }
 }
 
@@ -337,38 +347,38 @@ fn price(field: &str, raw: Option<&RawValue>, problems: &mut Vec<FieldError>) ->
     let value = match money::parse_number(text) {
         Ok(v) => v,
         Err(e) => {
-            problems.push(FieldError::new(
+            return reject(
+                problems,
                 ProblemKind::OutOfRange,
                 field,
                 format!("{field}: {e}"),
-            ));
-            return None;
+            );
         }
     };
     if value.is_sign_negative() && !value.is_zero() {
-        problems.push(FieldError::new(
+        reject(
+            problems,
             ProblemKind::OutOfRange,
             field,
             format!("{field} must not be negative (got {text})"),
-        ));
-        None
+        )
     } else if value.normalize().scale() > 2 {
-        problems.push(FieldError::new(
+        reject(
+            problems,
             ProblemKind::OutOfRange,
             field,
             format!("{field} must have at most 2 decimal places (got {text})"),
-        ));
-        None
+        )
     } else if value > PRICE_MAX {
-        problems.push(FieldError::new(
+        reject(
+            problems,
             ProblemKind::OutOfRange,
             field,
             format!(
                 "{field} must be at most {} (got {text})",
                 money::format(PRICE_MAX)
             ),
-        ));
-        None
+        )
     } else {
         Some(value.abs())
     }

@@ -4,23 +4,8 @@
 use aws_sdk_sqs::error::DisplayErrorContext;
 use aws_sdk_sqs::types::MessageSystemAttributeName;
 use chrono::{DateTime, Utc};
-use orders::ports::DependencyError;
+use orders::ports::{DependencyError, ReceivedMessage};
 use std::collections::BTreeMap;
-
-/// A message as ReceiveMessage returns it, with the system attributes a poller needs.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ReceivedSqsMessage {
-    pub message_id: String,
-    /// Valid until the message is received again; needed to delete it.
-    pub receipt_handle: String,
-    pub body: String,
-    /// The string message attributes.
-    pub attributes: BTreeMap<String, String>,
-    /// `ApproximateReceiveCount`, this receive included.
-    pub receive_count: u32,
-    pub sent_at: DateTime<Utc>,
-    pub first_received_at: DateTime<Utc>,
-}
 
 pub struct SqsConsumer {
     client: aws_sdk_sqs::Client,
@@ -36,7 +21,7 @@ impl SqsConsumer {
     }
 
     /// Up to `max` messages (SQS caps a receive at 10), waiting at most a second.
-    pub async fn receive(&self, max: usize) -> Result<Vec<ReceivedSqsMessage>, DependencyError> {
+    pub async fn receive(&self, max: usize) -> Result<Vec<ReceivedMessage>, DependencyError> {
         let out = self
             .client
             .receive_message()
@@ -64,7 +49,7 @@ impl SqsConsumer {
                             .collect()
                     })
                     .unwrap_or_default();
-                ReceivedSqsMessage {
+                ReceivedMessage {
                     message_id: m.message_id().unwrap_or_default().to_owned(),
                     receipt_handle: m.receipt_handle().unwrap_or_default().to_owned(),
                     body: m.body().unwrap_or_default().to_owned(),

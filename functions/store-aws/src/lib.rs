@@ -13,7 +13,7 @@ pub mod provision;
 mod queue;
 mod store;
 
-pub use consumer::{ReceivedSqsMessage, SqsConsumer};
+pub use consumer::SqsConsumer;
 pub use item::order_item;
 pub use provision::{ProvisionError, Provisioned, Queues};
 pub use queue::{

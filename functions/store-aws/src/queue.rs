@@ -7,8 +7,8 @@ use aws_sdk_sqs::Client;
 use aws_sdk_sqs::error::ProvideErrorMetadata;
 use aws_sdk_sqs::operation::start_message_move_task::StartMessageMoveTaskError;
 use aws_sdk_sqs::types::{
-    DeleteMessageBatchRequestEntry, Message, MessageAttributeValue, MessageSystemAttributeName,
-    QueueAttributeName, SendMessageBatchRequestEntry,
+    BatchResultErrorEntry, DeleteMessageBatchRequestEntry, Message, MessageAttributeValue,
+    MessageSystemAttributeName, QueueAttributeName, SendMessageBatchRequestEntry,
 };
 use chrono::{DateTime, Utc};
 use orders::ports::{DependencyError, OrderCreated, OrderQueue};
@@ -273,18 +273,13 @@ impl SqsDeadLetters {
             if batch.is_empty() {
                 return Ok(RedriveOutcome::Moved { count });
             }
-            let entries = batch
-                .iter()
-                .enumerate()
-                .map(|(i, m)| {
-                    SendMessageBatchRequestEntry::builder()
-                        .id(i.to_string())
-                        .message_body(m.body().unwrap_or_default())
-                        .set_message_attributes(m.message_attributes().cloned())
-                        .build()
-                        .map_err(|e| DependencyError::failed("SendMessageBatch", e))
-                })
-                .collect::<Result<Vec<_>, _>>()?;
+            let entries = batch_entries("SendMessageBatch", &batch, |id, m| {
+                SendMessageBatchRequestEntry::builder()
+                    .id(id)
+                    .message_body(m.body().unwrap_or_default())
+                    .set_message_attributes(m.message_attributes().cloned())
+                    .build()
+            })?;
             let sent = self
                 .client
                 .send_message_batch()
@@ -293,31 +288,17 @@ impl SqsDeadLetters {
                 .send()
                 .await
                 .map_err(|e| sdk_error("SendMessageBatch", e))?;
-            if let Some(failed) = sent.failed.first() {
-                // Nothing of this batch is deleted, so nothing is lost; the copies that did go
-                // out will be duplicates after the next redrive, which the processor tolerates.
-                return Err(DependencyError::failed(
-                    "SendMessageBatch",
-                    format!(
-                        "{} of {} messages were not sent: {} {}",
-                        sent.failed.len(),
-                        batch.len(),
-                        failed.code,
-                        failed.message.as_deref().unwrap_or_default()
-                    ),
-                ));
-            }
-            let deletes = batch
-                .iter()
-                .enumerate()
-                .map(|(i, m)| {
-                    DeleteMessageBatchRequestEntry::builder()
-                        .id(i.to_string())
-                        .receipt_handle(m.receipt_handle().unwrap_or_default())
-                        .build()
-                        .map_err(|e| DependencyError::failed("DeleteMessageBatch", e))
-                })
-                .collect::<Result<Vec<_>, _>>()?;
+            // Nothing of this batch is deleted on a failure, so nothing is lost; the copies that
+            // did go out will be duplicates after the next redrive, which the processor tolerates.
+            batch_failures("SendMessageBatch", &sent.failed, |n| {
+                format!("{n} of {} messages were not sent:", batch.len())
+            })?;
+            let deletes = batch_entries("DeleteMessageBatch", &batch, |id, m| {
+                DeleteMessageBatchRequestEntry::builder()
+                    .id(id)
+                    .receipt_handle(m.receipt_handle().unwrap_or_default())
+                    .build()
+            })?;
             let deleted = self
                 .client
                 .delete_message_batch()
@@ -326,17 +307,9 @@ impl SqsDeadLetters {
                 .send()
                 .await
                 .map_err(|e| sdk_error("DeleteMessageBatch", e))?;
-            if let Some(failed) = deleted.failed.first() {
-                return Err(DependencyError::failed(
-                    "DeleteMessageBatch",
-                    format!(
-                        "{} messages were copied but stay in the DLQ too: {} {}",
-                        deleted.failed.len(),
-                        failed.code,
-                        failed.message.as_deref().unwrap_or_default()
-                    ),
-                ));
-            }
+            batch_failures("DeleteMessageBatch", &deleted.failed, |n| {
+                format!("{n} messages were copied but stay in the DLQ too:")
+            })?;
             count += batch.len();
         }
     }
@@ -383,6 +356,39 @@ impl SqsDeadLetters {
             .map_err(|e| sdk_error(OP, e))?;
         Ok(out.messages.unwrap_or_default())
     }
+}
+
+/// One entry for each message of `batch`, its index in the batch as the entry id.
+fn batch_entries<T, E: std::fmt::Display>(
+    op: &'static str,
+    batch: &[Message],
+    entry: impl Fn(String, &Message) -> Result<T, E>,
+) -> Result<Vec<T>, DependencyError> {
+    batch
+        .iter()
+        .enumerate()
+        .map(|(i, m)| entry(i.to_string(), m).map_err(|e| DependencyError::failed(op, e)))
+        .collect()
+}
+
+/// A batch call's failed entries as one error, `what` saying what `n` failures mean.
+fn batch_failures(
+    op: &'static str,
+    failed: &[BatchResultErrorEntry],
+    what: impl FnOnce(usize) -> String,
+) -> Result<(), DependencyError> {
+    let Some(first) = failed.first() else {
+        return Ok(());
+    };
+    Err(DependencyError::failed(
+        op,
+        format!(
+            "{} {} {}",
+            what(failed.len()),
+            first.code,
+            first.message.as_deref().unwrap_or_default()
+        ),
+    ))
 }
 
 /// The move task's "not here": the fallback applies.

@@ -192,15 +192,10 @@ impl DynamoDbOrderStore {
         if record.request_hash != key.request_hash {
             return Ok(Some(CreateOutcome::KeyConflict));
         }
-        let first = self.get_order(OP, record.order_id).await?.ok_or_else(|| {
-            DependencyError::corrupt(
-                OP,
-                format!(
-                    "idempotency key points at order {}, which does not exist",
-                    record.order_id
-                ),
-            )
-        })?;
+        let first = self
+            .get_order(OP, record.order_id)
+            .await?
+            .ok_or_else(|| DependencyError::dangling_idempotency_key(OP, record.order_id))?;
         Ok(Some(CreateOutcome::Replayed(first)))
     }
 

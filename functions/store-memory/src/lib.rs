@@ -24,13 +24,28 @@ use uuid::Uuid;
 /// Where an order sits in every listing: creation time, then id (the adapters' sort key).
 type Position = (DateTime<Utc>, Uuid);
 
-/// A lock whose holder panicked is reported as a failed dependency, never unwrapped: a bench
-/// or test then fails with the operation's name instead of a second panic.
-fn poisoned(operation: &'static str) -> DependencyError {
-    DependencyError::failed(
-        operation,
-        "the in-memory lock is poisoned (a thread panicked while holding it)",
-    )
+/// The state of one adapter behind a lock. A lock whose holder panicked is reported as a
+/// failed dependency, never unwrapped: a bench or test then fails with the operation's name
+/// instead of a second panic.
+#[derive(Default)]
+struct Locked<T>(Mutex<T>);
+
+impl<T> Locked<T> {
+    fn lock(&self, operation: &'static str) -> Result<MutexGuard<'_, T>, DependencyError> {
+        self.0.lock().map_err(|_| {
+            DependencyError::failed(
+                operation,
+                "the in-memory lock is poisoned (a thread panicked while holding it)",
+            )
+        })
+    }
+}
+
+/// The adapters show no state in `Debug`: it is behind the lock.
+impl<T> std::fmt::Debug for Locked<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("..")
+    }
 }
 
 struct KeyRecord {
@@ -66,15 +81,9 @@ impl Tables {
 }
 
 /// The order store in a map. Cheap to share behind an `Arc`.
-#[derive(Default)]
+#[derive(Debug, Default)]
 pub struct MemoryOrderStore {
-    tables: Mutex<Tables>,
-}
-
-impl std::fmt::Debug for MemoryOrderStore {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("MemoryOrderStore").finish_non_exhaustive()
-    }
+    tables: Locked<Tables>,
 }
 
 impl MemoryOrderStore {
@@ -82,13 +91,9 @@ impl MemoryOrderStore {
         Self::default()
     }
 
-    fn lock(&self, operation: &'static str) -> Result<MutexGuard<'_, Tables>, DependencyError> {
-        self.tables.lock().map_err(|_| poisoned(operation))
-    }
-
     /// How many orders are stored (benches bound the store's growth with it).
     pub fn len(&self) -> Result<usize, DependencyError> {
-        Ok(self.lock("count orders")?.orders.len())
+        Ok(self.tables.lock("count orders")?.orders.len())
     }
 
     pub fn is_empty(&self) -> Result<bool, DependencyError> {
@@ -98,7 +103,7 @@ impl MemoryOrderStore {
     /// Keeps only the orders `keep` accepts, with their idempotency keys; a bench uses it
     /// between batches so millions of iterations do not grow the store without bound.
     pub fn retain(&self, mut keep: impl FnMut(&Order) -> bool) -> Result<(), DependencyError> {
-        let mut tables = self.lock("remove orders")?;
+        let mut tables = self.tables.lock("remove orders")?;
         let gone: Vec<Uuid> = tables
             .orders
             .values()
@@ -179,7 +184,7 @@ impl OrderStore for MemoryOrderStore {
     ) -> Result<CreateOutcome, DependencyError> {
         const OP: &str = "create order";
         let order = as_stored(order);
-        let mut tables = self.lock(OP)?;
+        let mut tables = self.tables.lock(OP)?;
         if let Some(key) = idempotency {
             // An expired record counts as absent, judged at the request's time (the order's
             // createdAt), as the real stores do; the insert below then replaces it.
@@ -196,13 +201,7 @@ impl OrderStore for MemoryOrderStore {
                     .get(&record.order_id)
                     .cloned()
                     .ok_or_else(|| {
-                        DependencyError::corrupt(
-                            OP,
-                            format!(
-                                "idempotency key points at order {}, which does not exist",
-                                record.order_id
-                            ),
-                        )
+                        DependencyError::dangling_idempotency_key(OP, record.order_id)
                     })?;
                 return Ok(CreateOutcome::Replayed(first));
             }
@@ -236,7 +235,7 @@ impl OrderStore for MemoryOrderStore {
     }
 
     async fn get(&self, id: Uuid) -> Result<Option<Order>, DependencyError> {
-        Ok(self.lock("get order")?.orders.get(&id).cloned())
+        Ok(self.tables.lock("get order")?.orders.get(&id).cloned())
     }
 
     async fn list(&self, query: &ListQuery) -> Result<Page, DependencyError> {
@@ -246,7 +245,7 @@ impl OrderStore for MemoryOrderStore {
         }
         let after = query.cursor.as_deref().map(parse_cursor).transpose()?;
         let limit = usize::try_from(query.limit).unwrap_or(usize::MAX);
-        let tables = self.lock(OP)?;
+        let tables = self.tables.lock(OP)?;
         let empty = BTreeSet::new();
         let index = match query.status {
             Some(status) => tables.by_status.get(&status).unwrap_or(&empty),
@@ -275,7 +274,7 @@ impl OrderStore for MemoryOrderStore {
 
     async fn transition(&self, request: &TransitionRequest) -> Result<Transition, DependencyError> {
         let (id, from, to) = (request.id, request.from, request.to);
-        let mut tables = self.lock("transition order")?;
+        let mut tables = self.tables.lock("transition order")?;
         let Some(order) = tables.orders.get_mut(&id) else {
             return Ok(Transition::NotFound);
         };
@@ -295,7 +294,7 @@ impl OrderStore for MemoryOrderStore {
     }
 
     async fn mark_published(&self, id: Uuid) -> Result<(), DependencyError> {
-        let mut tables = self.lock("mark order published")?;
+        let mut tables = self.tables.lock("mark order published")?;
         // An unknown order is not an error: there is nothing left to publish.
         if let Some(order) = tables.orders.get(&id) {
             let position = (order.created_at, order.id);
@@ -313,7 +312,7 @@ impl OrderStore for MemoryOrderStore {
         // The real stores compare at millisecond precision.
         let created_before = timestamp::to_millis(created_before);
         let limit = usize::try_from(limit).unwrap_or(usize::MAX);
-        let tables = self.lock(OP)?;
+        let tables = self.tables.lock(OP)?;
         tables
             .unpublished
             .iter()
@@ -328,7 +327,7 @@ impl OrderStore for MemoryOrderStore {
     }
 
     async fn ping(&self) -> Result<(), DependencyError> {
-        self.lock("ping order store").map(|_| ())
+        self.tables.lock("ping order store").map(|_| ())
     }
 }
 
@@ -350,15 +349,9 @@ struct Messages {
 
 /// The orders queue in a list. Publishing only stores the message; it is rendered as JSON
 /// when drained, so the benches do not count the adapter's serialisation as the handler's.
-#[derive(Default)]
+#[derive(Debug, Default)]
 pub struct MemoryOrderQueue {
-    messages: Mutex<Messages>,
-}
-
-impl std::fmt::Debug for MemoryOrderQueue {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("MemoryOrderQueue").finish_non_exhaustive()
-    }
+    messages: Locked<Messages>,
 }
 
 impl MemoryOrderQueue {
@@ -366,13 +359,9 @@ impl MemoryOrderQueue {
         Self::default()
     }
 
-    fn lock(&self, operation: &'static str) -> Result<MutexGuard<'_, Messages>, DependencyError> {
-        self.messages.lock().map_err(|_| poisoned(operation))
-    }
-
     /// Messages published and not drained yet.
     pub fn len(&self) -> Result<usize, DependencyError> {
-        Ok(self.lock("count messages")?.waiting.len())
+        Ok(self.messages.lock("count messages")?.waiting.len())
     }
 
     pub fn is_empty(&self) -> Result<bool, DependencyError> {
@@ -382,7 +371,7 @@ impl MemoryOrderQueue {
     /// Receives and deletes every waiting message, oldest first.
     pub fn drain(&self) -> Result<Vec<Delivery>, DependencyError> {
         const OP: &str = "receive messages";
-        let waiting = std::mem::take(&mut self.lock(OP)?.waiting);
+        let waiting = std::mem::take(&mut self.messages.lock(OP)?.waiting);
         waiting
             .into_iter()
             .map(|(message_id, message)| {
@@ -405,7 +394,7 @@ impl MemoryOrderQueue {
 #[async_trait]
 impl OrderQueue for MemoryOrderQueue {
     async fn publish(&self, message: &OrderCreated) -> Result<String, DependencyError> {
-        let mut messages = self.lock("send message")?;
+        let mut messages = self.messages.lock("send message")?;
         messages.sent += 1;
         let id = format!("memory-{}", messages.sent);
         messages.waiting.push((id.clone(), message.clone()));
@@ -413,6 +402,6 @@ impl OrderQueue for MemoryOrderQueue {
     }
 
     async fn ping(&self) -> Result<(), DependencyError> {
-        self.lock("ping queue").map(|_| ())
+        self.messages.lock("ping queue").map(|_| ())
     }
 }

@@ -56,6 +56,14 @@ impl Kit {
         }
     }
 
+    fn orders(&self) -> usize {
+        self.store.len().expect("the store answers")
+    }
+
+    fn messages(&self) -> usize {
+        self.queue.len().expect("the queue answers")
+    }
+
     async fn post(&self, body: &str) -> Reply {
         Reply::of(self.create.handle(post(body)).await)
     }
@@ -67,6 +75,16 @@ impl Kit {
         let reply = self.post(&body(lines, price)).await;
         assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
         reply.json
+    }
+
+    /// The ids of `n` one-line orders, oldest first.
+    async fn order_ids(&self, n: usize) -> Vec<String> {
+        let mut ids = Vec::with_capacity(n);
+        for _ in 0..n {
+            let order = self.order(1, "1").await;
+            ids.push(order["id"].as_str().unwrap_or_default().to_owned());
+        }
+        ids
     }
 
     async fn get_order(&self, id: &str) -> Reply {
@@ -351,11 +369,7 @@ async fn every_validation_rule_is_enforced_and_names_its_field() {
             reply.text
         );
     }
-    assert_eq!(
-        kit.store.len().expect("the store answers"),
-        0,
-        "nothing was created"
-    );
+    assert_eq!(kit.orders(), 0, "nothing was created");
 }
 
 #[tokio::test]
@@ -448,12 +462,8 @@ async fn a_retry_with_the_same_key_and_body_replays_the_same_order() {
     assert_eq!(replay.json["id"], first.json["id"]);
     assert_eq!(replay.header("idempotent-replayed"), Some("true"));
     assert_eq!(replay.header("location"), first.header("location"));
-    assert_eq!(kit.store.len().expect("the store answers"), 1, "one order");
-    assert_eq!(
-        kit.queue.len().expect("the queue answers"),
-        1,
-        "one message"
-    );
+    assert_eq!(kit.orders(), 1, "one order");
+    assert_eq!(kit.messages(), 1, "one message");
 }
 
 #[tokio::test]
@@ -464,7 +474,7 @@ async fn the_same_key_with_another_body_is_409() {
     assert_eq!(first.status, StatusCode::CREATED);
     Reply::of(kit.create.handle(send(body(1, "4"))).await)
         .assert_error(StatusCode::CONFLICT, "IDEMPOTENCY_KEY_REUSED");
-    assert_eq!(kit.store.len().expect("the store answers"), 1);
+    assert_eq!(kit.orders(), 1);
 }
 
 #[tokio::test]
@@ -560,15 +570,7 @@ async fn walk(kit: &Kit, query: &[(&str, &str)]) -> (Vec<String>, usize) {
 #[tokio::test]
 async fn a_listing_defaults_to_20_newest_first() {
     let kit = Kit::new();
-    let mut ids = Vec::new();
-    for _ in 0..25 {
-        ids.push(
-            kit.order(1, "1").await["id"]
-                .as_str()
-                .unwrap_or_default()
-                .to_owned(),
-        );
-    }
+    let ids = kit.order_ids(25).await;
     let reply = kit.list_orders(&[]).await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
     assert_eq!(reply.json["count"], 20);
@@ -586,15 +588,7 @@ async fn a_listing_defaults_to_20_newest_first() {
 #[tokio::test]
 async fn pages_never_repeat_or_skip_an_order_in_either_order() {
     let kit = Kit::new();
-    let mut ids = Vec::new();
-    for _ in 0..23 {
-        ids.push(
-            kit.order(1, "1").await["id"]
-                .as_str()
-                .unwrap_or_default()
-                .to_owned(),
-        );
-    }
+    let ids = kit.order_ids(23).await;
     let (asc, pages) = walk(&kit, &[("limit", "5"), ("sortOrder", "asc")]).await;
     assert_eq!(asc, ids, "oldest first, each once");
     assert_eq!(pages, 5);

@@ -3,7 +3,7 @@
 
 use crate::error::{Ctx, SqliteError};
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, TransactionBehavior};
+use rusqlite::{Connection, Transaction, TransactionBehavior};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -102,6 +102,25 @@ impl Db {
         Ok(Db {
             conn: Arc::new(Mutex::new(conn)),
         })
+    }
+
+    /// `f` in one IMMEDIATE transaction, committed when it returns `Ok`: a writer takes the
+    /// lock up front, so two processes queue behind each other instead of failing on a lock
+    /// upgrade.
+    pub async fn write<T, F>(&self, operation: &'static str, f: F) -> Result<T, SqliteError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Transaction<'_>) -> Result<T, SqliteError> + Send + 'static,
+    {
+        self.call(operation, move |conn| {
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .ctx(operation)?;
+            let out = f(&tx)?;
+            tx.commit().ctx(operation)?;
+            Ok(out)
+        })
+        .await
     }
 
     /// Runs `f` with the connection on tokio's blocking pool: SQLite calls block (disk I/O,

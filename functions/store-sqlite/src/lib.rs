@@ -8,5 +8,5 @@ pub mod queue;
 pub mod store;
 
 pub use error::SqliteError;
-pub use queue::{DeadLetter, QueueConfig, QueueCounts, QueueStats, ReceivedMessage, SqliteQueue};
+pub use queue::{DeadLetter, QueueConfig, QueueCounts, QueueStats, SqliteQueue};
 pub use store::SqliteOrderStore;

@@ -9,8 +9,8 @@ use crate::db::{Db, Schema, duration_ms, from_ms, to_ms};
 use crate::error::{Ctx, SqliteError};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use orders::ports::{Clock, DependencyError, OrderCreated, OrderQueue};
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use orders::ports::{Clock, DependencyError, OrderCreated, OrderQueue, ReceivedMessage};
+use rusqlite::{Connection, OptionalExtension, params};
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
@@ -102,20 +102,6 @@ impl QueueConfig {
         }
         Ok(())
     }
-}
-
-/// A message handed to a consumer, as SQS `ReceiveMessage` returns it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ReceivedMessage {
-    pub message_id: String,
-    /// Valid until the message is received again; needed to delete it.
-    pub receipt_handle: String,
-    pub body: String,
-    pub attributes: BTreeMap<String, String>,
-    /// `ApproximateReceiveCount`, this receive included.
-    pub receive_count: u32,
-    pub sent_at: DateTime<Utc>,
-    pub first_received_at: DateTime<Utc>,
 }
 
 /// A message in the dead-letter queue.
@@ -224,18 +210,15 @@ impl SqliteQueue {
         let id = Uuid::new_v4().to_string();
         let message_id = id.clone();
         self.db
-            .call(OP, move |conn| {
-                let tx = conn
-                    .transaction_with_behavior(TransactionBehavior::Immediate)
-                    .ctx(OP)?;
+            .write(OP, move |tx| {
                 tx.execute(
                     "INSERT INTO messages (message_id, queue, body, attributes, sent_at, visible_at)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
                     params![message_id, config.name, body, attributes, now],
                 )
                 .ctx(OP)?;
-                bump(&tx, OP, &config.name, SENT, 1)?;
-                tx.commit().ctx(OP)
+                bump(tx, OP, &config.name, SENT, 1)?;
+                Ok(())
             })
             .await?;
         Ok(id)
@@ -253,14 +236,7 @@ impl SqliteQueue {
         let now = to_ms(self.clock.now());
         let config = Arc::clone(&self.config);
         self.db
-            .call(OP, move |conn| {
-                let tx = conn
-                    .transaction_with_behavior(TransactionBehavior::Immediate)
-                    .ctx(OP)?;
-                let out = receive(&tx, &config, now, max)?;
-                tx.commit().ctx(OP)?;
-                Ok(out)
-            })
+            .write(OP, move |tx| receive(tx, &config, now, max))
             .await
     }
 
@@ -271,10 +247,7 @@ impl SqliteQueue {
         let handle = receipt_handle.to_owned();
         let config = Arc::clone(&self.config);
         self.db
-            .call(OP, move |conn| {
-                let tx = conn
-                    .transaction_with_behavior(TransactionBehavior::Immediate)
-                    .ctx(OP)?;
+            .write(OP, move |tx| {
                 let n = tx
                     .execute(
                         "DELETE FROM messages WHERE receipt_handle = ?1 AND queue = ?2",
@@ -282,9 +255,8 @@ impl SqliteQueue {
                     )
                     .ctx(OP)?;
                 if n > 0 {
-                    bump(&tx, OP, &config.name, DELETED, n)?;
+                    bump(tx, OP, &config.name, DELETED, n)?;
                 }
-                tx.commit().ctx(OP)?;
                 Ok(n > 0)
             })
             .await
@@ -376,10 +348,7 @@ impl SqliteQueue {
         let now = to_ms(self.clock.now());
         let config = Arc::clone(&self.config);
         self.db
-            .call(OP, move |conn| {
-                let tx = conn
-                    .transaction_with_behavior(TransactionBehavior::Immediate)
-                    .ctx(OP)?;
+            .write(OP, move |tx| {
                 let cutoff = now.saturating_sub(duration_ms(config.dlq_retention));
                 // A redriven message is a new arrival in the source queue (SQS re-sends it),
                 // so its retention starts again: `sent_at` is now.
@@ -393,9 +362,8 @@ impl SqliteQueue {
                     )
                     .ctx(OP)?;
                 if n > 0 {
-                    bump(&tx, OP, &config.name, MOVED_IN, n)?;
+                    bump(tx, OP, &config.name, MOVED_IN, n)?;
                 }
-                tx.commit().ctx(OP)?;
                 Ok(n)
             })
             .await
@@ -408,10 +376,7 @@ impl SqliteQueue {
         let now = to_ms(self.clock.now());
         let config = Arc::clone(&self.config);
         self.db
-            .call(OP, move |conn| {
-                let tx = conn
-                    .transaction_with_behavior(TransactionBehavior::Immediate)
-                    .ctx(OP)?;
+            .write(OP, move |tx| {
                 let mut n = 0;
                 for (queue, retention) in [
                     (&config.name, config.retention),
@@ -424,7 +389,6 @@ impl SqliteQueue {
                         )
                         .ctx(OP)?;
                 }
-                tx.commit().ctx(OP)?;
                 Ok(n)
             })
             .await

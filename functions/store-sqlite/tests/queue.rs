@@ -50,7 +50,7 @@ async fn send_n(q: &SqliteQueue, n: usize) -> Vec<String> {
     ids
 }
 
-fn bodies(msgs: &[orders_sqlite::ReceivedMessage]) -> Vec<String> {
+fn bodies(msgs: &[orders::ports::ReceivedMessage]) -> Vec<String> {
     msgs.iter().map(|m| m.body.clone()).collect()
 }
 

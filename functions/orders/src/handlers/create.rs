@@ -1,7 +1,7 @@
 use super::{metrics, request_info};
 use crate::domain::{LineItem, Order};
 use crate::http::{
-    ApiError, ErrorCode, IDEMPOTENCY_HEADER, IDEMPOTENT_REPLAY_HEADER, json, with_correlation,
+    ApiError, ErrorCode, IDEMPOTENCY_HEADER, IDEMPOTENT_REPLAY_HEADER, answer, json,
 };
 use crate::ports::{Clock, CreateOutcome, IdempotencyKey, OrderCreated, OrderQueue, OrderStore};
 use crate::settings::{IDEMPOTENCY_TTL, MAX_BODY_BYTES};
@@ -13,7 +13,7 @@ use sha2::{Digest, Sha256};
 use std::sync::Arc;
 use telemetry::catalogue::Operation;
 use telemetry::metrics::Property;
-use tracing::{Instrument, error, info, warn};
+use tracing::{error, info, warn};
 use uuid::Uuid;
 
 /// Longest accepted `Idempotency-Key`.
@@ -48,15 +48,12 @@ impl CreateOrder {
             correlation_id = %info.correlation_id,
             order_id = tracing::field::Empty,
         );
-        let response = match self
-            .create(&req, &info.correlation_id)
-            .instrument(span)
-            .await
-        {
-            Ok(response) => response,
-            Err(e) => e.into_response(),
-        };
-        with_correlation(response, &info.correlation_id)
+        answer(
+            &info.correlation_id,
+            span,
+            self.create(&req, &info.correlation_id),
+        )
+        .await
     }
 
     async fn create(

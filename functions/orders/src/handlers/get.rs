@@ -1,11 +1,11 @@
 use super::{metrics, request_info};
-use crate::http::{ApiError, ErrorCode, json, with_correlation};
+use crate::http::{ApiError, ErrorCode, answer, json};
 use crate::ports::OrderStore;
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, RequestExt, Response};
 use std::sync::Arc;
 use telemetry::catalogue::{LookupResult, Operation};
-use tracing::{Instrument, error, info};
+use tracing::{error, info};
 use uuid::Uuid;
 
 /// `GET /orders/{id}`.
@@ -26,15 +26,7 @@ impl GetOrder {
             .unwrap_or_default()
             .to_owned();
         let span = tracing::info_span!("get_order", correlation_id = %info.correlation_id, order_id = %raw_id);
-        let response = async {
-            match self.get(&raw_id).await {
-                Ok(r) => r,
-                Err(e) => e.into_response(),
-            }
-        }
-        .instrument(span)
-        .await;
-        with_correlation(response, &info.correlation_id)
+        answer(&info.correlation_id, span, self.get(&raw_id)).await
     }
 
     async fn get(&self, raw_id: &str) -> Result<Response<Body>, ApiError> {

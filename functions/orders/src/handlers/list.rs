@@ -1,6 +1,6 @@
 use super::{metrics, request_info};
 use crate::domain::{Order, OrderStatus};
-use crate::http::{ApiError, ErrorCode, json, with_correlation};
+use crate::http::{ApiError, ErrorCode, answer, json};
 use crate::pagination::PageTokens;
 use crate::ports::{ListQuery, OrderStore, SortOrder};
 use crate::validation::{FieldError, ProblemKind};
@@ -9,7 +9,7 @@ use lambda_http::{Body, Request, RequestExt, Response};
 use serde::Serialize;
 use std::sync::Arc;
 use telemetry::catalogue::Operation;
-use tracing::{Instrument, error, info};
+use tracing::{error, info};
 
 pub const DEFAULT_LIMIT: u32 = 20;
 pub const MAX_LIMIT: u32 = 100;
@@ -37,15 +37,7 @@ impl ListOrders {
     pub async fn handle(&self, req: Request) -> Response<Body> {
         let info = request_info(&req);
         let span = tracing::info_span!("list_orders", correlation_id = %info.correlation_id);
-        let response = async {
-            match self.list(&req).await {
-                Ok(r) => r,
-                Err(e) => e.into_response(),
-            }
-        }
-        .instrument(span)
-        .await;
-        with_correlation(response, &info.correlation_id)
+        answer(&info.correlation_id, span, self.list(&req)).await
     }
 
     async fn list(&self, req: &Request) -> Result<Response<Body>, ApiError> {

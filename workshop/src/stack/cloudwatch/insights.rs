@@ -162,19 +162,25 @@ impl Tokens {
     }
 
     fn or(&mut self, src: &str) -> Result<Cond, QueryError> {
-        let mut left = self.and(src)?;
-        while self.peek().is_some_and(|t| t.eq_ignore_ascii_case("or")) {
-            self.next();
-            left = Cond::Or(Box::new(left), Box::new(self.and(src)?));
-        }
-        Ok(left)
+        self.chain(src, "or", Self::and, Cond::Or)
     }
 
     fn and(&mut self, src: &str) -> Result<Cond, QueryError> {
-        let mut left = self.term(src)?;
-        while self.peek().is_some_and(|t| t.eq_ignore_ascii_case("and")) {
+        self.chain(src, "and", Self::term, Cond::And)
+    }
+
+    /// `operand (keyword operand)*`, joined from the left: one precedence level.
+    fn chain(
+        &mut self,
+        src: &str,
+        keyword: &str,
+        operand: fn(&mut Self, &str) -> Result<Cond, QueryError>,
+        join: fn(Box<Cond>, Box<Cond>) -> Cond,
+    ) -> Result<Cond, QueryError> {
+        let mut left = operand(self, src)?;
+        while self.peek().is_some_and(|t| t.eq_ignore_ascii_case(keyword)) {
             self.next();
-            left = Cond::And(Box::new(left), Box::new(self.term(src)?));
+            left = join(Box::new(left), Box::new(operand(self, src)?));
         }
         Ok(left)
     }

@@ -138,6 +138,17 @@ fn parse_row(i: usize, row: &Value, stat: &str, period: u32) -> Result<Row, Stri
     })
 }
 
+/// `queries` with only query `id` returning data, as GetMetricData answers one row at a time.
+fn returning_only(queries: &[MetricQuery], id: &str) -> Vec<MetricQuery> {
+    queries
+        .iter()
+        .map(|q| MetricQuery {
+            return_data: q.id == id,
+            ..q.clone()
+        })
+        .collect()
+}
+
 fn at(ms: i64) -> DateTime<Utc> {
     Utc.timestamp_millis_opt(ms).single().unwrap_or_default()
 }
@@ -198,21 +209,9 @@ pub fn query(store: &MetricStore, req: &MetricDataRequest) -> MetricDataResponse
         .collect();
     store.with(|metrics| {
         for row in rows.iter().filter(|r| r.visible) {
-            let only: Vec<MetricQuery> = queries
-                .iter()
-                .map(|q| MetricQuery {
-                    return_data: q.id == row.query.id,
-                    ..q.clone()
-                })
-                .collect();
+            let only = returning_only(&queries, &row.query.id);
             let whole_range = if req.set_period_to_time_range {
-                let only: Vec<MetricQuery> = whole
-                    .iter()
-                    .map(|q| MetricQuery {
-                        return_data: q.id == row.query.id,
-                        ..q.clone()
-                    })
-                    .collect();
+                let only = returning_only(&whole, &row.query.id);
                 let range_end = req.start + i64::from(range_secs) * 1000;
                 math_series(&only, metrics, at(req.start), at(range_end))
                     .ok()

@@ -75,14 +75,9 @@ impl FunctionsView {
 pub struct FunctionRow {
     pub name: String,
     pub limit: usize,
-    pub invocations: u64,
-    pub errors: u64,
-    pub throttles: u64,
-    pub cold_starts: u64,
-    pub timeouts: u64,
-    pub peak_concurrency: usize,
-    pub busy: usize,
-    pub idle: usize,
+    /// The pool's own counters, their keys at the row's top level as the console reads them.
+    #[serde(flatten)]
+    pub stats: StatsSnapshot,
 }
 
 #[derive(Debug, Deserialize)]
@@ -182,20 +177,10 @@ async fn functions(State(control): State<Control>) -> Json<Vec<FunctionRow>> {
             .functions
             .0
             .iter()
-            .map(|pool| {
-                let s = (pool.stats)();
-                FunctionRow {
-                    name: pool.name.to_owned(),
-                    limit: pool.limit,
-                    invocations: s.invocations,
-                    errors: s.errors,
-                    throttles: s.throttles,
-                    cold_starts: s.cold_starts,
-                    timeouts: s.timeouts,
-                    peak_concurrency: s.peak_concurrency,
-                    busy: s.busy,
-                    idle: s.idle,
-                }
+            .map(|pool| FunctionRow {
+                name: pool.name.to_owned(),
+                limit: pool.limit,
+                stats: (pool.stats)(),
             })
             .collect(),
     )

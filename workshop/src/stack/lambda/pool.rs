@@ -7,6 +7,7 @@
 use crate::stack::cloudwatch::metric_store::MetricStore;
 use alarms::catalog::aws_metrics::lambda as lambda_metrics;
 use order_functions::Facts;
+use serde::{Deserialize, Serialize};
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -50,7 +51,8 @@ pub struct FunctionStats {
     pub peak_concurrency: AtomicUsize,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct StatsSnapshot {
     pub invocations: u64,
     pub errors: u64,
@@ -395,6 +397,17 @@ mod tests {
         gate: Semaphore,
     }
 
+    impl Slow {
+        /// Nothing running yet; calls wait for one of `permits` (released by the test).
+        fn gated(permits: usize) -> Arc<Slow> {
+            Arc::new(Slow {
+                running: AtomicUsize::new(0),
+                max_seen: AtomicUsize::new(0),
+                gate: Semaphore::new(permits),
+            })
+        }
+    }
+
     fn pool(limit: usize, inits: Arc<AtomicUsize>, shared: Arc<Slow>) -> Arc<FunctionPool<Slow>> {
         Arc::new(FunctionPool::new(
             "slow",
@@ -418,11 +431,7 @@ mod tests {
 
     #[tokio::test]
     async fn at_most_limit_run_at_once_and_the_excess_is_throttled() {
-        let shared = Arc::new(Slow {
-            running: AtomicUsize::new(0),
-            max_seen: AtomicUsize::new(0),
-            gate: Semaphore::new(0),
-        });
+        let shared = Slow::gated(0);
         let inits = Arc::new(AtomicUsize::new(0));
         let pool = pool(3, inits.clone(), shared.clone());
         let mut tasks = Vec::new();
@@ -471,11 +480,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_limit_of_zero_throttles_everything() {
-        let shared = Arc::new(Slow {
-            running: AtomicUsize::new(0),
-            max_seen: AtomicUsize::new(0),
-            gate: Semaphore::new(1),
-        });
+        let shared = Slow::gated(1);
         let pool = pool(0, Arc::new(AtomicUsize::new(0)), shared);
         assert!(matches!(
             pool.invoke(|h, _| slow_call(h)).await,
@@ -486,11 +491,7 @@ mod tests {
 
     #[tokio::test]
     async fn timeouts_and_crashes_discard_the_instance() {
-        let shared = Arc::new(Slow {
-            running: AtomicUsize::new(0),
-            max_seen: AtomicUsize::new(0),
-            gate: Semaphore::new(0),
-        });
+        let shared = Slow::gated(0);
         let inits = Arc::new(AtomicUsize::new(0));
         let pool = Arc::new(FunctionPool::new("t", 2, Duration::from_millis(50), 128, {
             let (inits, shared) = (inits.clone(), shared.clone());

@@ -6,9 +6,9 @@ use crate::stack::lambda::pool::FunctionPool;
 use async_trait::async_trait;
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use chaos::ChaoticProcessor;
-use orders::ports::DependencyError;
+use orders::ports::{DependencyError, ReceivedMessage};
 use orders::settings::QueueSettings;
-use orders_sqlite::{ReceivedMessage, SqliteQueue};
+use orders_sqlite::SqliteQueue;
 use serde_json::{Map, Value, json};
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -43,23 +43,11 @@ impl Consumer for SqliteQueue {
     }
 }
 
-/// SQS (`--backend aws`), its messages shaped like the local queue's so one poller serves both.
+/// SQS (`--backend aws`): its messages have the local queue's shape, so one poller serves both.
 #[async_trait]
 impl Consumer for orders_aws::SqsConsumer {
     async fn receive(&self, max: usize) -> Result<Vec<ReceivedMessage>, DependencyError> {
-        let messages = orders_aws::SqsConsumer::receive(self, max).await?;
-        Ok(messages
-            .into_iter()
-            .map(|m| ReceivedMessage {
-                message_id: m.message_id,
-                receipt_handle: m.receipt_handle,
-                body: m.body,
-                attributes: m.attributes,
-                receive_count: m.receive_count,
-                sent_at: m.sent_at,
-                first_received_at: m.first_received_at,
-            })
-            .collect())
+        orders_aws::SqsConsumer::receive(self, max).await
     }
     async fn delete(&self, receipt_handle: &str) -> Result<(), DependencyError> {
         orders_aws::SqsConsumer::delete(self, receipt_handle).await
