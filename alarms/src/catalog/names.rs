@@ -63,9 +63,7 @@ pub mod logical {
 
 /// The local stack's names (see functions/store-sqlite's queue and workshop's service metrics).
 pub mod local {
-    pub const ORDERS_QUEUE: &str = "orders";
-    pub const DEAD_LETTER_QUEUE: &str = "orders-dlq";
-    pub const TABLE: &str = "orders";
+    pub use orders::settings::local::{DEAD_LETTER_QUEUE, ORDERS_QUEUE, TABLE};
     pub const API_ID: &str = "local";
     pub const REGION: &str = "local";
     pub const ENVIRONMENT: &str = "local";

@@ -169,6 +169,14 @@ pub const ROUTES: [Route; 4] = [
 
 /// The DynamoDB table design, shared by the DynamoDB adapter and `template.yaml`.
 ///
+/// The names the local stack gives its queue, DLQ and table (on AWS they come from the
+/// template); the SQLite queue and the local alarm set both read them from here.
+pub mod local {
+    pub const ORDERS_QUEUE: &str = "orders";
+    pub const DEAD_LETTER_QUEUE: &str = "orders-dlq";
+    pub const TABLE: &str = "orders";
+}
+
 /// One table. Items are orders (`pk = ORDER#<id>`) and idempotency records
 /// (`pk = IDEMPOTENCY#<key>`, removed by TTL). Three global secondary indexes, all sorted by
 /// `createdAtId` (`<createdAt>#<id>`, so orders created in the same millisecond still have a

@@ -70,8 +70,8 @@ impl QueueConfig {
     pub fn from_settings() -> Self {
         let s = orders::settings::QUEUE;
         QueueConfig {
-            name: "orders".to_owned(),
-            dlq_name: "orders-dlq".to_owned(),
+            name: orders::settings::local::ORDERS_QUEUE.to_owned(),
+            dlq_name: orders::settings::local::DEAD_LETTER_QUEUE.to_owned(),
             visibility_timeout: s.visibility_timeout,
             max_receive_count: s.max_receive_count,
             retention: s.retention,

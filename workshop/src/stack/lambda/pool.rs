@@ -243,10 +243,9 @@ impl<H: ?Sized + Send + Sync + 'static> FunctionPool<H> {
         // its end as Lambda's runtime does (a timed-out or crashed invocation writes none).
         let emf = telemetry::metrics::local::Invocation::new(self.name, &request_id, cold_start)
             .with_init(init_metrics.unwrap_or_default());
-        let outcome = self
+        let (outcome, elapsed) = self
             .run(started, scope.run(emf, call(handler.clone(), invocation)))
             .await;
-        let elapsed = started.elapsed();
         let _entered = span.enter();
         self.settle(handler, &outcome, &request_id);
         self.report(&request_id, elapsed, init_duration);
@@ -303,12 +302,13 @@ impl<H: ?Sized + Send + Sync + 'static> FunctionPool<H> {
     }
 
     /// Runs the call in a task of its own under the timeout, so a panicking handler is
-    /// reported as a crash, not a dead stack.
+    /// reported as a crash, not a dead stack. Returns the one duration that both the
+    /// `Duration` metric and the `REPORT` line show.
     async fn run<R, E>(
         &self,
         started: Instant,
         call: impl Future<Output = Result<R, E>> + Send + 'static,
-    ) -> Result<R, InvokeError>
+    ) -> (Result<R, InvokeError>, Duration)
     where
         R: Send + 'static,
         E: std::fmt::Display + Send + 'static,
@@ -324,16 +324,17 @@ impl<H: ?Sized + Send + Sync + 'static> FunctionPool<H> {
                 Err(InvokeError::TimedOut(self.timeout))
             }
         };
+        let elapsed = started.elapsed();
         self.metric(
             lambda_metrics::DURATION.name,
-            started.elapsed().as_secs_f64() * 1000.0,
+            elapsed.as_secs_f64() * 1000.0,
         );
         // Errors is 0 or 1 per invocation, so its Average is the error rate.
         self.metric(
             lambda_metrics::ERRORS.name,
             f64::from(u8::from(outcome.is_err())),
         );
-        outcome
+        (outcome, elapsed)
     }
 
     /// Keeps the instance warm, or discards it as Lambda resets a timed-out or crashed
