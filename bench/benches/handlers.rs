@@ -161,8 +161,9 @@ impl Telemetry {
     }
 
     /// One invocation through the Lambda invocation path, with this flusher.
-    async fn run<F: Future>(&self, context: Context, call: F) -> F::Output {
-        invocation::run(&order_functions::lambda::facts(&context), self, call).await
+    async fn run<F: Future>(&self, function: Function, context: Context, call: F) -> F::Output {
+        let facts = order_functions::lambda::facts(&context, function.trigger());
+        invocation::run(&facts, self, call).await
     }
 
     /// Fails the bench when the wrapped call wrote no EMF document, or no log line although
@@ -586,7 +587,7 @@ fn function_bench<I, O, F: Future<Output = O>>(
             // Health logs nothing on its healthy path; the others log on theirs.
             let logs_expected = function != Function::Health;
             bench.telemetry(&telemetry, function, logs_expected, |(input, context)| {
-                telemetry.run(context, handle(input))
+                telemetry.run(function, context, handle(input))
             });
         }
     }

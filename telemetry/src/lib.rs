@@ -8,3 +8,4 @@ pub mod emf;
 mod json;
 pub mod logs;
 pub mod metrics;
+pub mod trace;

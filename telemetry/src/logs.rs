@@ -60,7 +60,17 @@ pub fn env_filter() -> EnvFilter {
 }
 
 #[derive(Default)]
-struct SpanFields(Map<String, Value>);
+struct SpanFields {
+    fields: Map<String, Value>,
+    /// `trace_id`, `span_id`, `xray_trace_id`, read once from the OpenTelemetry layer.
+    trace: std::sync::OnceLock<Option<[(&'static str, String); 3]>>,
+}
+
+/// Span fields with a dot are OpenTelemetry attributes (`http.route`, `otel.kind`): they go
+/// on the span, not on every log line, which keeps the kit's flat keys.
+fn is_log_key(name: &str) -> bool {
+    !name.contains('.')
+}
 
 struct JsonVisitor<'a>(&'a mut Map<String, Value>);
 
@@ -88,10 +98,13 @@ impl Visit for JsonVisitor<'_> {
     }
 }
 
-/// The JSON layer. `service` is stamped on every line.
+/// The JSON layer. `service` is stamped on every line; inside a traced span, so are
+/// `trace_id`, `span_id` and `xray_trace_id`.
 pub struct JsonLayer<K> {
     service: String,
     sink: K,
+    /// The subscriber this layer is part of, to ask the OpenTelemetry layer for span ids.
+    dispatch: std::sync::OnceLock<tracing::dispatcher::WeakDispatch>,
 }
 
 impl<K: LogSink> JsonLayer<K> {
@@ -99,7 +112,22 @@ impl<K: LogSink> JsonLayer<K> {
         JsonLayer {
             service: service.into(),
             sink,
+            dispatch: std::sync::OnceLock::new(),
         }
+    }
+
+    fn trace_ids(&self, id: &span::Id) -> Option<[(&'static str, String); 3]> {
+        let dispatch = self.dispatch.get()?.upgrade()?;
+        let cx = tracing_opentelemetry::get_otel_context(id, &dispatch)?;
+        use opentelemetry::trace::TraceContextExt;
+        let sc = cx.span().span_context().clone();
+        sc.is_valid().then(|| {
+            [
+                ("trace_id", sc.trace_id().to_string()),
+                ("span_id", sc.span_id().to_string()),
+                ("xray_trace_id", crate::trace::xray_trace_id(sc.trace_id())),
+            ]
+        })
     }
 }
 
@@ -108,10 +136,15 @@ where
     S: Subscriber + for<'a> LookupSpan<'a>,
     K: LogSink,
 {
+    fn on_register_dispatch(&self, subscriber: &tracing::Dispatch) {
+        let _ = self.dispatch.set(subscriber.downgrade());
+    }
+
     fn on_new_span(&self, attrs: &span::Attributes<'_>, id: &span::Id, ctx: Context<'_, S>) {
         let Some(span) = ctx.span(id) else { return };
         let mut fields = SpanFields::default();
-        attrs.record(&mut JsonVisitor(&mut fields.0));
+        attrs.record(&mut JsonVisitor(&mut fields.fields));
+        fields.fields.retain(|k, _| is_log_key(k));
         span.extensions_mut().insert(fields);
     }
 
@@ -119,7 +152,8 @@ where
         let Some(span) = ctx.span(id) else { return };
         let mut ext = span.extensions_mut();
         if let Some(fields) = ext.get_mut::<SpanFields>() {
-            values.record(&mut JsonVisitor(&mut fields.0));
+            values.record(&mut JsonVisitor(&mut fields.fields));
+            fields.fields.retain(|k, _| is_log_key(k));
         }
     }
 
@@ -136,10 +170,30 @@ where
         if let Some(scope) = ctx.event_scope(event) {
             for span in scope.from_root() {
                 if let Some(span_fields) = span.extensions().get::<SpanFields>() {
-                    for (k, v) in &span_fields.0 {
+                    for (k, v) in &span_fields.fields {
                         fields.insert(k.clone(), v.clone());
                     }
                 }
+            }
+        }
+        if let Some(span) = ctx.event_span(event) {
+            // Read outside the extensions lock: the OpenTelemetry layer takes it too.
+            let cached = span
+                .extensions()
+                .get::<SpanFields>()
+                .and_then(|f| f.trace.get().cloned());
+            let ids = match cached {
+                Some(ids) => ids,
+                None => {
+                    let ids = self.trace_ids(&span.id());
+                    if let Some(f) = span.extensions().get::<SpanFields>() {
+                        let _ = f.trace.set(ids.clone());
+                    }
+                    ids
+                }
+            };
+            for (k, v) in ids.into_iter().flatten() {
+                fields.insert(k.into(), Value::String(v));
             }
         }
         event.record(&mut JsonVisitor(&mut fields));
@@ -156,14 +210,27 @@ where
     }
 }
 
-/// Installs the JSON logger for a Lambda binary: JSON lines on stdout, level from the
-/// environment. Call once, first thing in `main`.
-pub fn init_lambda(service: &str) {
+/// Installs the JSON logger for a Lambda binary (JSON lines on stdout, level from the
+/// environment) and, when given, the tracer's layer. Call once, first thing in `main`.
+pub fn init_lambda(service: &str, tracing: Option<&crate::trace::Tracing>) {
+    install(JsonLayer::new(service, Stdout), tracing);
+}
+
+/// Installs `json` (filtered by the level variables) and the tracer's layer (all INFO spans,
+/// whatever the log level: a quiet log must not hide traces) as the global subscriber.
+pub fn install<K: LogSink>(json: JsonLayer<K>, tracing: Option<&crate::trace::Tracing>) {
+    use tracing_subscriber::filter::LevelFilter;
     use tracing_subscriber::prelude::*;
-    let _ = tracing_subscriber::registry()
-        .with(env_filter())
-        .with(JsonLayer::new(service, Stdout))
-        .try_init();
+    let otel = tracing.map(|t| t.layer().with_filter(LevelFilter::INFO));
+    if tracing_subscriber::registry()
+        .with(json.with_filter(env_filter()))
+        .with(otel)
+        .try_init()
+        .is_ok()
+        && tracing.is_some()
+    {
+        crate::trace::mark_enabled();
+    }
 }
 
 #[cfg(test)]
@@ -199,6 +266,7 @@ mod tests {
         });
         let records = sink.0.lock().unwrap();
         let r = &records[0];
+        assert!(!r.fields.contains_key("trace_id"), "no tracer, no trace id");
         assert_eq!(r.function_name.as_deref(), Some("create-order"));
         let f = &r.fields;
         assert_eq!(f["message"], "order created");

@@ -6,6 +6,7 @@
 use aws_config::{BehaviorVersion, SdkConfig};
 use chaos::Chaos;
 use chaos::aws::ChaosParameter;
+use order_functions::lambda::Host;
 use order_functions::{PageKeySource, Ports};
 use orders::ports::{DependencyError, OrderCreated, OrderQueue, SystemClock};
 use orders::settings::{Function, SWEEPER, env};
@@ -13,6 +14,8 @@ use orders_aws::{DynamoDbOrderStore, SqsOrderQueue};
 use std::sync::Arc;
 use telemetry::catalogue::SERVICE_NAME;
 use telemetry::metrics::LambdaMetrics;
+
+pub mod traces;
 
 // Only with `--features mimalloc`, for the tuning record: the system allocator ships.
 #[cfg(feature = "mimalloc")]
@@ -34,17 +37,22 @@ pub enum InitError {
 /// What a Lambda main runs its function with, built once per instance.
 pub struct Lambda {
     pub ports: Ports,
-    /// Wraps each invocation so its EMF documents are flushed before it returns.
-    pub metrics: &'static LambdaMetrics,
+    /// The EMF backend and the tracer the serve loops flush around each invocation.
+    pub host: Host,
 }
 
-/// JSON logs, EMF metrics, the AWS clients and the chaos layer for `function`. Only the
-/// functions that publish get a queue (the template gives the others no queue URL).
+/// JSON logs, traces, EMF metrics, the AWS clients and the chaos layer for `function`. Only
+/// the functions that publish get a queue (the template gives the others no queue URL).
 pub async fn init(function: Function) -> Result<Lambda, InitError> {
-    telemetry::logs::init_lambda(SERVICE_NAME);
-    let environment = required_env(env::ENVIRONMENT)?;
-    let metrics = telemetry::metrics::init_lambda(SERVICE_NAME, &environment)?;
     let aws = aws_config::load_defaults(BehaviorVersion::latest()).await;
+    let (tracing, problem) = traces::tracer(function, &aws);
+    telemetry::logs::init_lambda(SERVICE_NAME, Some(&tracing));
+    if let Some(e) = problem {
+        tracing::error!(error = %e, "traces will not be exported");
+    }
+    let environment = required_env(env::ENVIRONMENT)?;
+    let metrics: &'static LambdaMetrics =
+        telemetry::metrics::init_lambda(SERVICE_NAME, &environment)?;
     let table = required_env(env::ORDERS_TABLE)?;
     let queue: Arc<dyn OrderQueue> = match function {
         Function::CreateOrder | Function::Health | Function::OrderSweeper => {
@@ -64,7 +72,10 @@ pub async fn init(function: Function) -> Result<Lambda, InitError> {
         page_key: Arc::new(SecretsManagerKey(aws.clone())),
         sweeper: SWEEPER,
     };
-    Ok(Lambda { ports, metrics })
+    Ok(Lambda {
+        ports,
+        host: Host { metrics, tracing },
+    })
 }
 
 pub fn required_env(name: &'static str) -> Result<String, InitError> {

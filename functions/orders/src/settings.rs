@@ -68,6 +68,16 @@ impl Function {
         128
     }
 
+    /// What invokes it: the invocation span's `faas.trigger` and kind.
+    pub fn trigger(self) -> telemetry::trace::Trigger {
+        use telemetry::trace::Trigger;
+        match self {
+            Function::OrderProcessor => Trigger::Queue,
+            Function::OrderSweeper => Trigger::Timer,
+            _ => Trigger::Http,
+        }
+    }
+
     /// Concurrent instances the local stack allows by default. On AWS the API functions share
     /// the account's unreserved pool and the processor is capped by the event source's
     /// `MaximumConcurrency`.

@@ -10,9 +10,11 @@ use tracing::{Instrument, Span};
 pub struct Facts<'a> {
     pub function_name: &'a str,
     pub request_id: &'a str,
-    /// `Root=1-...`; empty when the invocation has none.
-    pub xray_trace_id: &'a str,
+    /// The X-Ray trace header Lambda passes (`Root=1-...;Parent=...;Sampled=1`), which the
+    /// invocation's span continues; `None` locally, where the caller's span is the parent.
+    pub trace_header: Option<&'a str>,
     pub cold_start: bool,
+    pub trigger: telemetry::trace::Trigger,
 }
 
 /// Flushes one invocation's EMF documents when its call finishes.
@@ -43,14 +45,17 @@ pub struct Scope {
 
 impl Facts<'_> {
     pub fn scope(&self) -> Scope {
+        let span = telemetry::trace::spans::invocation(
+            self.function_name,
+            self.request_id,
+            self.cold_start,
+            self.trigger,
+        );
+        if let Some(header) = self.trace_header {
+            telemetry::trace::Carrier::from_parts(None, Some(header)).continue_in(&span);
+        }
         Scope {
-            span: tracing::info_span!(
-                "invocation",
-                function_name = %self.function_name,
-                function_request_id = %self.request_id,
-                xray_trace_id = self.xray_trace_id,
-                cold_start = self.cold_start,
-            ),
+            span,
             request_id: self.request_id.to_owned(),
         }
     }
@@ -69,7 +74,17 @@ impl Scope {
         call: F,
     ) -> impl Future<Output = F::Output> + use<E, F> {
         let Scope { span, request_id } = self;
-        async move { emf.scope(&request_id, call).await }.instrument(span)
+        async move {
+            emf.scope(&request_id, async {
+                // The EMF documents point at the trace: a spike on a dashboard leads to it.
+                if let Some(trace_id) = telemetry::trace::current_trace_id() {
+                    telemetry::metrics::property(telemetry::metrics::Property::TraceId, trace_id);
+                }
+                call.await
+            })
+            .await
+        }
+        .instrument(span)
     }
 }
 

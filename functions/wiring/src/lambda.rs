@@ -1,28 +1,44 @@
 //! The Lambda runtime's side of the invocation path: the facts from the Lambda context, and
-//! the loops that serve a function (`lambda_http::run`, `lambda_runtime::run`).
+//! the loops that serve a function. Each loop is `lambda_runtime::Runtime` with one layer of
+//! ours, [`FlushTraces`], in place of the runtime's default tracing layer: the invocation
+//! span is ours (`Facts::scope`, continuing Lambda's X-Ray header), and the spans are
+//! exported after the response is posted and before the next event is asked for.
 
 use crate::http::HttpFunction;
 use crate::invocation::{self, Facts};
-use lambda_http::lambda_runtime::{self, Context, LambdaEvent};
+use lambda_http::lambda_runtime::{self, Context, LambdaEvent, LambdaInvocation, Runtime};
+use lambda_http::tower::{Layer, Service};
 use lambda_http::{Request, RequestExt};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::Poll;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use telemetry::metrics::LambdaMetrics;
+use telemetry::trace::{Tracing, Trigger, spans};
+use tracing::Instrument;
 
 static WARM: AtomicBool = AtomicBool::new(false);
 
+/// What the serve loops need from the instance's init: the EMF backend and the tracer.
+#[derive(Clone)]
+pub struct Host {
+    pub metrics: &'static LambdaMetrics,
+    pub tracing: Tracing,
+}
+
 /// The facts of an invocation from its Lambda context; the first call in the process is the
 /// cold start.
-pub fn facts(context: &Context) -> Facts<'_> {
+pub fn facts(context: &Context, trigger: Trigger) -> Facts<'_> {
     Facts {
         function_name: &context.env_config.function_name,
         request_id: &context.request_id,
-        xray_trace_id: context.xray_trace_id.as_deref().unwrap_or(""),
+        trace_header: context.xray_trace_id.as_deref(),
         cold_start: !WARM.swap(true, Ordering::Relaxed),
+        trigger,
     }
 }
 
@@ -34,27 +50,56 @@ pub fn deadline(context: &Context) -> Instant {
     Instant::now() + Duration::from_millis(context.deadline.saturating_sub(now_ms))
 }
 
-/// Serves an HTTP function until the runtime stops: each request in its invocation span,
-/// its EMF documents flushed before the response leaves.
+/// Serves an HTTP function until the runtime stops: each request in its invocation span and
+/// its SERVER span (API Gateway's HTTP API sends no span of its own), its EMF documents
+/// flushed before the response leaves, its spans after.
 pub async fn serve_http(
     function: Arc<dyn HttpFunction>,
-    metrics: &'static LambdaMetrics,
+    host: Host,
 ) -> Result<(), lambda_http::Error> {
-    lambda_http::run(lambda_http::service_fn(move |req: Request| {
+    let metrics = host.metrics;
+    let service = lambda_http::service_fn(move |req: Request| {
         let function = function.clone();
         async move {
             let context = req.lambda_context();
-            let call = function.call(req);
-            Ok::<_, lambda_http::Error>(invocation::run(&facts(&context), metrics, call).await)
+            let server = server_span(&req);
+            let call = async {
+                let response = function.call(req).await;
+                spans::http_status(&server, response.status().as_u16());
+                response
+            };
+            let call = call.instrument(server.clone());
+            Ok::<_, lambda_http::Error>(
+                invocation::run(&facts(&context, Trigger::Http), metrics, call).await,
+            )
         }
-    }))
-    .await
+    });
+    Runtime::new(lambda_http::Adapter::from(service))
+        .layer(FlushTraces(host.tracing))
+        .run()
+        .await
+}
+
+/// The SERVER span from the request's route key (`POST /orders`) and path.
+fn server_span(req: &Request) -> tracing::Span {
+    use lambda_http::request::RequestContext;
+    let route = match req.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(c)) => c.route_key.clone(),
+        _ => None,
+    };
+    let method = req.method().as_str();
+    let route = route
+        .as_deref()
+        .and_then(|key| key.split_once(' ').map(|(_, r)| r.to_owned()))
+        .unwrap_or_else(|| req.uri().path().to_owned());
+    spans::http_server(method, &route, req.uri().path())
 }
 
 /// Serves an event function (SQS, schedule): `handle` gets the payload and the context; its
 /// `Err` is a function error (the runtime reports it, the trigger retries).
 pub async fn serve_events<E, R, Er, H, Fut>(
-    metrics: &'static LambdaMetrics,
+    host: Host,
+    trigger: Trigger,
     handle: H,
 ) -> Result<(), lambda_runtime::Error>
 where
@@ -64,13 +109,98 @@ where
     H: Fn(E, &Context) -> Fut,
     Fut: Future<Output = Result<R, Er>> + Send,
 {
+    let metrics = host.metrics;
     let handle = &handle;
-    lambda_runtime::run(lambda_runtime::service_fn(
-        move |event: LambdaEvent<E>| async move {
-            let call = handle(event.payload, &event.context);
-            let handled = invocation::run(&facts(&event.context), metrics, call).await;
-            handled.map_err(Into::into)
-        },
-    ))
-    .await
+    let service = lambda_runtime::service_fn(move |event: LambdaEvent<E>| async move {
+        let call = handle(event.payload, &event.context);
+        let handled = invocation::run(&facts(&event.context, trigger), metrics, call).await;
+        handled.map_err(Into::into)
+    });
+    Runtime::new(service)
+        .layer(FlushTraces(host.tracing))
+        .run()
+        .await
+}
+
+/// Exports the invocation's spans once the runtime has posted its response: the caller does
+/// not wait for the export, and the sandbox is not frozen (the next `/next` is not asked
+/// for) until it is done or [`telemetry::trace::FLUSH_TIMEOUT`] has passed.
+pub struct FlushTraces(pub Tracing);
+
+impl<S> Layer<S> for FlushTraces {
+    type Service = FlushTracesService<S>;
+    fn layer(&self, inner: S) -> Self::Service {
+        FlushTracesService {
+            inner,
+            tracing: self.0.clone(),
+        }
+    }
+}
+
+pub struct FlushTracesService<S> {
+    inner: S,
+    tracing: Tracing,
+}
+
+impl<S> Service<LambdaInvocation> for FlushTracesService<S>
+where
+    S: Service<LambdaInvocation, Response = ()>,
+{
+    type Response = ();
+    type Error = S::Error;
+    type Future = Flushing<S::Future, S::Error>;
+
+    fn poll_ready(&mut self, cx: &mut std::task::Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: LambdaInvocation) -> Self::Future {
+        Flushing {
+            posting: Some(Box::pin(self.inner.call(req))),
+            posted: None,
+            flush: None,
+            tracing: self.tracing.clone(),
+        }
+    }
+}
+
+/// Posts the response, then flushes the spans, then completes with the post's result.
+pub struct Flushing<F, E> {
+    posting: Option<Pin<Box<F>>>,
+    posted: Option<Result<(), E>>,
+    flush: Option<Pin<Box<dyn Future<Output = ()> + Send>>>,
+    tracing: Tracing,
+}
+
+// The inner future is boxed and the result is never pinned, so moving `Flushing` is sound.
+impl<F, E> Unpin for Flushing<F, E> {}
+
+impl<F, E> Future for Flushing<F, E>
+where
+    F: Future<Output = Result<(), E>>,
+{
+    type Output = Result<(), E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> Poll<Self::Output> {
+        let this = Pin::into_inner(self);
+        if let Some(posting) = this.posting.as_mut() {
+            let Poll::Ready(result) = posting.as_mut().poll(cx) else {
+                return Poll::Pending;
+            };
+            this.posting = None;
+            this.posted = Some(result);
+            let tracing = this.tracing.clone();
+            this.flush = Some(Box::pin(async move { tracing.flush().await }));
+        }
+        if let Some(flush) = this.flush.as_mut() {
+            if flush.as_mut().poll(cx).is_pending() {
+                return Poll::Pending;
+            }
+            this.flush = None;
+        }
+        match this.posted.take() {
+            Some(result) => Poll::Ready(result),
+            None => Poll::Pending,
+        }
+    }
 }

@@ -6,5 +6,5 @@ use orders::settings::Function;
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     let lambda = order_lambdas::init(Function::GetOrder).await?;
-    serve_http(lambda.ports.get_order(), lambda.metrics).await
+    serve_http(lambda.ports.get_order(), lambda.host).await
 }

@@ -6,5 +6,5 @@ use orders::settings::Function;
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     let lambda = order_lambdas::init(Function::Health).await?;
-    serve_http(lambda.ports.health(), lambda.metrics).await
+    serve_http(lambda.ports.health(), lambda.host).await
 }

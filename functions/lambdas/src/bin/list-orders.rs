@@ -7,5 +7,5 @@ use orders::settings::Function;
 async fn main() -> Result<(), Error> {
     let lambda = order_lambdas::init(Function::ListOrders).await?;
     let function = lambda.ports.list_orders().await?;
-    serve_http(function, lambda.metrics).await
+    serve_http(function, lambda.host).await
 }

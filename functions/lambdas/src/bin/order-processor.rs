@@ -10,8 +10,10 @@ use orders::settings::Function;
 async fn main() -> Result<(), Error> {
     let lambda = order_lambdas::init(Function::OrderProcessor).await?;
     let processor = lambda.ports.order_processor();
-    serve_events(lambda.metrics, |batch: SqsEvent, context| {
-        processor.handle(batch, deadline(context))
-    })
+    serve_events(
+        lambda.host,
+        Function::OrderProcessor.trigger(),
+        |batch: SqsEvent, context| processor.handle(batch, deadline(context)),
+    )
     .await
 }

@@ -8,5 +8,10 @@ use orders::settings::Function;
 async fn main() -> Result<(), Error> {
     let lambda = order_lambdas::init(Function::OrderSweeper).await?;
     let sweeper = lambda.ports.order_sweeper();
-    serve_events(lambda.metrics, |_: serde_json::Value, _| sweeper.handle()).await
+    serve_events(
+        lambda.host,
+        Function::OrderSweeper.trigger(),
+        |_: serde_json::Value, _| sweeper.handle(),
+    )
+    .await
 }

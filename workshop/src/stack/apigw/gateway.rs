@@ -19,7 +19,8 @@ use std::collections::HashMap;
 use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
-use tracing::{error, info};
+use telemetry::trace::TRACEPARENT;
+use tracing::{Instrument, error, info};
 
 /// API Gateway HTTP API's payload limit.
 pub const MAX_PAYLOAD_BYTES: usize = 10 * 1024 * 1024;
@@ -109,23 +110,32 @@ async fn serve(State(gw): State<Gateway>, req: AxumRequest) -> AxumResponse {
     let api_request_id = request_id();
     let method = req.method().as_str().to_owned();
     let path = req.uri().path().to_owned();
-    let response = gw.route(req, &api_request_id).await;
+    // API Gateway's SERVER span, the root of an order's trace (or the child of the client's
+    // own trace, when the request carries a `traceparent`).
+    let route = match_route(&method, &path).map_or(path.as_str(), |(r, _)| r.path);
+    let span = telemetry::trace::spans::http_server(&method, route, &path);
+    let client_context = req.headers().get(TRACEPARENT).and_then(|v| v.to_str().ok());
+    telemetry::trace::Carrier::from_parts(client_context, None).continue_in(&span);
+    let response = gw.route(req, &api_request_id).instrument(span.clone()).await;
     let integration = response
         .extensions()
         .get::<IntegrationLatency>()
         .map(|i| i.0);
     gw.metrics
         .api_request(response.status().as_u16(), started.elapsed(), integration);
-    info!(
-        kind = "apigw.access",
-        request_id = %api_request_id,
-        http_method = %method,
-        path = %path,
-        http_status = response.status().as_u16(),
-        latency_ms = started.elapsed().as_secs_f64() * 1000.0,
-        "{method} {path} {}",
-        response.status().as_u16()
-    );
+    telemetry::trace::spans::http_status(&span, response.status().as_u16());
+    span.in_scope(|| {
+        info!(
+            kind = "apigw.access",
+            request_id = %api_request_id,
+            http_method = %method,
+            path = %path,
+            http_status = response.status().as_u16(),
+            latency_ms = started.elapsed().as_secs_f64() * 1000.0,
+            "{method} {path} {}",
+            response.status().as_u16()
+        )
+    });
     response
 }
 

@@ -73,6 +73,7 @@ fn pool<H: ?Sized + Send + Sync + 'static>(
     init: Init<H>,
 ) -> FunctionPool<H> {
     FunctionPool::new(f.name(), limits.of(f), f.timeout(), f.memory_mb(), init)
+        .with_trigger(f.trigger())
         .with_metrics(metrics.clone())
 }
 

@@ -75,6 +75,8 @@ pub type Init<H> = Box<dyn Fn() -> Result<Arc<H>, String> + Send + Sync>;
 
 pub struct FunctionPool<H: ?Sized> {
     pub name: &'static str,
+    /// What invokes it (`faas.trigger` of its invocation spans).
+    trigger: telemetry::trace::Trigger,
     limit: usize,
     timeout: Duration,
     memory_mb: u32,
@@ -120,6 +122,7 @@ impl<H: ?Sized + Send + Sync + 'static> FunctionPool<H> {
     ) -> Self {
         FunctionPool {
             name,
+            trigger: telemetry::trace::Trigger::Http,
             limit,
             timeout,
             memory_mb,
@@ -130,6 +133,12 @@ impl<H: ?Sized + Send + Sync + 'static> FunctionPool<H> {
             next_request: AtomicU64::new(1),
             metrics: None,
         }
+    }
+
+    /// What invokes the function (an API function unless told otherwise).
+    pub fn with_trigger(mut self, trigger: telemetry::trace::Trigger) -> Self {
+        self.trigger = trigger;
+        self
     }
 
     /// Records this function's AWS/Lambda metrics into `store`.
@@ -227,8 +236,10 @@ impl<H: ?Sized + Send + Sync + 'static> FunctionPool<H> {
         let scope = Facts {
             function_name: self.name,
             request_id: &request_id,
-            xray_trace_id: &local_trace_id(),
+            // In-process: the caller's span (the gateway's, the event source's) is the parent.
+            trace_header: None,
             cold_start,
+            trigger: self.trigger,
         }
         .scope();
         let span = scope.span().clone();
@@ -378,14 +389,6 @@ impl<H: ?Sized + Send + Sync + 'static> FunctionPool<H> {
 }
 
 /// The X-Ray trace header Lambda passes a function: `Root=1-<epoch seconds>-<24 hex>`.
-fn local_trace_id() -> String {
-    format!(
-        "Root=1-{:08x}-{:024x}",
-        chrono::Utc::now().timestamp(),
-        rand::random::<u128>() >> 32
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

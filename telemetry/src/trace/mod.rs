@@ -1,0 +1,240 @@
+//! Traces, the third signal: the `tracing` spans of every function become OpenTelemetry spans
+//! (`tracing-opentelemetry`), with X-Ray-compatible ids (so a trace id has an X-Ray form) and
+//! a parent-based sampler (an unsampled Lambda invocation exports nothing).
+//!
+//! Finished spans wait in a bounded buffer until [`Tracing::flush`] hands them to the sinks:
+//! OTLP/HTTP when `OTEL_EXPORTER_OTLP_ENDPOINT` is set, the local stack's span store. On
+//! Lambda the flush runs after the response is posted and before the next event is asked
+//! for; locally a task flushes every few hundred milliseconds. A sink that fails or hangs
+//! costs at most [`FLUSH_TIMEOUT`] and never an error in the order flow; a full buffer drops
+//! spans and counts them ([`Tracing::dropped`]).
+
+mod carrier;
+pub mod otlp;
+pub mod spans;
+
+pub use carrier::{
+    AWS_TRACE_HEADER, Carrier, TRACEPARENT, parse_traceparent, traceparent, xray_trace_id,
+};
+pub use opentelemetry_sdk::trace::SpanData;
+pub use spans::Trigger;
+
+use opentelemetry::KeyValue;
+use opentelemetry::trace::{TraceContextExt, TracerProvider as _};
+use opentelemetry_sdk::Resource;
+use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider, SpanProcessor};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tracing::Span;
+use tracing_opentelemetry::OpenTelemetrySpanExt;
+
+/// The longest a flush may take, whatever the sinks do.
+pub const FLUSH_TIMEOUT: Duration = Duration::from_millis(500);
+/// Finished spans kept for the next flush; beyond this they are dropped and counted.
+pub const BUFFER_SPANS: usize = 4096;
+
+/// Where finished spans go.
+pub trait SpanSink: Send + Sync + 'static {
+    /// A short name for the warning when it fails.
+    fn name(&self) -> &str;
+    fn export(
+        &self,
+        batch: Vec<SpanData>,
+    ) -> Pin<Box<dyn Future<Output = Result<(), String>> + Send + '_>>;
+}
+
+/// The installed tracer: its provider (for the layer), buffer and sinks.
+#[derive(Clone)]
+pub struct Tracing {
+    provider: SdkTracerProvider,
+    buffer: Arc<Buffer>,
+    sinks: Arc<Vec<Box<dyn SpanSink>>>,
+}
+
+impl std::fmt::Debug for Tracing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tracing")
+            .field(
+                "sinks",
+                &self
+                    .sinks
+                    .iter()
+                    .map(|s| s.name().to_owned())
+                    .collect::<Vec<_>>(),
+            )
+            .finish()
+    }
+}
+
+#[derive(Debug, Default)]
+struct Buffer {
+    spans: Mutex<Vec<SpanData>>,
+    dropped: AtomicU64,
+    failing: Mutex<Vec<bool>>,
+}
+
+#[derive(Debug)]
+struct BufferProcessor(Arc<Buffer>);
+
+impl SpanProcessor for BufferProcessor {
+    fn on_start(&self, _span: &mut opentelemetry_sdk::trace::Span, _cx: &opentelemetry::Context) {}
+    fn on_end(&self, span: SpanData) {
+        if !span.span_context.is_sampled() {
+            return;
+        }
+        let mut spans = self.0.spans.lock().unwrap_or_else(|p| p.into_inner());
+        if spans.len() < BUFFER_SPANS {
+            spans.push(span);
+        } else {
+            self.0.dropped.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+    fn force_flush(&self) -> opentelemetry_sdk::error::OTelSdkResult {
+        Ok(())
+    }
+    fn shutdown_with_timeout(&self, _timeout: Duration) -> opentelemetry_sdk::error::OTelSdkResult {
+        Ok(())
+    }
+}
+
+impl Tracing {
+    /// A tracer whose spans go to `sinks` (none: spans are made, for the log lines' ids, and
+    /// dropped at each flush).
+    pub fn new(resource: Resource, sinks: Vec<Box<dyn SpanSink>>) -> Tracing {
+        let buffer = Arc::new(Buffer {
+            failing: Mutex::new(vec![false; sinks.len()]),
+            ..Buffer::default()
+        });
+        let provider = SdkTracerProvider::builder()
+            .with_resource(resource)
+            .with_id_generator(opentelemetry_aws::trace::XrayIdGenerator::default())
+            .with_sampler(Sampler::ParentBased(Box::new(Sampler::AlwaysOn)))
+            .with_span_processor(BufferProcessor(buffer.clone()))
+            .build();
+        Tracing {
+            provider,
+            buffer,
+            sinks: Arc::new(sinks),
+        }
+    }
+
+    /// The `tracing` layer that makes the spans (install it with the JSON log layer).
+    pub fn layer<S>(
+        &self,
+    ) -> tracing_opentelemetry::OpenTelemetryLayer<S, opentelemetry_sdk::trace::Tracer>
+    where
+        S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+    {
+        tracing_opentelemetry::layer()
+            .with_tracer(self.provider.tracer("order-kit"))
+            .with_location(false)
+            .with_threads(false)
+            .with_target(false)
+    }
+
+    /// Spans dropped because the buffer was full.
+    pub fn dropped(&self) -> u64 {
+        self.buffer.dropped.load(Ordering::Relaxed)
+    }
+
+    /// Spans waiting for the next flush.
+    pub fn pending(&self) -> usize {
+        self.buffer
+            .spans
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .len()
+    }
+
+    /// Hands the buffered spans to every sink, each bounded by [`FLUSH_TIMEOUT`]. Failures
+    /// are logged once when a sink starts failing and once when it recovers.
+    pub async fn flush(&self) {
+        let batch =
+            std::mem::take(&mut *self.buffer.spans.lock().unwrap_or_else(|p| p.into_inner()));
+        if batch.is_empty() || self.sinks.is_empty() {
+            return;
+        }
+        let last = self.sinks.len() - 1;
+        let mut batch = Some(batch);
+        for (i, sink) in self.sinks.iter().enumerate() {
+            let spans = if i == last {
+                batch.take().unwrap_or_default()
+            } else {
+                batch.clone().unwrap_or_default()
+            };
+            let outcome = match tokio::time::timeout(FLUSH_TIMEOUT, sink.export(spans)).await {
+                Ok(r) => r,
+                Err(_) => Err(format!("no answer within {} ms", FLUSH_TIMEOUT.as_millis())),
+            };
+            self.note(i, sink.name(), outcome);
+        }
+    }
+
+    fn note(&self, i: usize, name: &str, outcome: Result<(), String>) {
+        let mut failing = self
+            .buffer
+            .failing
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        let was = failing.get(i).copied().unwrap_or(false);
+        match outcome {
+            Err(e) if !was => {
+                tracing::warn!(sink = name, error = %e, "spans could not be exported; the order flow goes on, spans are dropped until the exporter answers");
+                failing[i] = true;
+            }
+            Ok(()) if was => {
+                tracing::info!(sink = name, "span export recovered");
+                failing[i] = false;
+            }
+            _ => {}
+        }
+    }
+
+    /// Flushes every `every` until the process ends (the local stack).
+    pub fn spawn_flusher(&self, every: Duration) -> tokio::task::JoinHandle<()> {
+        let tracing = self.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                tracing.flush().await;
+            }
+        })
+    }
+}
+
+/// The resource every span of this process shares: `service.name` and `attributes`.
+pub fn resource(service: &str, attributes: Vec<KeyValue>) -> Resource {
+    Resource::builder_empty()
+        .with_attribute(KeyValue::new("service.name", service.to_owned()))
+        .with_attributes(attributes)
+        .build()
+}
+
+/// The trace and span id of `span` (`None` outside tracing), hex.
+pub fn ids(span: &Span) -> Option<(String, String)> {
+    let cx = span.context();
+    let sc = cx.span().span_context().clone();
+    sc.is_valid()
+        .then(|| (sc.trace_id().to_string(), sc.span_id().to_string()))
+}
+
+/// The trace id of the current span, hex; `None` outside tracing.
+pub fn current_trace_id() -> Option<String> {
+    ids(&Span::current()).map(|(t, _)| t)
+}
+
+static ENABLED: AtomicBool = AtomicBool::new(false);
+
+/// Whether a tracer is installed in this process (set by the installers).
+pub fn enabled() -> bool {
+    ENABLED.load(Ordering::Relaxed)
+}
+
+pub(crate) fn mark_enabled() {
+    ENABLED.store(true, Ordering::Relaxed);
+}
