@@ -195,6 +195,9 @@ pub struct ReceivedMessage {
     pub attributes: BTreeMap<String, String>,
     /// `ApproximateReceiveCount`, this receive included.
     pub receive_count: u32,
+    /// The sender's trace context (SQS: the `AWSTraceHeader` system attribute and the
+    /// `traceparent` message attribute; locally the `traceparent` in the queue row).
+    pub trace: telemetry::trace::Carrier,
     pub sent_at: DateTime<Utc>,
     pub first_received_at: DateTime<Utc>,
 }

@@ -6,6 +6,7 @@ use aws_sdk_sqs::types::MessageSystemAttributeName;
 use chrono::{DateTime, Utc};
 use orders::ports::{DependencyError, ReceivedMessage};
 use std::collections::BTreeMap;
+use telemetry::trace::{Carrier, TRACEPARENT};
 
 pub struct SqsConsumer {
     client: aws_sdk_sqs::Client,
@@ -49,7 +50,14 @@ impl SqsConsumer {
                             .collect()
                     })
                     .unwrap_or_default();
+                let trace = Carrier::from_parts(
+                    attributes.get(TRACEPARENT).map(String::as_str),
+                    system
+                        .get(&MessageSystemAttributeName::AwsTraceHeader)
+                        .map(String::as_str),
+                );
                 ReceivedMessage {
+                    trace,
                     message_id: m.message_id().unwrap_or_default().to_owned(),
                     receipt_handle: m.receipt_handle().unwrap_or_default().to_owned(),
                     body: m.body().unwrap_or_default().to_owned(),

@@ -15,6 +15,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
+use telemetry::trace::{Carrier, TRACEPARENT};
 use uuid::Uuid;
 
 const SCHEMA: Schema = Schema {
@@ -235,9 +236,14 @@ impl SqliteQueue {
         }
         let now = to_ms(self.clock.now());
         let config = Arc::clone(&self.config);
-        self.db
+        let (received, dead_lettered) = self
+            .db
             .write(OP, move |tx| receive(tx, &config, now, max))
-            .await
+            .await?;
+        for moved in &dead_lettered {
+            moved.tell(&self.config);
+        }
+        Ok(received)
     }
 
     /// Deletes the message if `receipt_handle` is its latest one. A handle from an earlier
@@ -416,12 +422,13 @@ fn receive(
     config: &QueueConfig,
     now: i64,
     max: usize,
-) -> Result<Vec<ReceivedMessage>, SqliteError> {
+) -> Result<(Vec<ReceivedMessage>, Vec<DeadLettered>), SqliteError> {
     const OP: &str = "receive messages";
     let cutoff = now.saturating_sub(duration_ms(config.retention));
     let visible_until = now.saturating_add(duration_ms(config.visibility_timeout));
     let max_count = i64::from(config.max_receive_count);
     let mut out = Vec::new();
+    let mut dead_lettered = Vec::new();
     let mut moved = 0;
     // Messages moved to the DLQ leave room in the batch, so pick again until the batch is
     // full or nothing visible is left; each round either fills or moves at least one.
@@ -463,13 +470,13 @@ fn receive(
                     params![config.dlq_name, now, seq],
                 )
                 .ctx(OP)?;
-                tracing::info!(
-                    queue = %config.name,
-                    dlq = %config.dlq_name,
+                dead_lettered.push(DeadLettered {
                     message_id,
-                    receive_count = count,
-                    "message moved to the dead-letter queue"
-                );
+                    receive_count: count,
+                    trace: decode_attributes(OP, &attributes)
+                        .ok()
+                        .and_then(|a| a.get(TRACEPARENT).cloned()),
+                });
                 moved_now += 1;
                 continue;
             }
@@ -482,8 +489,10 @@ fn receive(
                 params![first, visible_until, handle, seq],
             )
             .ctx(OP)?;
+            let attributes = decode_attributes(OP, &attributes)?;
             out.push(ReceivedMessage {
-                attributes: decode_attributes(OP, &attributes)?,
+                trace: Carrier::from_parts(attributes.get(TRACEPARENT).map(String::as_str), None),
+                attributes,
                 receive_count: count_u32(OP, count + 1)?,
                 sent_at: from_ms(OP, sent_at)?,
                 first_received_at: from_ms(OP, first)?,
@@ -503,7 +512,37 @@ fn receive(
     if moved > 0 {
         bump(tx, OP, &config.dlq_name, MOVED_IN, moved)?;
     }
-    Ok(out)
+    Ok((out, dead_lettered))
+}
+
+/// A message the receive moved to the DLQ, told once the move is committed.
+struct DeadLettered {
+    message_id: String,
+    receive_count: i64,
+    trace: Option<String>,
+}
+
+impl DeadLettered {
+    /// The move as SQS's redrive policy makes it: a log line and, in the order's trace, a
+    /// PRODUCER span to the DLQ.
+    fn tell(&self, config: &QueueConfig) {
+        let span = telemetry::trace::spans::dead_letter(
+            &config.name,
+            &config.dlq_name,
+            &self.message_id,
+            self.receive_count,
+        );
+        Carrier::from_parts(self.trace.as_deref(), None).continue_in(&span);
+        span.in_scope(|| {
+            tracing::info!(
+                queue = %config.name,
+                dlq = %config.dlq_name,
+                message_id = %self.message_id,
+                receive_count = self.receive_count,
+                "message moved to the dead-letter queue"
+            )
+        });
+    }
 }
 
 fn counts(

@@ -161,6 +161,23 @@ pub fn send(queue: &str) -> Span {
     )
 }
 
+/// The queue's redrive policy moving a message to its DLQ after `maxReceiveCount` receives
+/// (SQS does it on AWS, without a span; the local queue does it in the order's trace).
+pub fn dead_letter(queue: &str, dlq: &str, message_id: &str, receive_count: i64) -> Span {
+    tracing::info_span!(
+        "messaging.dead_letter",
+        otel.name = %format_args!("send {dlq}"),
+        otel.kind = "producer",
+        messaging.system = MESSAGING_SYSTEM,
+        messaging.operation.type = "send",
+        messaging.operation.name = "RedriveToDeadLetterQueue",
+        messaging.destination.name = %dlq,
+        messaging.message.id = %message_id,
+        messaging.aws_sqs.source_queue = %queue,
+        messaging.aws_sqs.receive_count = receive_count,
+    )
+}
+
 /// Processes one received message; continue the sender's trace with
 /// [`super::Carrier::continue_in`] before logging in it. `order_id` and `correlation_id`
 /// are recorded once the body is read.

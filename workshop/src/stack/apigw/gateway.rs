@@ -116,7 +116,10 @@ async fn serve(State(gw): State<Gateway>, req: AxumRequest) -> AxumResponse {
     let span = telemetry::trace::spans::http_server(&method, route, &path);
     let client_context = req.headers().get(TRACEPARENT).and_then(|v| v.to_str().ok());
     telemetry::trace::Carrier::from_parts(client_context, None).continue_in(&span);
-    let response = gw.route(req, &api_request_id).instrument(span.clone()).await;
+    let response = gw
+        .route(req, &api_request_id)
+        .instrument(span.clone())
+        .await;
     let integration = response
         .extensions()
         .get::<IntegrationLatency>()
