@@ -236,6 +236,7 @@ pub fn injected(fault: Fault, detail: &str) {
         "chaos: injected {}: {detail}",
         fault.as_str()
     );
+    telemetry::trace::spans::chaos_fault(fault.as_str(), detail);
     telemetry::metrics::chaos_injection(fault);
 }
 

@@ -10,6 +10,7 @@ use lambda_http::http::StatusCode;
 use lambda_http::{Body, Response};
 use orders::domain::{Order, OrderStatus};
 use orders::handlers::ProcessOrders;
+use orders::handlers::record_span;
 use orders::http::{ApiError, ErrorCode};
 use orders::ports::{
     Clock, CreateOutcome, DependencyError, IdempotencyKey, ListQuery, OrderCreated, OrderQueue,
@@ -186,12 +187,29 @@ impl ChaoticProcessor {
     }
 
     /// One batch; an `Err` is an injected whole-batch failure or timeout (a function error).
+    /// Each record of a failed batch still gets its failed CONSUMER span, in its order's
+    /// trace, so that trace shows the receive and the fault.
     pub async fn handle(
         &self,
         event: SqsEvent,
         deadline: Instant,
     ) -> Result<SqsBatchResponse, InjectedFault> {
-        processor_batch(&self.chaos, deadline, self.inner.handle(event)).await
+        // Kept to name the records if the batch fails (their spans are made only then).
+        let records = if self.chaos.armed() {
+            event.records.clone()
+        } else {
+            Vec::new()
+        };
+        let outcome = processor_batch(&self.chaos, deadline, self.inner.handle(event)).await;
+        if let Err(e) = &outcome {
+            for record in &records {
+                let span = record_span(record);
+                let fault = telemetry::catalogue::DimensionValue::as_str(e.fault);
+                span.in_scope(|| telemetry::trace::spans::chaos_fault(fault, &e.detail));
+                telemetry::trace::spans::fail(&span, "InjectedFault", e);
+            }
+        }
+        outcome
     }
 }
 

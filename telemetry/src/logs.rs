@@ -213,24 +213,32 @@ where
 /// Installs the JSON logger for a Lambda binary (JSON lines on stdout, level from the
 /// environment) and, when given, the tracer's layer. Call once, first thing in `main`.
 pub fn init_lambda(service: &str, tracing: Option<&crate::trace::Tracing>) {
-    install(JsonLayer::new(service, Stdout), tracing);
+    // A second install in one process (tests) keeps the first subscriber.
+    let _ = install(JsonLayer::new(service, Stdout), tracing);
 }
 
 /// Installs `json` (filtered by the level variables) and the tracer's layer (all INFO spans,
 /// whatever the log level: a quiet log must not hide traces) as the global subscriber.
-pub fn install<K: LogSink>(json: JsonLayer<K>, tracing: Option<&crate::trace::Tracing>) {
-    use tracing_subscriber::filter::LevelFilter;
+/// Fails when a subscriber is already installed.
+pub fn install<K: LogSink>(
+    json: JsonLayer<K>,
+    tracing: Option<&crate::trace::Tracing>,
+) -> Result<(), tracing_subscriber::util::TryInitError> {
     use tracing_subscriber::prelude::*;
-    let otel = tracing.map(|t| t.layer().with_filter(LevelFilter::INFO));
-    if tracing_subscriber::registry()
+    // Spans only: log lines stay in the logs (joined to spans by trace_id); the span events
+    // that matter (`chaos.fault`) are added explicitly.
+    let spans_only = tracing_subscriber::filter::filter_fn(|m| {
+        m.is_span() && *m.level() <= tracing::Level::INFO
+    });
+    let otel = tracing.map(|t| t.layer().with_filter(spans_only));
+    tracing_subscriber::registry()
         .with(json.with_filter(env_filter()))
         .with(otel)
-        .try_init()
-        .is_ok()
-        && tracing.is_some()
-    {
+        .try_init()?;
+    if tracing.is_some() {
         crate::trace::mark_enabled();
     }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -52,6 +52,11 @@ impl DataDir {
         self.0.join("orders.db")
     }
 
+    /// The local X-Ray's span store.
+    pub fn traces_file(&self) -> PathBuf {
+        self.0.join("traces.db")
+    }
+
     pub fn queue_file(&self) -> PathBuf {
         self.0.join("queue.db")
     }

@@ -33,6 +33,15 @@ pub enum DependencyError {
 }
 
 impl DependencyError {
+    /// A closed name for the failure (a span's `error.type`).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            DependencyError::Failed { .. } => "DependencyFailed",
+            DependencyError::Corrupt { .. } => "CorruptData",
+            DependencyError::Injected { .. } => "InjectedFault",
+        }
+    }
+
     pub fn failed(operation: &'static str, cause: impl std::fmt::Display) -> Self {
         DependencyError::Failed {
             operation,

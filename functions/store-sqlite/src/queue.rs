@@ -624,7 +624,16 @@ impl OrderQueue for SqliteQueue {
         if let Some(id) = &message.correlation_id {
             attributes.insert("correlationId".to_owned(), id.clone());
         }
-        Ok(self.send(&body, &attributes).await?)
+        // The PRODUCER span; its context rides in the row, so the processor continues it.
+        let span = telemetry::trace::spans::send(&self.config.name);
+        if let Some(traceparent) = Carrier::of(&span).traceparent {
+            attributes.insert(TRACEPARENT.to_owned(), traceparent);
+        }
+        let sent = async { Ok(self.send(&body, &attributes).await?) };
+        let id: String =
+            telemetry::trace::spans::in_span(span.clone(), DependencyError::kind, sent).await?;
+        span.record("messaging.message.id", id.as_str());
+        Ok(id)
     }
 
     async fn ping(&self) -> Result<(), DependencyError> {

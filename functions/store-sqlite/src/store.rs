@@ -370,6 +370,22 @@ impl Cursor {
     }
 }
 
+/// The SQLite table of orders, as the CLIENT spans name it.
+const TABLE: &str = "orders";
+
+/// One store call as a CLIENT span (`db.system.name=sqlite`), failed when the call fails.
+async fn traced<T>(
+    operation: &'static str,
+    call: impl Future<Output = Result<T, DependencyError>>,
+) -> Result<T, DependencyError> {
+    telemetry::trace::spans::in_span(
+        telemetry::trace::spans::sqlite(operation, TABLE),
+        DependencyError::kind,
+        call,
+    )
+    .await
+}
+
 #[async_trait]
 impl OrderStore for SqliteOrderStore {
     async fn create(
@@ -377,35 +393,47 @@ impl OrderStore for SqliteOrderStore {
         order: &Order,
         idempotency: Option<&IdempotencyKey>,
     ) -> Result<CreateOutcome, DependencyError> {
-        Ok(self.create_inner(order, idempotency).await?)
+        traced("INSERT", async {
+            Ok(self.create_inner(order, idempotency).await?)
+        })
+        .await
     }
 
     async fn get(&self, id: Uuid) -> Result<Option<Order>, DependencyError> {
         const OP: &str = "get order";
-        Ok(self.db.call(OP, move |conn| get(conn, OP, id)).await?)
+        traced("SELECT", async {
+            Ok(self.db.call(OP, move |conn| get(conn, OP, id)).await?)
+        })
+        .await
     }
 
     async fn list(&self, query: &ListQuery) -> Result<Page, DependencyError> {
-        Ok(self.list_inner(query).await?)
+        traced("SELECT", async { Ok(self.list_inner(query).await?) }).await
     }
 
     async fn transition(&self, request: &TransitionRequest) -> Result<Transition, DependencyError> {
-        Ok(self.transition_inner(request.clone()).await?)
+        traced("UPDATE", async {
+            Ok(self.transition_inner(request.clone()).await?)
+        })
+        .await
     }
 
     async fn mark_published(&self, id: Uuid) -> Result<(), DependencyError> {
         const OP: &str = "mark order published";
-        self.db
-            .call(OP, move |conn| {
-                // A missing order is not an error: there is nothing left to publish.
-                conn.execute(
-                    "UPDATE orders SET unpublished = NULL WHERE id = ?1 AND unpublished = 1",
-                    [id.to_string()],
-                )
-                .ctx(OP)
-            })
-            .await?;
-        Ok(())
+        traced("UPDATE", async {
+            self.db
+                .call(OP, move |conn| {
+                    // A missing order is not an error: there is nothing left to publish.
+                    conn.execute(
+                        "UPDATE orders SET unpublished = NULL WHERE id = ?1 AND unpublished = 1",
+                        [id.to_string()],
+                    )
+                    .ctx(OP)
+                })
+                .await?;
+            Ok(())
+        })
+        .await
     }
 
     async fn unpublished(
@@ -414,26 +442,29 @@ impl OrderStore for SqliteOrderStore {
         limit: u32,
     ) -> Result<Vec<Order>, DependencyError> {
         const OP: &str = "list unpublished orders";
-        Ok(self
-            .db
-            .call(OP, move |conn| {
-                // `unpublished = 1` spelled exactly as in the partial index, so SQLite uses it.
-                let mut stmt = conn
-                    .prepare_cached(
-                        "SELECT body FROM orders WHERE unpublished = 1 AND created_at < ?1
+        traced("SELECT", async {
+            Ok(self
+                .db
+                .call(OP, move |conn| {
+                    // `unpublished = 1` spelled exactly as in the partial index, so SQLite uses it.
+                    let mut stmt = conn
+                        .prepare_cached(
+                            "SELECT body FROM orders WHERE unpublished = 1 AND created_at < ?1
                          ORDER BY created_at, id LIMIT ?2",
-                    )
-                    .ctx(OP)?;
-                let bodies = stmt
-                    .query_map(params![to_ms(created_before), i64::from(limit)], |r| {
-                        r.get::<_, String>(0)
-                    })
-                    .ctx(OP)?
-                    .collect::<Result<Vec<_>, _>>()
-                    .ctx(OP)?;
-                bodies.iter().map(|b| decode(OP, b)).collect()
-            })
-            .await?)
+                        )
+                        .ctx(OP)?;
+                    let bodies = stmt
+                        .query_map(params![to_ms(created_before), i64::from(limit)], |r| {
+                            r.get::<_, String>(0)
+                        })
+                        .ctx(OP)?
+                        .collect::<Result<Vec<_>, _>>()
+                        .ctx(OP)?;
+                    bodies.iter().map(|b| decode(OP, b)).collect()
+                })
+                .await?)
+        })
+        .await
     }
 
     async fn ping(&self) -> Result<(), DependencyError> {

@@ -49,6 +49,15 @@ impl Carrier {
         }
     }
 
+    /// The `AWSTraceHeader` value: as received, or made from the `traceparent`.
+    pub fn xray_header(&self) -> Option<String> {
+        self.aws_trace_header.clone().or_else(|| {
+            self.context().and_then(|cx| {
+                opentelemetry_aws::trace::xray_propagator::span_context_to_string(&cx)
+            })
+        })
+    }
+
     pub fn is_empty(&self) -> bool {
         self.context().is_none()
     }

@@ -84,10 +84,11 @@ pub fn http_server(method: &str, route: &str, path: &str) -> Span {
 /// Records the response status; a 5xx marks the span failed (a 4xx is the client's error,
 /// not the server's, as the HTTP conventions say).
 pub fn http_status(span: &Span, status: u16) {
-    span.record("http.response.status_code", status);
+    // As i64: tracing-opentelemetry records unsigned integers as strings.
+    span.record("http.response.status_code", i64::from(status));
     if status >= 500 {
         span.record("otel.status_code", "ERROR");
-        span.record("error.type", status);
+        span.record("error.type", i64::from(status));
     }
 }
 
@@ -181,10 +182,11 @@ pub fn dead_letter(queue: &str, dlq: &str, message_id: &str, receive_count: i64)
 /// Processes one received message; continue the sender's trace with
 /// [`super::Carrier::continue_in`] before logging in it. `order_id` and `correlation_id`
 /// are recorded once the body is read.
-pub fn process(queue: &str, message_id: &str, receive_count: u32) -> Span {
+pub fn process(function: &str, queue: &str, message_id: &str, receive_count: u32) -> Span {
     tracing::info_span!(
         "messaging.process",
         otel.name = %format_args!("process {queue}"),
+        faas.name = %function,
         otel.kind = "consumer",
         otel.status_code = Empty,
         otel.status_description = Empty,
@@ -192,13 +194,27 @@ pub fn process(queue: &str, message_id: &str, receive_count: u32) -> Span {
         messaging.operation.type = "process",
         messaging.destination.name = %queue,
         messaging.message.id = %message_id,
-        messaging.aws_sqs.receive_count = receive_count,
+        messaging.aws_sqs.receive_count = i64::from(receive_count),
         error.type = Empty,
         message_id = %message_id,
         receive_count = receive_count,
         order_id = Empty,
         correlation_id = Empty,
     )
+}
+
+/// Records an injected fault on the current span as the event `chaos.fault`, so a failed
+/// trace shows which fault was injected.
+pub fn chaos_fault(fault: &'static str, detail: &str) {
+    use opentelemetry::KeyValue;
+    use tracing_opentelemetry::OpenTelemetrySpanExt;
+    Span::current().add_event(
+        "chaos.fault",
+        vec![
+            KeyValue::new("chaos.fault", fault),
+            KeyValue::new("chaos.detail", detail.to_owned()),
+        ],
+    );
 }
 
 /// Marks `span` failed: `error.type` is a closed name (for grouping), `message` says what.

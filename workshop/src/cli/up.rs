@@ -5,9 +5,8 @@ use orders::settings::Function;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
-use telemetry::logs::{JsonLayer, env_filter};
+use telemetry::logs::JsonLayer;
 use telemetry::metrics::local::LocalMetrics;
-use tracing_subscriber::prelude::*;
 use workshop::data_dir::DataDir;
 use workshop::stack::backend::Backend;
 use workshop::stack::cloudwatch::logs::LocalLogs;
@@ -100,10 +99,9 @@ async fn shutdown_signal() {
 pub async fn up(args: UpArgs) -> Result<(), Error> {
     let data_dir = DataDir::new(&args.data.data_dir)?;
     let logs = LocalLogs::new(&data_dir.logs(), !args.quiet)?;
-    tracing_subscriber::registry()
-        .with(env_filter())
-        .with(JsonLayer::new(SERVICE, logs.clone()))
-        .try_init()?;
+    let (tracer, spans) = workshop::stack::xray::tracer(&data_dir)?;
+    telemetry::logs::install(JsonLayer::new(SERVICE, logs.clone()), Some(&tracer))?;
+    let flusher = tracer.spawn_flusher(workshop::stack::xray::FLUSH_EVERY);
     // Every function's EMF documents go to its log file and the local metric store.
     let store = Arc::new(MetricStore::default());
     LocalMetrics::new(
@@ -132,6 +130,11 @@ pub async fn up(args: UpArgs) -> Result<(), Error> {
     }
     opts.chaos = chaos::Settings::from_env()?;
     opts.chaos.armed = args.chaos_armed;
-    stack::run(opts, shutdown_signal()).await?;
+    opts.spans = Some(spans);
+    let ran = stack::run(opts, shutdown_signal()).await;
+    // The last spans of a stopping stack are kept too.
+    flusher.abort();
+    tracer.flush().await;
+    ran?;
     Ok(())
 }

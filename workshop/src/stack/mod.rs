@@ -10,6 +10,7 @@ pub mod console;
 pub mod events;
 pub mod lambda;
 pub mod sqs;
+pub mod xray;
 
 use crate::data_dir::DataDir;
 use backend::{Backend, BackendError};
@@ -42,6 +43,9 @@ pub struct StackOptions {
     pub alarms: Vec<alarms::Alarm>,
     /// The chaos flags (`CHAOS_*`); disarmed unless `--chaos-armed` or `CHAOS_ARMED=true`.
     pub chaos: ::chaos::Settings,
+    /// The span store the installed tracer writes to; the stack opens the data dir's when
+    /// `None`.
+    pub spans: Option<xray::store::SpanStore>,
 }
 
 impl StackOptions {
@@ -57,6 +61,7 @@ impl StackOptions {
             metrics: Arc::default(),
             alarms: Vec::new(),
             chaos: ::chaos::Settings::default(),
+            spans: None,
         }
     }
 }
@@ -78,6 +83,8 @@ pub enum StackError {
     Alarms(#[from] alarms::AlarmError),
     #[error(transparent)]
     Chaos(#[from] chaos::ChaosControlError),
+    #[error(transparent)]
+    Spans(#[from] xray::store::SpanStoreError),
     #[error("HTTP server failed: {0}")]
     Serve(std::io::Error),
 }
@@ -193,6 +200,10 @@ pub async fn run(
     let workers = spawn_workers(&opts, &parts, &stop_rx);
     let functions_view = control::FunctionsView::of(&parts.functions);
     let router = apigw::gateway::Gateway::new(parts.functions.http, opts.metrics.clone()).router();
+    let spans = match &opts.spans {
+        Some(s) => s.clone(),
+        None => xray::store::SpanStore::open(&opts.data_dir.traces_file())?,
+    };
     let control = control::Control {
         metrics: opts.metrics.clone(),
         alarms: parts.alarms,
@@ -201,6 +212,7 @@ pub async fn run(
         backend: opts.backend,
         functions: functions_view,
         api_url: format!("http://{addr}"),
+        spans,
     }
     .router();
     let (console_stop_tx, mut console_stop_rx) = watch::channel(false);

@@ -15,5 +15,5 @@ pub use create::CreateOrder;
 pub use get::GetOrder;
 pub use health::Health;
 pub use list::ListOrders;
-pub use processor::{ProcessOrders, ProcessingFailure};
+pub use processor::{ProcessOrders, ProcessingFailure, record_span};
 pub use sweeper::{SweepReport, Sweeper};

@@ -3,10 +3,43 @@ use crate::domain::OrderStatus;
 use crate::ports::{
     Clock, DependencyError, OrderCreated, OrderStore, Transition, TransitionRequest,
 };
+use crate::settings::Function;
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
 use std::sync::Arc;
 use telemetry::catalogue::Operation;
+use telemetry::trace::{AWS_TRACE_HEADER, Carrier, TRACEPARENT, spans};
 use tracing::{Instrument, error, info, warn};
+
+/// The CONSUMER span of one record, in the trace of the create that sent it (the
+/// `traceparent` message attribute, else the `AWSTraceHeader` system attribute), so one trace
+/// holds an order's whole life: each receive, failed or not, is a span in it.
+pub fn record_span(record: &SqsMessage) -> tracing::Span {
+    let message_id = record.message_id.as_deref().unwrap_or_default();
+    let receive_count = record
+        .attributes
+        .get("ApproximateReceiveCount")
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(1);
+    // `arn:aws:sqs:<region>:<account>:<name>`
+    let queue = record
+        .event_source_arn
+        .as_deref()
+        .and_then(|arn| arn.rsplit(':').next())
+        .unwrap_or_default();
+    let span = spans::process(
+        Function::OrderProcessor.name(),
+        queue,
+        message_id,
+        receive_count,
+    );
+    let traceparent = record
+        .message_attributes
+        .get(TRACEPARENT)
+        .and_then(|a| a.string_value.as_deref());
+    let xray = record.attributes.get(AWS_TRACE_HEADER).map(String::as_str);
+    Carrier::from_parts(traceparent, xray).continue_in(&span);
+    span
+}
 
 /// Why one message could not be processed. Its record is reported as a batch item failure,
 /// so SQS redelivers it and, after maxReceiveCount receives, moves it to the DLQ.
@@ -70,18 +103,7 @@ impl ProcessOrders {
         let mut response = SqsBatchResponse::default();
         for record in &event.records {
             let message_id = record.message_id.clone().unwrap_or_default();
-            let receive_count = record
-                .attributes
-                .get("ApproximateReceiveCount")
-                .cloned()
-                .unwrap_or_default();
-            let span = tracing::info_span!(
-                "process_order",
-                message_id = %message_id,
-                receive_count = %receive_count,
-                order_id = tracing::field::Empty,
-                correlation_id = tracing::field::Empty,
-            );
+            let span = record_span(record);
             let result = self.process(record).instrument(span.clone()).await;
             let _entered = span.enter();
             match result {
@@ -94,6 +116,7 @@ impl ProcessOrders {
                     info!("duplicate delivery skipped: order already processed")
                 }
                 Err(e) => {
+                    telemetry::trace::spans::fail(&span, e.kind(), &e);
                     metrics::processing_failure(&e);
                     error!(error = %e, error_type = e.kind(), "processing failed; message will be retried");
                     let mut failure = BatchItemFailure::default();
@@ -108,6 +131,7 @@ impl ProcessOrders {
         response
     }
 
+    /// Processes one record, in the span [`record_span`] made for it.
     pub async fn process(&self, record: &SqsMessage) -> Result<Processed, ProcessingFailure> {
         let body = record.body.as_deref().unwrap_or_default();
         let message: OrderCreated = serde_json::from_str(body)

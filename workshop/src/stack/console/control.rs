@@ -11,6 +11,11 @@ use crate::stack::cloudwatch::metric_data::{self, MetricDataRequest, MetricDataR
 use crate::stack::cloudwatch::metric_store::{MetricStore, MetricSummary};
 use crate::stack::lambda::functions::Functions;
 use crate::stack::lambda::pool::{FunctionPool, StatsSnapshot};
+use crate::stack::xray::{
+    self,
+    query::{ServiceMap, TraceFilter, TraceSummary, TraceView},
+    store::{SpanStore, SpanStoreError},
+};
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Query, State};
 use axum::handler::Handler;
@@ -33,6 +38,8 @@ pub struct Control {
     pub functions: FunctionsView,
     /// The HTTP API's base URL, shown by the console.
     pub api_url: String,
+    /// The local X-Ray's spans.
+    pub spans: SpanStore,
 }
 
 /// One function's pool as the functions panel sees it: name, limit, live counters.
@@ -333,6 +340,62 @@ where
     )
 }
 
+async fn traces(
+    State(control): State<Control>,
+    Query(filter): Query<TraceFilter>,
+) -> Result<Json<Vec<TraceSummary>>, ControlError> {
+    xray::query::list(&control.spans, &filter)
+        .await
+        .map(Json)
+        .map_err(span_store_error)
+}
+
+#[derive(Deserialize)]
+struct TraceParams {
+    id: String,
+}
+
+async fn trace(
+    State(control): State<Control>,
+    Query(params): Query<TraceParams>,
+) -> Result<Json<TraceView>, ControlError> {
+    match xray::query::show(&control.spans, &control.data_dir.logs(), &params.id).await {
+        Ok(Some(view)) => Ok(Json(view)),
+        Ok(None) => Err(ControlError(
+            StatusCode::NOT_FOUND,
+            "TRACE_NOT_FOUND",
+            format!(
+                "no trace {:?}: give a trace id (32 hex digits or 1-xxxxxxxx-…) or an order id the stack has traced",
+                params.id
+            ),
+        )),
+        Err(e) => Err(span_store_error(e)),
+    }
+}
+
+#[derive(Deserialize)]
+struct MapParams {
+    minutes: Option<u64>,
+}
+
+async fn service_map(
+    State(control): State<Control>,
+    Query(params): Query<MapParams>,
+) -> Result<Json<ServiceMap>, ControlError> {
+    xray::query::recent_map(&control.spans, params.minutes)
+        .await
+        .map(Json)
+        .map_err(span_store_error)
+}
+
+fn span_store_error(e: SpanStoreError) -> ControlError {
+    ControlError(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "SPAN_STORE",
+        e.to_string(),
+    )
+}
+
 impl Control {
     pub fn router(self) -> axum::Router {
         let r = Router::new();
@@ -350,6 +413,9 @@ impl Control {
         let r = serve(r, routes::CHAOS_STOP, chaos_stop);
         let r = serve(r, routes::CHAOS_JOURNAL, chaos_journal);
         let r = serve(r, routes::CHAOS_FAULTS, chaos_faults);
+        let r = serve(r, routes::TRACES, traces);
+        let r = serve(r, routes::TRACE, trace);
+        let r = serve(r, routes::SERVICE_MAP, service_map);
         r.fallback(super::assets::asset).with_state(self)
     }
 }

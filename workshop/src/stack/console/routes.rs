@@ -65,6 +65,12 @@ pub const CHAOS_START: Route = route(Method::Put, "/api/chaos");
 pub const CHAOS_STOP: Route = route(Method::Delete, "/api/chaos");
 pub const CHAOS_JOURNAL: Route = route(Method::Get, "/api/chaos/journal");
 pub const CHAOS_FAULTS: Route = route(Method::Get, "/api/chaos/faults");
+/// Recent traces (`?order_id=&function=&error=&min_duration_ms=&minutes=&limit=`).
+pub const TRACES: Route = route(Method::Get, "/api/traces");
+/// One trace with its log lines (`?id=` a trace id, either form, or an order id).
+pub const TRACE: Route = route(Method::Get, "/api/trace");
+/// The service map (`?minutes=`).
+pub const SERVICE_MAP: Route = route(Method::Get, "/api/service-map");
 
 /// The routes only the CLI calls (`workshop metrics`); the console calls all the others.
 pub const CLI_ONLY: &[Route] = &[METRICS];
@@ -85,6 +91,9 @@ pub const ALL: &[Route] = &[
     CHAOS_STOP,
     CHAOS_JOURNAL,
     CHAOS_FAULTS,
+    TRACES,
+    TRACE,
+    SERVICE_MAP,
 ];
 
 #[cfg(test)]

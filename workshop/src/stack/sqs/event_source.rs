@@ -69,16 +69,21 @@ pub fn sqs_event(messages: &[ReceivedMessage]) -> Result<SqsEvent, serde_json::E
             for (k, v) in &m.attributes {
                 attrs.insert(k.clone(), json!({ "stringValue": v, "dataType": "String" }));
             }
+            let mut system = json!({
+                "ApproximateReceiveCount": m.receive_count.to_string(),
+                "SentTimestamp": m.sent_at.timestamp_millis().to_string(),
+                "SenderId": "local",
+                "ApproximateFirstReceiveTimestamp": m.first_received_at.timestamp_millis().to_string(),
+            });
+            // What Lambda gives the processor on AWS: the sender's trace as a system attribute.
+            if let Some(header) = m.trace.xray_header() {
+                system[telemetry::trace::AWS_TRACE_HEADER] = Value::String(header);
+            }
             json!({
                 "messageId": m.message_id,
                 "receiptHandle": m.receipt_handle,
                 "body": m.body,
-                "attributes": {
-                    "ApproximateReceiveCount": m.receive_count.to_string(),
-                    "SentTimestamp": m.sent_at.timestamp_millis().to_string(),
-                    "SenderId": "local",
-                    "ApproximateFirstReceiveTimestamp": m.first_received_at.timestamp_millis().to_string(),
-                },
+                "attributes": system,
                 "messageAttributes": attrs,
                 "eventSource": "aws:sqs",
                 "eventSourceARN": QUEUE_ARN,
