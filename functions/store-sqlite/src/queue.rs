@@ -348,14 +348,39 @@ impl SqliteQueue {
     }
 
     /// Moves every message in the DLQ back to the source queue, visible now, with its receive
-    /// count reset, as SQS's `StartMessageMoveTask` does. Returns how many moved.
+    /// count reset, as SQS's `StartMessageMoveTask` does. Returns how many moved. Each move
+    /// is a span in its message's trace.
     pub async fn redrive(&self) -> Result<usize, SqliteError> {
         const OP: &str = "redrive dead letters";
         let now = to_ms(self.clock.now());
         let config = Arc::clone(&self.config);
-        self.db
+        let moved: Vec<(String, Option<String>)> = self
+            .db
             .write(OP, move |tx| {
                 let cutoff = now.saturating_sub(duration_ms(config.dlq_retention));
+                let moving = {
+                    let mut stmt = tx
+                        .prepare_cached(
+                            "SELECT message_id, attributes FROM messages
+                             WHERE queue = ?1 AND sent_at > ?2",
+                        )
+                        .ctx(OP)?;
+                    let rows = stmt
+                        .query_map(params![config.dlq_name, cutoff], |r| {
+                            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+                        })
+                        .ctx(OP)?
+                        .collect::<Result<Vec<_>, _>>()
+                        .ctx(OP)?;
+                    rows.into_iter()
+                        .map(|(id, attributes)| {
+                            let trace = decode_attributes(OP, &attributes)
+                                .ok()
+                                .and_then(|a| a.get(TRACEPARENT).cloned());
+                            (id, trace)
+                        })
+                        .collect::<Vec<_>>()
+                };
                 // A redriven message is a new arrival in the source queue (SQS re-sends it),
                 // so its retention starts again: `sent_at` is now.
                 let n = tx
@@ -370,9 +395,19 @@ impl SqliteQueue {
                 if n > 0 {
                     bump(tx, OP, &config.name, MOVED_IN, n)?;
                 }
-                Ok(n)
+                Ok(moving)
             })
-            .await
+            .await?;
+        for (message_id, trace) in &moved {
+            let span = telemetry::trace::spans::redrive(
+                &self.config.dlq_name,
+                &self.config.name,
+                message_id,
+            );
+            Carrier::from_parts(trace.as_deref(), None).continue_in(&span);
+            drop(span);
+        }
+        Ok(moved.len())
     }
 
     /// Deletes messages past their queue's retention; returns how many. Expired messages are

@@ -135,6 +135,17 @@ impl Tracing {
             .with_target(false)
     }
 
+    /// Installs this tracer alone as the global subscriber (spans, no log lines): for a
+    /// command that acts on the stack's data from another process (a DLQ redrive).
+    pub fn install_alone(&self) -> Result<(), tracing_subscriber::util::TryInitError> {
+        use tracing_subscriber::prelude::*;
+        tracing_subscriber::registry()
+            .with(self.layer().with_filter(spans_only()))
+            .try_init()?;
+        mark_enabled();
+        Ok(())
+    }
+
     /// Spans dropped because the buffer was full.
     pub fn dropped(&self) -> u64 {
         self.buffer.dropped.load(Ordering::Relaxed)
@@ -226,6 +237,13 @@ pub fn ids(span: &Span) -> Option<(String, String)> {
 /// The trace id of the current span, hex; `None` outside tracing.
 pub fn current_trace_id() -> Option<String> {
     ids(&Span::current()).map(|(t, _)| t)
+}
+
+/// What the tracer's layer takes: INFO spans, not events (log lines stay in the logs, joined
+/// to spans by `trace_id`; the span events that matter, `chaos.fault`, are added explicitly).
+pub(crate) fn spans_only()
+-> tracing_subscriber::filter::FilterFn<impl Fn(&tracing::Metadata<'_>) -> bool> {
+    tracing_subscriber::filter::filter_fn(|m| m.is_span() && *m.level() <= tracing::Level::INFO)
 }
 
 static ENABLED: AtomicBool = AtomicBool::new(false);

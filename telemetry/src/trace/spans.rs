@@ -179,6 +179,21 @@ pub fn dead_letter(queue: &str, dlq: &str, message_id: &str, receive_count: i64)
     )
 }
 
+/// A DLQ redrive moving one message back to `queue`, in the message's trace.
+pub fn redrive(dlq: &str, queue: &str, message_id: &str) -> Span {
+    tracing::info_span!(
+        "messaging.redrive",
+        otel.name = %format_args!("send {queue}"),
+        otel.kind = "producer",
+        messaging.system = MESSAGING_SYSTEM,
+        messaging.operation.type = "send",
+        messaging.operation.name = "StartMessageMoveTask",
+        messaging.destination.name = %queue,
+        messaging.message.id = %message_id,
+        messaging.aws_sqs.source_queue = %dlq,
+    )
+}
+
 /// Processes one received message; continue the sender's trace with
 /// [`super::Carrier::continue_in`] before logging in it. `order_id` and `correlation_id`
 /// are recorded once the body is read.

@@ -38,7 +38,14 @@ pub async fn dlq(command: DlqCommand) -> Result<String, Error> {
             backend,
         } => workshop::dlq::list(backend, &DataDir::new(data.data_dir)?, limit, json).await,
         DlqCommand::Redrive { data, backend } => {
-            workshop::dlq::redrive(backend, &DataDir::new(data.data_dir)?).await
+            let dir = DataDir::new(data.data_dir)?;
+            // The redrive is a span in each message's trace: written to the stack's span
+            // store (and collector) from this process too.
+            let (tracer, _) = workshop::stack::xray::tracer(&dir)?;
+            tracer.install_alone()?;
+            let out = workshop::dlq::redrive(backend, &dir).await;
+            tracer.flush().await;
+            out
         }
     };
     out.map_err(|e| e as Error)

@@ -170,7 +170,7 @@ pub async fn list(
                 && filter.min_duration_ms.is_none_or(|d| t.duration_ms >= d)
         })
         .collect();
-    out.sort_by(|a, b| b.start_ns.cmp(&a.start_ns));
+    out.sort_by_key(|t| std::cmp::Reverse(t.start_ns));
     out.truncate(filter.limit.unwrap_or(50).clamp(1, 1000));
     Ok(out)
 }
@@ -191,14 +191,25 @@ pub async fn show(
     logs_dir: &Path,
     id: &str,
 ) -> Result<Option<TraceView>, SpanStoreError> {
-    let trace_ids = resolve(store, id).await?;
-    if trace_ids.is_empty() {
+    let mut traces = Vec::new();
+    for t in resolve(store, id).await? {
+        let spans = store.trace(&t).await?;
+        traces.push((t, spans));
+    }
+    // An order's life (create, processing, retries, redrive), not its lookups
+    // (`GET /orders/{id}`), unless it has nothing else.
+    let is_lookup = |spans: &[StoredSpan]| {
+        let refs: Vec<&StoredSpan> = spans.iter().collect();
+        summarize("", &refs).root.starts_with("GET ")
+    };
+    if traces.iter().any(|(_, s)| !is_lookup(s)) {
+        traces.retain(|(_, s)| !is_lookup(s));
+    }
+    if traces.is_empty() {
         return Ok(None);
     }
-    let mut spans = Vec::new();
-    for t in &trace_ids {
-        spans.extend(store.trace(t).await?);
-    }
+    let trace_ids: Vec<String> = traces.iter().map(|(t, _)| t.clone()).collect();
+    let mut spans: Vec<StoredSpan> = traces.into_iter().flat_map(|(_, s)| s).collect();
     spans.sort_by_key(|s| s.start_ns);
     let summary = group(&spans)
         .into_iter()
