@@ -6,3 +6,4 @@ pub mod dlq;
 pub mod load;
 pub mod report;
 pub mod stack;
+pub mod traces;

@@ -5,6 +5,7 @@ mod chaos;
 mod dlq;
 mod load;
 mod report;
+mod traces;
 mod up;
 
 use clap::{Parser, Subcommand};
@@ -48,6 +49,11 @@ enum Command {
         #[command(subcommand)]
         command: chaos::ChaosCommand,
     },
+    /// The local stack's traces: recent ones, or one as a waterfall with its log lines.
+    Traces {
+        #[command(subcommand)]
+        command: Option<traces::TracesCommand>,
+    },
     /// Send load to the order API: an open-loop generator at a fixed rate for a fixed time,
     /// with a latency histogram and errors by status. Stops by itself.
     Load(load::LoadArgs),
@@ -63,6 +69,7 @@ impl Cli {
             Command::Chaos { command } => chaos::chaos(command).await.map(|out| println!("{out}")),
             Command::Alarms(args) => report::alarms(args).await.map(|out| println!("{out}")),
             Command::Metrics(args) => report::metrics(args).await.map(|out| println!("{out}")),
+            Command::Traces { command } => traces::traces(command).await.map(|out| println!("{out}")),
         }
     }
 }
@@ -71,12 +78,16 @@ impl Cli {
 #[derive(clap::Args)]
 struct ConsoleArgs {
     /// The running stack's console address.
-    #[arg(
-        long,
-        default_value = "http://127.0.0.1:3001",
-        env = "WORKSHOP_CONSOLE"
-    )]
+    #[arg(long, default_value = DEFAULT_CONSOLE, env = CONSOLE_ENV)]
     console: String,
+}
+
+const DEFAULT_CONSOLE: &str = "http://127.0.0.1:3001";
+const CONSOLE_ENV: &str = "WORKSHOP_CONSOLE";
+
+/// The console address when a command is given no arguments (`workshop traces`).
+fn default_console() -> String {
+    std::env::var(CONSOLE_ENV).unwrap_or_else(|_| DEFAULT_CONSOLE.to_owned())
 }
 
 #[derive(clap::Args)]
