@@ -53,7 +53,20 @@ export const api = {
   journal: () => request('GET', '/api/chaos/journal'),
   chaosFaults: () => request('GET', '/api/chaos/faults'),
   functions: () => request('GET', '/api/functions'),
+  traces: (filter = {}) => request('GET', `/api/traces${query(filter)}`),
+  trace: (id) => request('GET', `/api/trace?id=${encodeURIComponent(id)}`),
+  serviceMap: (minutes) => request('GET', `/api/service-map${query({ minutes })}`),
 };
+
+/** "?a=1&b=x" from the entries that are set (none: ""). */
+function query(params) {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(params || {})) {
+    if (v !== undefined && v !== null && v !== '') q.set(k, String(v));
+  }
+  const text = q.toString();
+  return text ? `?${text}` : '';
+}
 
 // One /api/alarms answer shared by every widget and panel of a refresh round, so a round
 // that draws twelve alarm tiles asks once.

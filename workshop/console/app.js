@@ -1,9 +1,11 @@
 // The console's shell: header (time range, live refresh), tabs routed by the location hash
-// (#/operations, #/business, #/alarms, #/dlq, #/chaos, #/functions), and the refresh loop.
+// (#/operations, #/business, #/traces, #/alarms, #/dlq, #/chaos, #/functions; #/traces/<id> is
+// one trace), and the refresh loop.
 
 import { api, alarmsShared } from './api.js';
 import { Dashboard } from './dashboard.js';
 import { AlarmsPanel, DlqPanel, ChaosPanel, FunctionsPanel } from './panels.js';
+import { TracesPanel } from './traces.js';
 import { h, clear, message, formatTime } from './util.js';
 
 const RANGES = { '5m': 5 * 60_000, '15m': 15 * 60_000, '1h': 60 * 60_000, '3h': 3 * 60 * 60_000 };
@@ -78,7 +80,7 @@ const panels = {};
 
 function tabFromHash() {
   const name = decodeURIComponent(location.hash.replace(/^#\/?/, '').split(/[/?]/)[0] || '');
-  if (['alarms', 'dlq', 'chaos', 'functions'].includes(name)) return name;
+  if (['traces', 'alarms', 'dlq', 'chaos', 'functions'].includes(name)) return name;
   if (name && document.getElementById(`dashboard-${name}`)) return `dashboard-${name}`;
   return 'dashboard-operations';
 }
@@ -116,7 +118,7 @@ function ensureDashboardSection(name) {
   const id = `dashboard-${name}`;
   if (document.getElementById(id)) return;
   $('#main').append(h('section', { id, class: 'tab-panel dashboard', dataset: { dashboard: name }, hidden: true }));
-  const before = document.querySelector('#tabs a[data-tab="alarms"]');
+  const before = document.querySelector('#tabs a[data-tab="traces"]');
   const label = name.charAt(0).toUpperCase() + name.slice(1);
   before.before(h('a', { href: `#/${encodeURIComponent(name)}`, dataset: { tab: id } }, label));
   if (tabFromHash() === id && state.tab !== id) show(id);
@@ -208,6 +210,7 @@ function start() {
   panels.dlq = new DlqPanel($('#dlq'), () => refreshBadges());
   panels.chaos = new ChaosPanel($('#chaos'), () => refreshBadges());
   panels.functions = new FunctionsPanel($('#functions'));
+  panels.traces = new TracesPanel($('#traces'), () => RANGES[state.range] / 60_000);
   window.addEventListener('hashchange', () => show(tabFromHash()));
   if (!location.hash) history.replaceState(null, '', '#/operations');
   show(tabFromHash());

@@ -3,14 +3,10 @@
 
 import { api, alarmsShared } from './api.js';
 import {
-  h, clear, formatNumber, formatTime, relative, countdown, stateChip, stateClass, message,
+  h, clear, errorBox, formatNumber, formatTime, relative, countdown, stateChip, stateClass, message,
 } from './util.js';
 
-function errorBox(msg) {
-  return h('div', { class: 'panel-error', role: 'alert' }, msg);
-}
-
-function panelHeader(title, subtitle, ...actions) {
+export function panelHeader(title, subtitle, ...actions) {
   return h('div', { class: 'panel-header' },
     h('div', {}, h('h2', {}, title), subtitle ? h('p', { class: 'muted' }, subtitle) : null),
     h('div', { class: 'panel-actions' }, actions));
@@ -381,7 +377,7 @@ export class ChaosPanel {
 
     const names = alarms && alarms.alarms ? Object.keys(alarms.alarms) : [];
     const dl = this.form.querySelector('#alarm-names');
-    if (dl && dl.childElementCount !== names.length) clear(dl).append(names.map((n) => h('option', { value: n })));
+    if (dl && dl.childElementCount !== names.length) clear(dl).append(...names.map((n) => h('option', { value: n })));
 
     this.renderStatus(status, alarms);
     this.renderJournal(journal);

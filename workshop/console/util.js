@@ -2,10 +2,18 @@
 
 /** Builds an element: h('td', {class: 'x', dataset: {a: 1}}, 'text', child). */
 export function h(tag, attrs = {}, ...children) {
-  const el = document.createElement(tag);
+  return build(document.createElement(tag), attrs, children);
+}
+
+/** An SVG element, as h() builds HTML ones: s('rect', {x: 1}). */
+export function s(tag, attrs = {}, ...children) {
+  return build(document.createElementNS('http://www.w3.org/2000/svg', tag), attrs, children);
+}
+
+function build(el, attrs, children) {
   for (const [k, v] of Object.entries(attrs || {})) {
     if (v === undefined || v === null || v === false) continue;
-    if (k === 'class') el.className = v;
+    if (k === 'class') el.setAttribute('class', v);
     else if (k === 'dataset') Object.assign(el.dataset, v);
     else if (k === 'text') el.textContent = v;
     else if (k.startsWith('on') && typeof v === 'function') el.addEventListener(k.slice(2), v);
@@ -106,6 +114,32 @@ export function stateChip(state) {
     h('span', { class: 'dot' }), stateLabel(state));
 }
 
+/** A panel's failure, announced. */
+export function errorBox(msg) {
+  return h('div', { class: 'panel-error', role: 'alert' }, msg);
+}
+
 export function message(e) {
   return (e && e.message) || String(e);
+}
+
+/** A span or trace duration: "0.61 ms", "12.3 ms", "117 ms", "3.20 s". */
+export function formatDuration(ms) {
+  if (ms === null || ms === undefined || Number.isNaN(ms)) return '–';
+  const a = Math.abs(ms);
+  if (a >= 1000) return `${(ms / 1000).toFixed(a >= 10_000 ? 1 : 2)} s`;
+  if (a >= 100) return `${Math.round(ms)} ms`;
+  if (a >= 10) return `${ms.toFixed(1)} ms`;
+  return `${+ms.toFixed(2)} ms`;
+}
+
+const clockFmt = new Intl.DateTimeFormat(undefined, {
+  hour: '2-digit', minute: '2-digit', second: '2-digit', fractionalSecondDigits: 3, hour12: false,
+});
+
+/** Local time with milliseconds (log lines of one trace are milliseconds apart). */
+export function formatClock(t) {
+  if (t === null || t === undefined || t === '') return '–';
+  const d = new Date(t);
+  return Number.isNaN(d.getTime()) ? String(t) : clockFmt.format(d);
 }

@@ -1,128 +1,23 @@
 // The console in a real browser against the real binary: `workshop up` on free ports, orders
-// through its API, Debian's Chromium driven by playwright-core. Run with `node --test` (see
-// scripts/console-test.sh). Env: WORKSHOP_BIN (default <repo>/target/debug/workshop),
-// SCREENSHOT_DIR (default <repo>/target/console-screenshots), CHROMIUM (default /usr/bin/chromium).
+// through its API, Debian's Chromium driven by playwright-core (tests/harness.mjs). Run with
+// `node --test` (see scripts/console-test.sh).
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import readline from 'node:readline';
+import {
+  setup, poll, sleep, createOrder as postOrder, ordersIn, openTab as open, shot as screenshot,
+} from './harness.mjs';
 
-const require = createRequire(import.meta.url);
-const { chromium } = require('playwright-core');
-
-const here = path.dirname(fileURLToPath(import.meta.url));
-const repo = path.resolve(here, '../../..');
-const BIN = process.env.WORKSHOP_BIN || path.join(repo, 'target/debug/workshop');
-const SHOTS = process.env.SCREENSHOT_DIR || path.join(repo, 'target/console-screenshots');
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
-
-const ORDER = { customerName: 'Ada', items: [{ sku: 'BOOK-42', qty: 1, price: 9.99 }] };
-
-let stack; // { proc, api, console, dataDir, output }
-let browser;
 let page;
-const pageErrors = [];
+const session = setup((s) => {
+  page = s.page;
+});
+
+const createOrder = () => postOrder(session.stack);
+const openTab = (tab) => open(session, tab);
+const shot = (name) => screenshot(page, name);
 
 // --- helpers -------------------------------------------------------------------------------------
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-/** Calls `check` until it returns a truthy value; fails with `what` and the last value after `ms`. */
-async function poll(what, check, { ms = 60_000, every = 1_000 } = {}) {
-  const until = Date.now() + ms;
-  let last;
-  for (;;) {
-    try {
-      last = await check();
-      if (last && (typeof last !== 'object' || last.ok !== false)) return last;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > until) {
-      const detail = last instanceof Error ? last.message : JSON.stringify(last);
-      throw new Error(`timed out after ${ms / 1000} s waiting for ${what}; last: ${detail}`);
-    }
-    await sleep(every);
-  }
-}
-
-function startStack() {
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'console-test-'));
-  const proc = spawn(BIN, [
-    'up', '--port', '0', '--console-port', '0', '--quiet', '--data-dir', dataDir,
-    '--chaos-armed', '--visibility-timeout', '1',
-  ], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const output = [];
-  proc.stderr.on('data', (d) => output.push(d.toString()));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      proc.kill('SIGKILL');
-      reject(new Error(`no "Local stack ready" line within 60 s:\n${output.join('').slice(-4000)}`));
-    }, 60_000);
-    proc.on('error', (e) => {
-      clearTimeout(timer);
-      reject(new Error(`cannot start ${BIN}: ${e.message} (build it with cargo build -p workshop)`));
-    });
-    proc.on('exit', (code, signal) => {
-      clearTimeout(timer);
-      reject(new Error(`workshop exited early (${code ?? signal}):\n${output.join('').slice(-4000)}`));
-    });
-    const lines = readline.createInterface({ input: proc.stdout });
-    lines.on('line', (line) => {
-      output.push(`${line}\n`);
-      const m = line.match(/^Local stack ready: API (http:\/\/\S+)\s+console (http:\/\/\S+)\s+\(/);
-      if (m) {
-        clearTimeout(timer);
-        proc.removeAllListeners('exit');
-        resolve({ proc, api: m[1], console: m[2], dataDir, output });
-      }
-    });
-  });
-}
-
-async function stopStack() {
-  if (!stack) return;
-  const { proc, dataDir } = stack;
-  stack = null;
-  if (proc.exitCode === null && proc.signalCode === null) {
-    const exited = new Promise((r) => proc.once('exit', r));
-    proc.kill('SIGTERM');
-    const done = await Promise.race([exited.then(() => true), sleep(10_000).then(() => false)]);
-    if (!done) {
-      proc.kill('SIGKILL');
-      await exited;
-    }
-  }
-  fs.rmSync(dataDir, { recursive: true, force: true });
-}
-
-async function createOrder() {
-  const res = await fetch(`${stack.api}/orders`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(ORDER),
-  });
-  const body = await res.json();
-  assert.equal(res.status, 201, `POST /orders: ${res.status} ${JSON.stringify(body)}`);
-  return body.id;
-}
-
-async function orderStatus(id) {
-  const res = await fetch(`${stack.api}/orders/${id}`);
-  const body = await res.json();
-  return body.status;
-}
-
-async function openTab(tab) {
-  await page.goto(`${stack.console}/#/${tab}`);
-  await page.waitForSelector(`#tabs a[data-tab][aria-current="page"][href="#/${tab}"]`);
-}
 
 /** Every widget of the visible dashboard: {id, title, type, view, status, error}. */
 function widgets(dashboard) {
@@ -157,44 +52,6 @@ async function widgetsOk(dashboard, titles, ms = 60_000) {
   }, { ms, every: 2_000 });
 }
 
-async function shot(name) {
-  fs.mkdirSync(SHOTS, { recursive: true });
-  const file = path.join(SHOTS, name);
-  await page.screenshot({ path: file, fullPage: true });
-  return file;
-}
-
-// --- lifecycle -----------------------------------------------------------------------------------
-
-before(async () => {
-  assert.ok(fs.existsSync(BIN), `no workshop binary at ${BIN}: run cargo build -p workshop`);
-  assert.ok(fs.existsSync(CHROMIUM), `no Chromium at ${CHROMIUM}: run scripts/console-test.sh install`);
-  stack = await startStack();
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-      '--no-first-run', '--disable-sync', '--disable-quic'],
-  });
-  page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
-  page.on('pageerror', (e) => pageErrors.push(`pageerror: ${e.message}`));
-  page.on('console', (m) => {
-    if (m.type() === 'error') pageErrors.push(`console.error: ${m.text()} ${JSON.stringify(m.location())}`);
-  });
-});
-
-after(async () => {
-  try {
-    if (browser) await browser.close();
-  } finally {
-    await stopStack();
-  }
-});
-
-// Never leave the stack running, whatever stops this process.
-process.on('exit', () => {
-  if (stack && stack.proc.exitCode === null) stack.proc.kill('SIGKILL');
-});
-
 // --- the outcomes --------------------------------------------------------------------------------
 
 const OPERATIONS_WITH_DATA = [
@@ -212,7 +69,7 @@ test('after a few orders the dashboards show live data', { timeout: 120_000 }, a
   for (let i = 0; i < 5; i++) ids.push(await createOrder());
   await openTab('operations');
   assert.equal(await page.textContent('h1'), 'Order kit — local console');
-  await page.waitForSelector(`#api-url a[href="${stack.api}"]`);
+  await page.waitForSelector(`#api-url a[href="${session.stack.api}"]`);
   const ws = await widgetsOk('operations', OPERATIONS_WITH_DATA, 75_000);
   assert.ok(ws.some((w) => w.view === 'singleValue' && w.status === 'ok'));
   assert.ok(ws.some((w) => w.view === 'timeSeries' && w.status === 'ok'));
@@ -225,10 +82,7 @@ test('after a few orders the dashboards show live data', { timeout: 120_000 }, a
   await openTab('business');
   await widgetsOk('business', BUSINESS_WITH_DATA, 60_000);
   // Processed before the next test turns failures on, so only its orders reach the DLQ.
-  await poll('the first orders CONFIRMED', async () => {
-    const statuses = await Promise.all(ids.map(orderStatus));
-    return statuses.every((s) => s === 'CONFIRMED') ? statuses : { ok: false, statuses };
-  }, { ms: 60_000 });
+  await ordersIn(session.stack, ids, 'CONFIRMED');
 });
 
 test('processor failures from the console fill the DLQ, fire its alarm, and a redrive recovers the orders',
@@ -283,10 +137,7 @@ test('processor failures from the console fill the DLQ, fire its alarm, and a re
     assert.equal(await page.getAttribute('#dlq-result', 'data-moved'), '3', await page.textContent('#dlq-result'));
     await page.waitForSelector('#dlq-empty');
 
-    await poll('the redriven orders CONFIRMED', async () => {
-      const statuses = await Promise.all(ids.map(orderStatus));
-      return statuses.every((s) => s === 'CONFIRMED') ? statuses : { ok: false, statuses };
-    }, { ms: 60_000 });
+    await ordersIn(session.stack, ids, 'CONFIRMED');
     // The console agrees: nothing in the DLQ, no DLQ badge.
     await page.click('#refresh');
     await page.waitForSelector('#dlq-empty');
@@ -312,5 +163,5 @@ test('every widget of both dashboards renders, without an error placeholder or a
       await page.waitForSelector(`#${tab} table`);
     }
     assert.ok(await page.$('#functions tr[data-function="order-processor"]'));
-    assert.deepEqual(pageErrors, [], 'page errors');
+    assert.deepEqual(session.pageErrors, [], 'page errors');
   });

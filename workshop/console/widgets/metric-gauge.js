@@ -1,7 +1,7 @@
 // The metric widget's gauge view: one half-circle per series, from the left axis' min to max
 // (0 to 100 by default), with the horizontal annotations as ticks on the arc.
 
-import { h, formatNumber, formatTick } from '../util.js';
+import { h, s as el, formatNumber, formatTick } from '../util.js';
 import { ANNOTATION_COLOR, latest, seriesColors } from './series.js';
 
 /** @param {import('./metric.js').MetricWidget} widget */
@@ -21,12 +21,6 @@ export function renderGauge(widget, series) {
 
 /** A half-circle gauge (an SVG arc: not a chart) from min to max with the value's needle. */
 function gaugeSvg(value, min, max, color, label, annotations) {
-  const NS = 'http://www.w3.org/2000/svg';
-  const el = (tag, attrs) => {
-    const e = document.createElementNS(NS, tag);
-    for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, String(v));
-    return e;
-  };
   const cx = 100, cy = 100, r = 80;
   const frac = value === null ? 0 : Math.min(1, Math.max(0, (value - min) / (max - min || 1)));
   const point = (f) => {
