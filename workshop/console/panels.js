@@ -122,6 +122,7 @@ export class DlqPanel {
         h('div', { class: 'dlq-head' },
           h('code', { class: 'msg-id', title: 'message id' }, m.messageId || '(no id)'),
           orderId ? h('span', { class: 'pill' }, `order ${orderId}`) : null,
+          m.traceId ? h('a', { class: 'pill', href: `#/traces/${encodeURIComponent(m.traceId)}`, title: 'open this message\'s trace: its receives, the fault, the move to the DLQ' }, `trace ${m.traceId}`) : null,
           h('span', { class: 'pill warn', title: 'receive count' }, `received ${m.receiveCount ?? '?'}×`),
           h('span', { class: 'muted', title: m.sentAt || '' }, m.sentAt ? `sent ${formatTime(m.sentAt)} (${relative(m.sentAt)})` : '')),
         h('details', { class: 'json', open: msgs.length <= 3 },

@@ -105,12 +105,29 @@ async fn rows(backend: Backend, dir: &DataDir, limit: usize) -> Result<Vec<Row>,
     })
 }
 
+/// The message's trace in X-Ray form (`1-…`), from the context it carries: where its order's
+/// trace (retries, the move to the DLQ) is found.
+fn trace_id(m: &Row) -> Option<String> {
+    let carrier = telemetry::trace::Carrier::from_parts(
+        m.attributes
+            .get(telemetry::trace::TRACEPARENT)
+            .map(String::as_str),
+        m.attributes
+            .get(telemetry::trace::AWS_TRACE_HEADER)
+            .map(String::as_str),
+    );
+    carrier
+        .context()
+        .map(|cx| telemetry::trace::xray_trace_id(cx.trace_id()))
+}
+
 fn as_json_rows(messages: &[Row]) -> Vec<serde_json::Value> {
     messages
         .iter()
         .map(|m| {
             serde_json::json!({
                 "messageId": m.message_id,
+                "traceId": trace_id(m),
                 "receiveCount": m.receive_count,
                 "sentAt": timestamp::format(&m.sent_at),
                 "body": serde_json::from_str::<serde_json::Value>(&m.body).unwrap_or_else(|_| m.body.clone().into()),
@@ -144,15 +161,16 @@ pub async fn list(
     }
     let mut out = format!("{} message(s) in the DLQ:\n", messages.len());
     out.push_str(&format!(
-        "{:<36}  {:>8}  {:<24}  BODY\n",
-        "MESSAGE ID", "RECEIVES", "SENT AT"
+        "{:<36}  {:>8}  {:<24}  {:<35}  BODY\n",
+        "MESSAGE ID", "RECEIVES", "SENT AT", "TRACE ID"
     ));
     for m in &messages {
         out.push_str(&format!(
-            "{:<36}  {:>8}  {:<24}  {}\n",
+            "{:<36}  {:>8}  {:<24}  {:<35}  {}\n",
             m.message_id,
             m.receive_count,
             timestamp::format(&m.sent_at),
+            trace_id(m).unwrap_or_else(|| "-".into()),
             m.body
         ));
     }

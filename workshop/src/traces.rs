@@ -42,13 +42,19 @@ fn query(filter: &ListFilter) -> String {
 fn list_of(v: &Value, key: &str) -> String {
     v[key]
         .as_array()
-        .map(|a| a.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(","))
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .collect::<Vec<_>>()
+                .join(",")
+        })
         .unwrap_or_default()
 }
 
 /// Recent traces, newest first: a table, or the JSON.
 pub async fn list(console: &str, filter: &ListFilter, json: bool) -> Result<String, Error> {
-    let traces: Vec<Value> = console_call(console, routes::TRACES, &query(filter), None::<&()>).await?;
+    let traces: Vec<Value> =
+        console_call(console, routes::TRACES, &query(filter), None::<&()>).await?;
     if json {
         return Ok(serde_json::to_string_pretty(&traces)?);
     }
@@ -106,7 +112,11 @@ const SHOWN: &[&str] = &[
 pub fn waterfall(view: &Value) -> String {
     let empty = Vec::new();
     let spans = view["spans"].as_array().unwrap_or(&empty);
-    let start = spans.iter().filter_map(|s| s["start_ns"].as_i64()).min().unwrap_or(0);
+    let start = spans
+        .iter()
+        .filter_map(|s| s["start_ns"].as_i64())
+        .min()
+        .unwrap_or(0);
     let mut out = String::new();
     for t in view["summary"].as_array().unwrap_or(&empty) {
         let _ = writeln!(
@@ -121,7 +131,12 @@ pub fn waterfall(view: &Value) -> String {
     }
     let ids: std::collections::HashSet<(&str, &str)> = spans
         .iter()
-        .map(|s| (s["trace_id"].as_str().unwrap_or_default(), s["span_id"].as_str().unwrap_or_default()))
+        .map(|s| {
+            (
+                s["trace_id"].as_str().unwrap_or_default(),
+                s["span_id"].as_str().unwrap_or_default(),
+            )
+        })
         .collect();
     let is_root = |s: &Value| {
         let parent = s["parent_span_id"].as_str().unwrap_or_default();
@@ -134,7 +149,8 @@ pub fn waterfall(view: &Value) -> String {
             .iter()
             .filter_map(|k| {
                 let v = &span["attributes"][*k];
-                (!v.is_null()).then(|| format!("{k}={}", v.as_str().map_or(v.to_string(), str::to_owned)))
+                (!v.is_null())
+                    .then(|| format!("{k}={}", v.as_str().map_or(v.to_string(), str::to_owned)))
             })
             .collect();
         let _ = writeln!(

@@ -436,6 +436,13 @@ async fn a_poisoned_orders_trace_tells_its_failures_the_dlq_and_the_redrive() {
         assert_eq!(s["attributes"]["error.type"], "InjectedFault");
     }
     let summary = &view["summary"][0];
+    // The DLQ's view of the message leads to the same trace.
+    let dead = dlq_rows(dir.path());
+    let row = dead
+        .iter()
+        .find(|m| m["body"]["orderId"] == id.as_str())
+        .unwrap();
+    assert_eq!(row["traceId"], summary["xray_trace_id"]);
     assert!(
         summary["faults"]
             .as_array()

@@ -133,6 +133,8 @@ impl Tracing {
             .with_location(false)
             .with_threads(false)
             .with_target(false)
+            // busy_ns/idle_ns on every span say nothing a duration does not.
+            .with_tracked_inactivity(false)
     }
 
     /// Installs this tracer alone as the global subscriber (spans, no log lines): for a

@@ -69,7 +69,9 @@ impl Cli {
             Command::Chaos { command } => chaos::chaos(command).await.map(|out| println!("{out}")),
             Command::Alarms(args) => report::alarms(args).await.map(|out| println!("{out}")),
             Command::Metrics(args) => report::metrics(args).await.map(|out| println!("{out}")),
-            Command::Traces { command } => traces::traces(command).await.map(|out| println!("{out}")),
+            Command::Traces { command } => {
+                traces::traces(command).await.map(|out| println!("{out}"))
+            }
         }
     }
 }

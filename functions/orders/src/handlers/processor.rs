@@ -32,13 +32,19 @@ pub fn record_span(record: &SqsMessage) -> tracing::Span {
         message_id,
         receive_count,
     );
+    record_carrier(record).continue_in(&span);
+    span
+}
+
+/// The sender's context a record carries: the `traceparent` message attribute, else the
+/// `AWSTraceHeader` system attribute.
+fn record_carrier(record: &SqsMessage) -> Carrier {
     let traceparent = record
         .message_attributes
         .get(TRACEPARENT)
         .and_then(|a| a.string_value.as_deref());
     let xray = record.attributes.get(AWS_TRACE_HEADER).map(String::as_str);
-    Carrier::from_parts(traceparent, xray).continue_in(&span);
-    span
+    Carrier::from_parts(traceparent, xray)
 }
 
 /// Why one message could not be processed. Its record is reported as a batch item failure,
@@ -101,6 +107,12 @@ impl ProcessOrders {
     /// bad message does not make SQS redeliver the whole batch.
     pub async fn handle(&self, event: SqsEvent) -> SqsBatchResponse {
         let mut response = SqsBatchResponse::default();
+        // The batch's invocation links to each record's trace (the messaging conventions'
+        // batch receive), so it leads to the orders it processed.
+        let batch = tracing::Span::current();
+        for record in &event.records {
+            record_carrier(record).link_from(&batch);
+        }
         for record in &event.records {
             let message_id = record.message_id.clone().unwrap_or_default();
             let span = record_span(record);

@@ -3,6 +3,7 @@ use crate::ports::{Clock, DependencyError, OrderCreated, OrderQueue, OrderStore}
 use crate::settings::SweeperSettings;
 use std::sync::Arc;
 use telemetry::catalogue::Operation;
+use tracing::Instrument;
 use tracing::{error, info};
 
 /// What one sweep did (also the sweeper Lambda's return value).
@@ -55,7 +56,10 @@ impl Sweeper {
                 created_at: order.created_at,
                 correlation_id: None,
             };
-            let sent =
+            // One span per republished order, holding its id: the order's traces include it,
+            // and its processing continues this span's trace.
+            let span = tracing::info_span!("republish_order", order_id = %order.id);
+            let republish = async {
                 match metrics::timed(Operation::SendMessage, self.queue.publish(&message)).await {
                     Ok(_) => {
                         metrics::timed(
@@ -65,7 +69,9 @@ impl Sweeper {
                         .await
                     }
                     Err(e) => Err(e),
-                };
+                }
+            };
+            let sent = republish.instrument(span).await;
             match sent {
                 Ok(()) => {
                     report.published += 1;
