@@ -33,7 +33,7 @@ cd "$(dirname "$0")/.."
 ROOT=$PWD
 LABS_DIR=${LABS_DIR:-workshop/labs}
 # Screenshots the labs may reference (docs/images/<name>.png).
-IMAGES="operations-calm operations-alarm chaos dlq"
+IMAGES="operations-calm operations-alarm chaos dlq traces-list traces-waterfall traces-fault"
 READY_URL=http://127.0.0.1:3001/api/about
 READY_TIMEOUT=${LABS_READY_TIMEOUT:-600}
 LAB_TIMEOUT=${LABS_LAB_TIMEOUT:-900}
