@@ -1,7 +1,8 @@
 //! The AWS adapters' spans, on moto server: a published message carries its PRODUCER span's
 //! context in both forms (what the processor continues), a redrive by copy keeps it, and
 //! every DynamoDB call is a CLIENT span with its table, attempts and error code. The SDK's
-//! retries are counted against a local server that always answers 500.
+//! retries are counted against a local server that always answers 500. (Without a tracer a
+//! message carries no trace: `store_conformance.rs`, whose binary installs none.)
 
 mod common;
 
@@ -15,7 +16,7 @@ use std::future::Future;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 use telemetry::trace::{Carrier, SpanData, SpanSink, Tracing};
 use tracing::Instrument;
@@ -39,16 +40,20 @@ impl SpanSink for Collect {
     }
 }
 
-/// A tracer for this test's thread (the tests run on tokio's current-thread runtime), and
-/// what it exports.
-struct Traced {
+/// One tracer for the whole test binary, installed as the global subscriber: a subscriber
+/// per test thread races with tracing's per-callsite interest cache (a span first seen on a
+/// thread without one can stay disabled for all). Each test works inside its own root span
+/// and reads back the spans of its trace.
+struct Global {
     tracing: Tracing,
     spans: Collect,
-    _guard: tracing::subscriber::DefaultGuard,
+    /// Flushes one at a time, so a test never reads while another holds its spans.
+    flushing: tokio::sync::Mutex<()>,
 }
 
-impl Traced {
-    fn install() -> Traced {
+fn global() -> &'static Global {
+    static GLOBAL: OnceLock<Global> = OnceLock::new();
+    GLOBAL.get_or_init(|| {
         let spans = Collect::default();
         let tracing = Tracing::new(
             telemetry::trace::resource("orders-aws-test", vec![]),
@@ -56,23 +61,45 @@ impl Traced {
         );
         // INFO, as the functions install it (telemetry::logs): the SDK's own debug spans
         // stay out of traces.
-        let subscriber = tracing_subscriber::registry().with(
-            tracing
-                .layer()
-                .with_filter(tracing_subscriber::filter::LevelFilter::INFO),
-        );
-        let guard = tracing::subscriber::set_default(subscriber);
-        Traced {
+        tracing_subscriber::registry()
+            .with(
+                tracing
+                    .layer()
+                    .with_filter(tracing_subscriber::filter::LevelFilter::INFO),
+            )
+            .try_init()
+            .expect("the only subscriber of this test binary");
+        Global {
             tracing,
             spans,
-            _guard: guard,
+            flushing: tokio::sync::Mutex::new(()),
         }
-    }
+    })
+}
 
-    async fn finished(&self) -> Vec<SpanData> {
-        self.tracing.flush().await;
-        self.spans.0.lock().unwrap().clone()
-    }
+/// A root span for one test, in a trace of its own.
+fn root(name: &'static str) -> (tracing::Span, TraceId) {
+    global();
+    let span = tracing::info_span!("test", otel.name = name);
+    let trace_id = telemetry::trace::ids(&span)
+        .map(|(t, _)| TraceId::from_hex(&t).unwrap())
+        .expect("the root span is in a trace");
+    (span, trace_id)
+}
+
+/// The finished spans of `trace`, in the order they ended.
+async fn spans_of(trace: TraceId) -> Vec<SpanData> {
+    let g = global();
+    let _one = g.flushing.lock().await;
+    g.tracing.flush().await;
+    g.spans
+        .0
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|s| s.span_context.trace_id() == trace)
+        .cloned()
+        .collect()
 }
 
 fn attribute<'a>(span: &'a SpanData, key: &str) -> Option<&'a Value> {
@@ -108,19 +135,15 @@ fn both_forms(carrier: &Carrier) -> [(TraceId, SpanId); 2] {
     ]
 }
 
-/// Publishes `msg` inside a root span; returns the root's trace id.
+/// Publishes `msg` inside a root span of its own; returns the root's trace id.
 async fn publish_in_a_trace(queue: &SqsOrderQueue, msg: &OrderCreated) -> (TraceId, String) {
-    let root = tracing::info_span!("test.create");
-    let trace_id = telemetry::trace::ids(&root)
-        .map(|(t, _)| TraceId::from_hex(&t).unwrap())
-        .expect("the root span is in a trace");
+    let (root, trace_id) = root("test.create");
     let id = queue.publish(msg).instrument(root).await.unwrap();
     (trace_id, id)
 }
 
 #[tokio::test]
 async fn a_published_message_carries_its_producer_span_to_the_consumer() {
-    let traced = Traced::install();
     let (client, queues) = common::fresh_queues().await;
     let queue = SqsOrderQueue::new(client.clone(), &queues.queue_url);
     let msg = order_created();
@@ -134,7 +157,7 @@ async fn a_published_message_carries_its_producer_span_to_the_consumer() {
     let got = &received[0];
     assert_eq!(got.message_id, message_id);
 
-    let spans = traced.finished().await;
+    let spans = spans_of(trace_id).await;
     let queue_name = queues.queue_url.rsplit('/').next().unwrap();
     let producers = named(&spans, &format!("send {queue_name}"));
     assert_eq!(producers.len(), 1, "{spans:#?}");
@@ -160,22 +183,6 @@ async fn a_published_message_carries_its_producer_span_to_the_consumer() {
         "{:?}",
         got.trace
     );
-    // Without a tracer in the consumer's context its poll made no span of its own.
-    assert!(named(&spans, "SQS.ReceiveMessage").is_empty(), "{spans:#?}");
-}
-
-#[tokio::test]
-async fn without_a_tracer_a_message_carries_no_trace() {
-    let (client, queues) = common::fresh_queues().await;
-    let queue = SqsOrderQueue::new(client.clone(), &queues.queue_url);
-    queue.publish(&order_created()).await.unwrap();
-    let received = SqsConsumer::new(client, &queues.queue_url)
-        .receive(10)
-        .await
-        .unwrap();
-    assert_eq!(received.len(), 1);
-    assert!(received[0].trace.is_empty(), "{:?}", received[0].trace);
-    assert!(!received[0].attributes.contains_key("traceparent"));
 }
 
 /// Fails the one message on the queue `maxReceiveCount` times; the next receive moves it.
@@ -193,7 +200,6 @@ async fn dead_letter(client: &aws_sdk_sqs::Client, queues: &Queues) {
 
 #[tokio::test]
 async fn a_redrive_by_copy_keeps_the_message_in_its_trace() {
-    let traced = Traced::install();
     let (client, queues) = common::fresh_queues().await;
     let queue = SqsOrderQueue::new(client.clone(), &queues.queue_url);
     let msg = order_created();
@@ -227,7 +233,7 @@ async fn a_redrive_by_copy_keeps_the_message_in_its_trace() {
         "the copy names the same producer span in both forms"
     );
     // The copy itself is a send in the order's trace, under the first send.
-    let spans = traced.finished().await;
+    let spans = spans_of(trace_id).await;
     let queue_name = queues.queue_url.rsplit('/').next().unwrap();
     let sends = named(&spans, &format!("send {queue_name}"));
     assert_eq!(sends.len(), 2, "{spans:#?}");
@@ -239,23 +245,22 @@ async fn a_redrive_by_copy_keeps_the_message_in_its_trace() {
 
 #[tokio::test]
 async fn every_dynamodb_call_is_a_client_span_of_the_table() {
-    let traced = Traced::install();
     let (client, table) = common::fresh_table().await;
     let store = DynamoDbOrderStore::new(client.clone(), &table);
     let order = conformance::sample_order(conformance::at(5));
-    let root = tracing::info_span!("test.request");
+    let (root, trace_id) = root("test.request");
     let root_id = telemetry::trace::ids(&root).unwrap().1;
+    // A table that does not exist: the span fails with DynamoDB's error code.
+    let missing = DynamoDbOrderStore::new(client, format!("{table}-missing"));
     async {
         store.create(&order, None).await.unwrap();
         assert!(store.get(order.id).await.unwrap().is_some());
+        assert!(missing.get(order.id).await.is_err());
     }
     .instrument(root)
     .await;
-    // A table that does not exist: the span fails with DynamoDB's error code.
-    let missing = DynamoDbOrderStore::new(client, format!("{table}-missing"));
-    assert!(missing.get(order.id).await.is_err());
 
-    let spans = traced.finished().await;
+    let spans = spans_of(trace_id).await;
     let writes = named(&spans, "DynamoDB.TransactWriteItems");
     let reads = named(&spans, "DynamoDB.GetItem");
     assert_eq!((writes.len(), reads.len()), (1, 2), "{spans:#?}");
@@ -280,16 +285,20 @@ async fn every_dynamodb_call_is_a_client_span_of_the_table() {
 
 #[tokio::test]
 async fn a_replayed_create_is_not_a_failed_span() {
-    let traced = Traced::install();
     let (client, table) = common::fresh_table().await;
     let store = DynamoDbOrderStore::new(client, &table);
     let key = conformance::fresh_key("hash", conformance::at(3_600_000));
     let first = conformance::sample_order(conformance::at(0));
-    store.create(&first, Some(&key)).await.unwrap();
     let retry = conformance::sample_order(conformance::at(1));
-    store.create(&retry, Some(&key)).await.unwrap();
+    let (root, trace_id) = root("test.replay");
+    async {
+        store.create(&first, Some(&key)).await.unwrap();
+        store.create(&retry, Some(&key)).await.unwrap();
+    }
+    .instrument(root)
+    .await;
 
-    let spans = traced.finished().await;
+    let spans = spans_of(trace_id).await;
     let writes = named(&spans, "DynamoDB.TransactWriteItems");
     assert_eq!(writes.len(), 2, "{spans:#?}");
     let replay = writes[1];
@@ -337,7 +346,6 @@ fn failing_dynamodb(connections: usize) -> String {
 
 #[tokio::test]
 async fn the_sdk_retries_are_events_on_the_call_span() {
-    let traced = Traced::install();
     let endpoint = failing_dynamodb(10);
     let config = aws_sdk_dynamodb::Config::builder()
         .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
@@ -354,9 +362,10 @@ async fn the_sdk_retries_are_events_on_the_call_span() {
         )
         .build();
     let store = DynamoDbOrderStore::new(aws_sdk_dynamodb::Client::from_conf(config), "orders");
-    assert!(store.get(Uuid::new_v4()).await.is_err());
+    let (root, trace_id) = root("test.retries");
+    assert!(store.get(Uuid::new_v4()).instrument(root).await.is_err());
 
-    let spans = traced.finished().await;
+    let spans = spans_of(trace_id).await;
     let reads = named(&spans, "DynamoDB.GetItem");
     assert_eq!(reads.len(), 1, "{spans:#?}");
     let read = reads[0];
