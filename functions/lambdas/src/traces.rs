@@ -9,7 +9,7 @@
 use crate::otlp_sigv4::{OtlpHttps, XRAY_SERVICE, xray_region};
 use aws_config::SdkConfig;
 use opentelemetry::KeyValue;
-use orders::settings::Function;
+use orders::settings::{Function, env};
 use telemetry::catalogue::SERVICE_NAME;
 use telemetry::trace::otlp::{self, Otlp, OtlpError};
 use telemetry::trace::{FLUSH_TIMEOUT, SpanSink, Tracing};
@@ -25,6 +25,12 @@ pub fn tracer(function: Function, aws: &SdkConfig) -> (Tracing, Option<OtlpError
         function.name(),
         vec![
             KeyValue::new("service.namespace", SERVICE_NAME),
+            // Which stack: the dashboards' span queries narrow the account-wide aws/spans
+            // log group to this one (dev and staging may share an account).
+            KeyValue::new(
+                "deployment.environment.name",
+                std::env::var(env::ENVIRONMENT).unwrap_or_default(),
+            ),
             KeyValue::new("cloud.provider", "aws"),
             KeyValue::new("cloud.platform", "aws_lambda"),
             KeyValue::new("faas.name", function.name()),
