@@ -4,8 +4,11 @@
 
 use crate::live::{Live, LiveSource, SourceError};
 use async_trait::async_trait;
-use aws_sdk_ssm::error::DisplayErrorContext;
+use aws_sdk_ssm::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_ssm::operation::RequestId;
 use aws_sdk_ssm::types::ParameterType;
+use telemetry::trace::spans;
+use tracing::{Instrument, Span};
 
 /// The value of a parameter with no override: the deploy-time flags apply.
 pub const UNSET: &str = r#"{"state":"unset"}"#;
@@ -35,12 +38,12 @@ impl ChaosParameter {
         }
     }
 
+    /// One `GetParameter`, a CLIENT span in the invocation that asked (the injector's cache
+    /// asks at most every `CHAOS_CACHE_SECONDS`).
     pub async fn read(&self) -> Result<Live, SourceError> {
-        let out = self
-            .client
-            .get_parameter()
-            .name(&self.name)
-            .send()
+        let span = spans::aws("SSM", "GetParameter");
+        let call = self.client.get_parameter().name(&self.name).send();
+        let out = traced(span, call)
             .await
             .map_err(|e| self.error(DisplayErrorContext(e)))?;
         let value = out
@@ -70,11 +73,44 @@ impl ChaosParameter {
         if create {
             put = put.r#type(ParameterType::String);
         }
-        put.send()
+        traced(spans::aws("SSM", "PutParameter"), put.send())
             .await
             .map_err(|e| self.error(DisplayErrorContext(e)))?;
         Ok(())
     }
+}
+
+/// Runs one SSM call in `span`: its request id, and on an error the SDK's error code as
+/// `error.type` (`ParameterNotFound`, `AccessDeniedException`, or `DispatchFailure` when no
+/// answer came).
+async fn traced<T, E, R>(
+    span: Span,
+    call: impl Future<Output = Result<T, SdkError<E, R>>>,
+) -> Result<T, SdkError<E, R>>
+where
+    T: RequestId,
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug + 'static,
+    SdkError<E, R>: RequestId,
+{
+    let result = call.instrument(span.clone()).await;
+    let request_id = match &result {
+        Ok(out) => out.request_id(),
+        Err(e) => e.request_id(),
+    };
+    if let Some(id) = request_id {
+        span.record("aws.request_id", id);
+    }
+    if let Err(e) = &result {
+        let kind = match e {
+            SdkError::ServiceError(_) => e.code().unwrap_or("ServiceError"),
+            SdkError::TimeoutError(_) => "TimeoutError",
+            SdkError::DispatchFailure(_) => "DispatchFailure",
+            _ => "SdkError",
+        };
+        spans::fail(&span, kind, DisplayErrorContext(e));
+    }
+    result
 }
 
 #[async_trait]

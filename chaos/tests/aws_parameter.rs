@@ -13,6 +13,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 async fn ssm() -> aws_sdk_ssm::Client {
+    // Before any SSM call of any test makes a span (see `tracer`).
+    tracer();
     let config = common::sdk_config().await;
     // The endpoint again at service level, so no AWS_ENDPOINT_URL_SSM can redirect a test.
     let conf = aws_sdk_ssm::config::Builder::from(&config)
@@ -115,4 +117,93 @@ async fn a_missing_or_garbled_parameter_is_named() {
         .unwrap();
     let e = p.read().await.unwrap_err().to_string();
     assert!(e.contains("not a chaos override"), "{e}");
+}
+
+/// Keeps every exported span.
+#[derive(Clone, Default)]
+struct Collect(Arc<std::sync::Mutex<Vec<telemetry::trace::SpanData>>>);
+
+impl telemetry::trace::SpanSink for Collect {
+    fn name(&self) -> &str {
+        "collect"
+    }
+    fn export(
+        &self,
+        batch: Vec<telemetry::trace::SpanData>,
+    ) -> std::pin::Pin<Box<dyn Future<Output = Result<(), String>> + Send + '_>> {
+        self.0.lock().unwrap().extend(batch);
+        Box::pin(async { Ok(()) })
+    }
+}
+
+/// The binary's one tracer, as the global subscriber, installed before any test calls SSM
+/// (a subscriber per test thread would race with tracing's callsite interest cache while the
+/// other tests run without one).
+fn tracer() -> &'static (telemetry::trace::Tracing, Collect) {
+    use tracing_subscriber::prelude::*;
+    static TRACER: std::sync::OnceLock<(telemetry::trace::Tracing, Collect)> =
+        std::sync::OnceLock::new();
+    TRACER.get_or_init(|| {
+        let spans = Collect::default();
+        let tracing = telemetry::trace::Tracing::new(
+            telemetry::trace::resource("chaos-test", vec![]),
+            vec![Box::new(spans.clone())],
+        );
+        tracing_subscriber::registry()
+            .with(
+                tracing
+                    .layer()
+                    .with_filter(tracing_subscriber::filter::LevelFilter::INFO),
+            )
+            .try_init()
+            .expect("the only subscriber of this test binary");
+        (tracing, spans)
+    })
+}
+
+#[tokio::test]
+async fn each_call_is_a_client_span_and_a_missing_parameter_fails_it() {
+    use opentelemetry::Value;
+    use tracing::Instrument;
+    let (tracing, spans) = tracer();
+    let root = tracing::info_span!("test");
+    let (trace_id, _) = telemetry::trace::ids(&root).expect("in a trace");
+    let missing = ChaosParameter::new(ssm().await, "/no-such/chaos");
+    async {
+        let p = fresh().await;
+        assert_eq!(p.read().await.unwrap(), Live::Unset);
+        assert!(missing.read().await.is_err());
+    }
+    .instrument(root)
+    .await;
+
+    tracing.flush().await;
+    let spans: Vec<_> = spans
+        .0
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|s| s.span_context.trace_id().to_string() == trace_id)
+        .cloned()
+        .collect();
+    let named = |name: &str| spans.iter().filter(|s| s.name == name).collect::<Vec<_>>();
+    let attr = |s: &telemetry::trace::SpanData, key: &str| {
+        s.attributes
+            .iter()
+            .find(|kv| kv.key.as_str() == key)
+            .map(|kv| kv.value.clone())
+    };
+    assert_eq!(named("SSM.PutParameter").len(), 1, "{spans:#?}");
+    let reads = named("SSM.GetParameter");
+    assert_eq!(reads.len(), 2, "{spans:#?}");
+    assert_eq!(attr(reads[0], "rpc.service"), Some(Value::from("SSM")));
+    assert_eq!(attr(reads[0], "error.type"), None);
+    assert_eq!(
+        attr(reads[1], "error.type"),
+        Some(Value::from("ParameterNotFound"))
+    );
+    assert!(matches!(
+        reads[1].status,
+        opentelemetry::trace::Status::Error { .. }
+    ));
 }

@@ -77,6 +77,23 @@ impl Grid {
         self.row_height = self.row_height.max(height);
     }
 
+    /// A widget that only AWS can feed (a Logs Insights query the local console does not
+    /// run, over a log group only AWS has). Locally its place holds a note saying where to
+    /// look instead, so both targets keep one layout.
+    pub fn aws_only(
+        &mut self,
+        kind: &str,
+        width: u32,
+        height: u32,
+        properties: Value,
+        local_note: &str,
+    ) {
+        match self.target {
+            Target::Aws => self.add(kind, width, height, properties),
+            Target::Local => self.add("text", width, height, json!({ "markdown": local_note })),
+        }
+    }
+
     /// A full-width markdown heading starting a new row; `text` says what the row is for.
     pub fn section(&mut self, title: &str, text: &str) {
         self.new_row();

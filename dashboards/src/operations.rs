@@ -1,7 +1,8 @@
 //! The operations dashboard: is the system up, where is it slow or failing. Rows follow a
 //! request's path: headline numbers and alarm states, API, Lambda per function, the queue and
-//! its DLQ, DynamoDB, chaos injections, then log queries to go from a graph to the lines. One
-//! function per row, in that order.
+//! its DLQ, DynamoDB, chaos injections, then log queries to go from a graph to the lines, and
+//! traces to go from a line to the whole life of its order. One function per row, in that
+//! order.
 
 use alarm_engine::Alarm;
 use alarms::catalog::{self, Target, aws_metric, business_metric, threshold};
@@ -14,10 +15,17 @@ use crate::layout::{self, Grid};
 use crate::widgets::{Chart, View, alarm_properties, breakdown, hidden, label, log_properties};
 
 const ALL_LOG_FIELDS: &str =
-    "fields @timestamp, function_name, level, message, correlation_id, order_id";
+    "fields @timestamp, function_name, level, message, correlation_id, order_id, trace_id";
+
+/// The log group CloudWatch Transaction Search writes every span to (one per account and
+/// region; template.yaml turns it on).
+pub const SPANS_LOG_GROUP: &str = "aws/spans";
 
 pub fn render(target: Target) -> Value {
-    layout::body(target, &[headline, api, lambda, sqs, dynamodb, chaos, logs])
+    layout::body(
+        target,
+        &[headline, api, lambda, sqs, dynamodb, chaos, logs, traces],
+    )
 }
 
 /// The AWS service series of the stack's own resources on a target.
@@ -387,6 +395,62 @@ fn logs(g: &mut Grid) {
             width,
             6,
             log_properties(target, title, &groups, &query),
+        );
+    }
+}
+
+/// From a failed invocation to its trace, and where the time goes by span. The span queries
+/// read Transaction Search's `aws/spans` (OpenTelemetry's shape: `name`, `kind`,
+/// `durationNano`, `attributes.*`, `resource.attributes.*`), narrowed to this stack's
+/// functions by their resource (`service.namespace`, `deployment.environment.name`), since
+/// the log group holds every span of the account and region.
+fn traces(g: &mut Grid) {
+    let target = g.target();
+    g.section(
+        "Traces",
+        "A failed invocation's trace_id opens its trace (CloudWatch > Transaction Search, or the local console's Traces page); the spans below show which calls are slow or failing.",
+    );
+    let groups: Vec<String> = Function::ALL.iter().map(|f| target.log_group(*f)).collect();
+    g.add(
+        "log",
+        24,
+        6,
+        log_properties(
+            target,
+            "Newest failures with their trace (open trace_id in Transaction Search)",
+            &groups,
+            "fields @timestamp, function_name, trace_id, order_id, correlation_id, message | filter level = \"ERROR\" and ispresent(trace_id) | sort @timestamp desc | limit 50",
+        ),
+    );
+    let ours = format!(
+        "filter `resource.attributes.service.namespace` = \"{}\" and `resource.attributes.deployment.environment.name` = \"{}\"",
+        target.service(),
+        target.environment()
+    );
+    let local = "**On AWS only**: this widget reads the spans CloudWatch Transaction Search stores in `aws/spans`. Locally, the console's Traces page shows the same spans.";
+    let span_queries = [
+        (
+            "p99 duration by span name (ms)",
+            format!(
+                "{ours} | fields durationNano / 1000000 as duration_ms | stats count(*) as spans, pct(duration_ms, 50) as p50_ms, pct(duration_ms, 99) as p99_ms by name | sort p99_ms desc | limit 50"
+            ),
+        ),
+        (
+            // error.type also names the failures the store turns into an answer (a failed
+            // condition on a replay or a duplicate), which the span does not mark failed.
+            "Span errors by name and error.type",
+            format!(
+                "{ours} and ispresent(`attributes.error.type`) | stats count(*) as errors by name, `attributes.error.type` as error_type | sort errors desc | limit 50"
+            ),
+        ),
+    ];
+    for (title, query) in span_queries {
+        g.aws_only(
+            "log",
+            12,
+            6,
+            log_properties(target, title, &[SPANS_LOG_GROUP.to_owned()], &query),
+            local,
         );
     }
 }

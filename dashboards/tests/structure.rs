@@ -102,3 +102,73 @@ fn the_check_catches_what_cloudwatch_would_reject_or_draw_empty() {
         check_body(&json!({ "widgets": too_many }), &arns).contains(&Problem::TooManyWidgets(501))
     );
 }
+
+/// The log widgets of the operations dashboard on `target`: (title, query).
+fn log_queries(target: Target) -> Vec<(String, String)> {
+    Dashboard::Operations.render(target)["widgets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|w| w["type"] == "log")
+        .map(|w| {
+            (
+                w["properties"]["title"].as_str().unwrap().to_owned(),
+                w["properties"]["query"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn the_traces_row_leads_from_a_failure_to_its_trace_on_both_targets() {
+    for target in Target::ALL {
+        let queries = log_queries(target);
+        assert!(
+            queries
+                .iter()
+                .any(|(_, q)| q.contains("trace_id") && q.contains("level = \"ERROR\"")),
+            "{target:?}: {queries:#?}"
+        );
+    }
+}
+
+#[test]
+fn span_queries_read_transaction_search_on_aws_only_and_keep_the_layout() {
+    let spans = format!("SOURCE '{}'", dashboards::operations::SPANS_LOG_GROUP);
+    let aws: Vec<_> = log_queries(Target::Aws)
+        .into_iter()
+        .filter(|(_, q)| q.starts_with(&spans))
+        .collect();
+    assert_eq!(aws.len(), 2, "{aws:#?}");
+    for (title, query) in &aws {
+        // aws/spans holds every span of the account and region: only this stack's count.
+        assert!(
+            query.contains("`resource.attributes.service.namespace` = \"orders\"")
+                && query.contains(
+                    "`resource.attributes.deployment.environment.name` = \"${Environment}\""
+                ),
+            "{title}: {query}"
+        );
+    }
+    assert!(aws.iter().any(|(_, q)| q.contains("pct(duration_ms, 99)")));
+    // The local console runs no span query (no aws/spans there, no pct()): a note holds
+    // the place, so both bodies have the same widgets in the same places.
+    assert!(
+        log_queries(Target::Local)
+            .iter()
+            .all(|(_, q)| !q.contains(&spans)),
+        "local"
+    );
+    let places = |target| -> Vec<(u64, u64, u64, u64)> {
+        Dashboard::Operations.render(target)["widgets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|w| {
+                let n = |k: &str| w[k].as_u64().unwrap();
+                (n("x"), n("y"), n("width"), n("height"))
+            })
+            .collect()
+    };
+    assert_eq!(places(Target::Aws), places(Target::Local));
+}

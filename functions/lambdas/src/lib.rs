@@ -15,6 +15,7 @@ use std::sync::Arc;
 use telemetry::catalogue::SERVICE_NAME;
 use telemetry::metrics::LambdaMetrics;
 
+pub mod otlp_sigv4;
 pub mod traces;
 
 // Only with `--features mimalloc`, for the tuning record: the system allocator ships.
@@ -129,16 +130,26 @@ struct SecretsManagerKey(SdkConfig);
 #[async_trait::async_trait]
 impl PageKeySource for SecretsManagerKey {
     async fn page_key(&self) -> Result<Vec<u8>, order_functions::build::KeySourceError> {
+        use aws_sdk_secretsmanager::error::{DisplayErrorContext, ProvideErrorMetadata};
+        use tracing::Instrument;
         let arn = required_env(env::PAGE_TOKEN_SECRET_ARN)?;
         let client = aws_sdk_secretsmanager::Client::new(&self.0);
+        // A CLIENT span of its own trace: it runs at init, before any invocation.
+        let span = telemetry::trace::spans::aws("SecretsManager", "GetSecretValue");
         let secret = client
             .get_secret_value()
             .secret_id(&arn)
             .send()
+            .instrument(span.clone())
             .await
-            .map_err(|e| InitError::Secret {
-                arn: arn.clone(),
-                message: aws_sdk_secretsmanager::error::DisplayErrorContext(&e).to_string(),
+            .map_err(|e| {
+                let code = e.code().unwrap_or("SdkError").to_owned();
+                let message = DisplayErrorContext(&e).to_string();
+                telemetry::trace::spans::fail(&span, &code, &message);
+                InitError::Secret {
+                    arn: arn.clone(),
+                    message,
+                }
             })?;
         Ok(secret
             .secret_string()

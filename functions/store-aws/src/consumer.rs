@@ -1,12 +1,15 @@
 //! The consumer's side of SQS (what Lambda's event source mapping does): ReceiveMessage and
-//! DeleteMessage. The local stack polls through it with `--backend aws`.
+//! DeleteMessage. The local stack polls through it with `--backend aws`. Each message's
+//! `trace` is read from its `AWSTraceHeader` system attribute and `traceparent` message
+//! attribute, as the producer ([`crate::SqsOrderQueue`]) wrote them.
 
+use crate::trace::{Attempts, none, traced, within_trace};
 use aws_sdk_sqs::error::DisplayErrorContext;
 use aws_sdk_sqs::types::MessageSystemAttributeName;
 use chrono::{DateTime, Utc};
 use orders::ports::{DependencyError, ReceivedMessage};
 use std::collections::BTreeMap;
-use telemetry::trace::{Carrier, TRACEPARENT};
+use telemetry::trace::{Carrier, TRACEPARENT, spans};
 
 pub struct SqsConsumer {
     client: aws_sdk_sqs::Client,
@@ -23,7 +26,10 @@ impl SqsConsumer {
 
     /// Up to `max` messages (SQS caps a receive at 10), waiting at most a second.
     pub async fn receive(&self, max: usize) -> Result<Vec<ReceivedMessage>, DependencyError> {
-        let out = self
+        // Each poll is a span only inside a trace: the poller runs every second, and a root
+        // trace per empty poll would bury the orders' traces.
+        let span = within_trace(|| spans::aws("SQS", "ReceiveMessage"));
+        let call = self
             .client
             .receive_message()
             .queue_url(&self.queue_url)
@@ -32,7 +38,10 @@ impl SqsConsumer {
             .wait_time_seconds(1)
             .message_system_attribute_names(MessageSystemAttributeName::All)
             .message_attribute_names("All")
-            .send()
+            .customize()
+            .interceptor(Attempts::new(&span))
+            .send();
+        let out = traced(span, none, call)
             .await
             .map_err(|e| DependencyError::failed("ReceiveMessage", DisplayErrorContext(&e)))?;
         Ok(out
@@ -77,11 +86,16 @@ impl SqsConsumer {
     }
 
     pub async fn delete(&self, receipt_handle: &str) -> Result<(), DependencyError> {
-        self.client
+        let span = within_trace(|| spans::aws("SQS", "DeleteMessage"));
+        let call = self
+            .client
             .delete_message()
             .queue_url(&self.queue_url)
             .receipt_handle(receipt_handle)
-            .send()
+            .customize()
+            .interceptor(Attempts::new(&span))
+            .send();
+        traced(span, none, call)
             .await
             .map_err(|e| DependencyError::failed("DeleteMessage", DisplayErrorContext(&e)))?;
         Ok(())

@@ -6,12 +6,18 @@
 //!
 //! The clients are passed in, built by the caller from `aws-config`, so the same code talks
 //! to AWS, LocalStack or moto server (`AWS_ENDPOINT_URL`).
+//!
+//! Every DynamoDB and SQS call is a CLIENT span (`telemetry::trace::spans`) with the SDK's
+//! attempts and error code; a published message is a PRODUCER span whose context the message
+//! carries (the `AWSTraceHeader` system attribute and a `traceparent` message attribute), and
+//! a redrive by copy keeps both, so a redriven order stays in its trace.
 
 mod consumer;
 mod item;
 pub mod provision;
 mod queue;
 mod store;
+mod trace;
 
 pub use consumer::SqsConsumer;
 pub use item::order_item;

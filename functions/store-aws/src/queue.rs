@@ -2,17 +2,20 @@
 //! `workshop dlq ... --aws`.
 
 use crate::store::sdk_error;
+use crate::trace::{Attempts, none, traced};
 use async_trait::async_trait;
 use aws_sdk_sqs::Client;
 use aws_sdk_sqs::error::ProvideErrorMetadata;
 use aws_sdk_sqs::operation::start_message_move_task::StartMessageMoveTaskError;
 use aws_sdk_sqs::types::{
     BatchResultErrorEntry, DeleteMessageBatchRequestEntry, Message, MessageAttributeValue,
-    MessageSystemAttributeName, QueueAttributeName, SendMessageBatchRequestEntry,
+    MessageSystemAttributeName, MessageSystemAttributeNameForSends, MessageSystemAttributeValue,
+    QueueAttributeName,
 };
 use chrono::{DateTime, Utc};
 use orders::ports::{DependencyError, OrderCreated, OrderQueue};
 use std::collections::{BTreeMap, HashSet};
+use telemetry::trace::{Carrier, TRACEPARENT, spans};
 
 /// Message attribute names on every `OrderCreated` message. The processor reads the
 /// correlation id from here, so logs across the hop share it.
@@ -31,6 +34,24 @@ fn string_attribute(
         .string_value(value)
         .build()
         .map_err(|e| DependencyError::failed(op, e))
+}
+
+/// The `AWSTraceHeader` system attribute of a message sent with `header`: what SQS hands to
+/// the consumer (Lambda's event source mapping, X-Ray) with the message.
+fn trace_header_attribute(
+    op: &'static str,
+    header: &str,
+) -> Result<MessageSystemAttributeValue, DependencyError> {
+    MessageSystemAttributeValue::builder()
+        .data_type("String")
+        .string_value(header)
+        .build()
+        .map_err(|e| DependencyError::failed(op, e))
+}
+
+/// The queue's name, the last segment of its URL (`messaging.destination.name`).
+pub(crate) fn queue_name(url: &str) -> &str {
+    url.trim_end_matches('/').rsplit('/').next().unwrap_or(url)
 }
 
 /// The orders queue on SQS.
@@ -55,8 +76,13 @@ impl SqsOrderQueue {
 
 #[async_trait]
 impl OrderQueue for SqsOrderQueue {
+    /// The PRODUCER span of the send; the message carries its context in both forms, so
+    /// the processor continues the order's trace (`AWSTraceHeader` is also what Lambda and
+    /// X-Ray read to link the consumer). Without a tracer the carrier is empty and the
+    /// message has neither.
     async fn publish(&self, message: &OrderCreated) -> Result<String, DependencyError> {
         const OP: &str = "SendMessage";
+        let span = spans::send(queue_name(&self.queue_url));
         let body = serde_json::to_string(message).map_err(|e| DependencyError::failed(OP, e))?;
         let mut send = self
             .client
@@ -73,19 +99,40 @@ impl OrderQueue for SqsOrderQueue {
                 string_attribute(OP, correlation_id)?,
             );
         }
-        let out = send.send().await.map_err(|e| sdk_error(OP, e))?;
-        out.message_id
+        let carrier = Carrier::of(&span);
+        if let Some(traceparent) = &carrier.traceparent {
+            send = send.message_attributes(TRACEPARENT, string_attribute(OP, traceparent)?);
+        }
+        if let Some(header) = &carrier.aws_trace_header {
+            send = send.message_system_attributes(
+                MessageSystemAttributeNameForSends::AwsTraceHeader,
+                trace_header_attribute(OP, header)?,
+            );
+        }
+        let call = send.customize().interceptor(Attempts::new(&span)).send();
+        let out = traced(span.clone(), none, call)
+            .await
+            .map_err(|e| sdk_error(OP, e))?;
+        let id = out
+            .message_id
             .filter(|id| !id.is_empty())
-            .ok_or_else(|| DependencyError::corrupt(OP, "SQS returned no message id"))
+            .ok_or_else(|| DependencyError::corrupt(OP, "SQS returned no message id"))?;
+        span.record("messaging.message.id", id.as_str());
+        Ok(id)
     }
 
     async fn ping(&self) -> Result<(), DependencyError> {
         const OP: &str = "GetQueueAttributes";
-        self.client
+        let span = spans::aws("SQS", OP);
+        let call = self
+            .client
             .get_queue_attributes()
             .queue_url(&self.queue_url)
             .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
-            .send()
+            .customize()
+            .interceptor(Attempts::new(&span))
+            .send();
+        traced(span, none, call)
             .await
             .map_err(|e| sdk_error(OP, e))?;
         Ok(())
@@ -105,6 +152,9 @@ pub struct DeadLetter {
     /// `SentTimestamp`: when it was first sent to the source queue (SQS keeps it on the move,
     /// which is why the DLQ's retention must be longer than the source's).
     pub sent_at: DateTime<Utc>,
+    /// The trace of the order it carries (its `traceparent` and `AWSTraceHeader`), to go
+    /// from the DLQ to what happened.
+    pub trace: Carrier,
 }
 
 /// How [`SqsDeadLetters::redrive`] moves messages back.
@@ -169,12 +219,16 @@ impl SqsDeadLetters {
     /// `ApproximateNumberOfMessages` of the DLQ (visible ones; SQS's own estimate).
     pub async fn approximate_count(&self) -> Result<u64, DependencyError> {
         const OP: &str = "GetQueueAttributes";
-        let out = self
+        let span = spans::aws("SQS", OP);
+        let call = self
             .client
             .get_queue_attributes()
             .queue_url(&self.dlq_url)
             .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
-            .send()
+            .customize()
+            .interceptor(Attempts::new(&span))
+            .send();
+        let out = traced(span, none, call)
             .await
             .map_err(|e| sdk_error(OP, e))?;
         let text = out
@@ -245,13 +299,17 @@ impl SqsDeadLetters {
         &self,
     ) -> Result<Result<RedriveOutcome, Unsupported>, DependencyError> {
         const OP: &str = "StartMessageMoveTask";
-        let result = self
+        let span = spans::aws("SQS", OP);
+        let call = self
             .client
             .start_message_move_task()
             .source_arn(&self.dlq_arn)
             .destination_arn(&self.source_queue_arn)
-            .send()
-            .await;
+            .customize()
+            .interceptor(Attempts::new(&span))
+            .send();
+        // "Not here" is an answer: the redrive copies instead.
+        let result = traced(span, is_unsupported, call).await;
         match result {
             Ok(out) => Ok(Ok(RedriveOutcome::Started {
                 task_handle: out.task_handle.unwrap_or_default(),
@@ -273,38 +331,27 @@ impl SqsDeadLetters {
             if batch.is_empty() {
                 return Ok(RedriveOutcome::Moved { count });
             }
-            let entries = batch_entries("SendMessageBatch", &batch, |id, m| {
-                SendMessageBatchRequestEntry::builder()
-                    .id(id)
-                    .message_body(m.body().unwrap_or_default())
-                    .set_message_attributes(m.message_attributes().cloned())
-                    .build()
-            })?;
-            let sent = self
-                .client
-                .send_message_batch()
-                .queue_url(&source_url)
-                .set_entries(Some(entries))
-                .send()
-                .await
-                .map_err(|e| sdk_error("SendMessageBatch", e))?;
             // Nothing of this batch is deleted on a failure, so nothing is lost; the copies that
             // did go out will be duplicates after the next redrive, which the processor tolerates.
-            batch_failures("SendMessageBatch", &sent.failed, |n| {
-                format!("{n} of {} messages were not sent:", batch.len())
-            })?;
+            for m in &batch {
+                self.copy(&source_url, m).await?;
+            }
             let deletes = batch_entries("DeleteMessageBatch", &batch, |id, m| {
                 DeleteMessageBatchRequestEntry::builder()
                     .id(id)
                     .receipt_handle(m.receipt_handle().unwrap_or_default())
                     .build()
             })?;
-            let deleted = self
+            let span = spans::aws("SQS", "DeleteMessageBatch");
+            let call = self
                 .client
                 .delete_message_batch()
                 .queue_url(&self.dlq_url)
                 .set_entries(Some(deletes))
-                .send()
+                .customize()
+                .interceptor(Attempts::new(&span))
+                .send();
+            let deleted = traced(span, none, call)
                 .await
                 .map_err(|e| sdk_error("DeleteMessageBatch", e))?;
             batch_failures("DeleteMessageBatch", &deleted.failed, |n| {
@@ -312,6 +359,38 @@ impl SqsDeadLetters {
             })?;
             count += batch.len();
         }
+    }
+
+    /// Sends a copy of `m` to the source queue. The copy keeps the message attributes
+    /// (`traceparent` among them) and the `AWSTraceHeader`, so the redriven order is processed
+    /// in its own trace; the send is a span in that trace too. One SendMessage per message,
+    /// not a batch: moto's SendMessageBatch drops system attributes, and this path is the
+    /// emulators' (on AWS the move task redrives).
+    async fn copy(&self, source_url: &str, m: &Message) -> Result<(), DependencyError> {
+        const OP: &str = "SendMessage";
+        let span = spans::send(queue_name(source_url));
+        let trace = carrier_of(m);
+        trace.continue_in(&span);
+        let mut send = self
+            .client
+            .send_message()
+            .queue_url(source_url)
+            .message_body(m.body().unwrap_or_default())
+            .set_message_attributes(m.message_attributes().cloned());
+        if let Some(header) = &trace.aws_trace_header {
+            send = send.message_system_attributes(
+                MessageSystemAttributeNameForSends::AwsTraceHeader,
+                trace_header_attribute(OP, header)?,
+            );
+        }
+        let call = send.customize().interceptor(Attempts::new(&span)).send();
+        let out = traced(span.clone(), none, call)
+            .await
+            .map_err(|e| sdk_error(OP, e))?;
+        if let Some(id) = out.message_id() {
+            span.record("messaging.message.id", id);
+        }
+        Ok(())
     }
 
     /// The move task addresses queues by ARN, the copy needs the URL.
@@ -323,12 +402,16 @@ impl SqsDeadLetters {
                 format!("{:?} is not an SQS queue ARN", self.source_queue_arn),
             )
         })?;
-        let out = self
+        let span = spans::aws("SQS", OP);
+        let call = self
             .client
             .get_queue_url()
             .queue_name(name)
             .queue_owner_aws_account_id(account)
-            .send()
+            .customize()
+            .interceptor(Attempts::new(&span))
+            .send();
+        let out = traced(span, none, call)
             .await
             .map_err(|e| sdk_error(OP, e))?;
         out.queue_url
@@ -342,7 +425,8 @@ impl SqsDeadLetters {
         wait_seconds: i32,
     ) -> Result<Vec<Message>, DependencyError> {
         const OP: &str = "ReceiveMessage";
-        let out = self
+        let span = spans::aws("SQS", OP);
+        let call = self
             .client
             .receive_message()
             .queue_url(&self.dlq_url)
@@ -351,7 +435,10 @@ impl SqsDeadLetters {
             .wait_time_seconds(wait_seconds)
             .message_system_attribute_names(MessageSystemAttributeName::All)
             .message_attribute_names("All")
-            .send()
+            .customize()
+            .interceptor(Attempts::new(&span))
+            .send();
+        let out = traced(span, none, call)
             .await
             .map_err(|e| sdk_error(OP, e))?;
         Ok(out.messages.unwrap_or_default())
@@ -423,6 +510,18 @@ fn arn_account_and_name(arn: &str) -> Option<(&str, &str)> {
         .then_some((account, name))
 }
 
+/// The trace a received message carries, in both forms.
+fn carrier_of(m: &Message) -> Carrier {
+    Carrier::from_parts(
+        m.message_attributes()
+            .and_then(|a| a.get(TRACEPARENT))
+            .and_then(|v| v.string_value()),
+        m.attributes()
+            .and_then(|a| a.get(&MessageSystemAttributeName::AwsTraceHeader))
+            .map(String::as_str),
+    )
+}
+
 fn dead_letter(op: &'static str, m: &Message) -> Result<DeadLetter, DependencyError> {
     let system = m.attributes();
     let system_attr = |name: MessageSystemAttributeName| {
@@ -449,6 +548,7 @@ fn dead_letter(op: &'static str, m: &Message) -> Result<DeadLetter, DependencyEr
             .ok_or_else(|| DependencyError::corrupt(op, "a message without an id"))?
             .to_owned(),
         body: m.body().unwrap_or_default().to_owned(),
+        trace: carrier_of(m),
         attributes,
         receive_count: receive_count.parse().map_err(|e| {
             DependencyError::corrupt(

@@ -4,11 +4,13 @@ use crate::item::{
     self, Cursor, Item, attr, epoch_secs_ceil, epoch_secs_floor, idempotency_pk, n,
     order_from_item, order_item, order_pk, s,
 };
+use crate::trace::{Attempts, none, traced};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use aws_sdk_dynamodb::types::error::TransactionCanceledException;
 use aws_sdk_dynamodb::types::{Put, ReturnValue, TransactWriteItem};
 use chrono::{DateTime, Utc};
 use orders::domain::{Order, OrderStatus, timestamp};
@@ -18,6 +20,9 @@ use orders::ports::{
 };
 use orders::settings::table;
 use std::collections::HashMap;
+use telemetry::trace::spans;
+use tracing::Span;
+use tracing_opentelemetry::OpenTelemetrySpanExt;
 use uuid::Uuid;
 
 /// Key of the item `ping` reads. It never exists; reading it still proves the table is there
@@ -49,6 +54,11 @@ impl DynamoDbOrderStore {
         &self.table
     }
 
+    /// The CLIENT span of one DynamoDB call on this table.
+    fn span(&self, method: &'static str) -> Span {
+        spans::dynamodb(method, &self.table)
+    }
+
     fn key(pk: String) -> Item {
         HashMap::from([(table::PARTITION_KEY.to_owned(), s(pk))])
     }
@@ -58,13 +68,17 @@ impl DynamoDbOrderStore {
         op: &'static str,
         pk: String,
     ) -> Result<Option<Item>, DependencyError> {
-        let out = self
+        let span = self.span("GetItem");
+        let call = self
             .client
             .get_item()
             .table_name(&self.table)
             .set_key(Some(Self::key(pk)))
             .consistent_read(true)
-            .send()
+            .customize()
+            .interceptor(Attempts::new(&span))
+            .send();
+        let out = traced(span, none, call)
             .await
             .map_err(|e| sdk_error(op, e))?;
         Ok(out.item)
@@ -135,44 +149,39 @@ impl DynamoDbOrderStore {
             );
         }
 
-        let result = self
+        let span = self.span(OP);
+        let call = self
             .client
             .transact_write_items()
             .set_transact_items(Some(writes))
-            .send()
-            .await;
-        let err = match result {
+            .customize()
+            .interceptor(Attempts::new(&span))
+            .send();
+        let has_key = key.is_some();
+        let handled = |e: &TransactWriteItemsError| {
+            matches!(
+                cancelled(e, has_key),
+                Some(Cancelled::KeyInUse | Cancelled::Conflict)
+            )
+        };
+        let err = match traced(span, handled, call).await {
             Ok(_) => return Ok(Some(CreateOutcome::Created(order.clone()))),
             Err(e) => e,
         };
-        let Some(TransactWriteItemsError::TransactionCanceledException(cancel)) =
-            err.as_service_error()
-        else {
-            return Err(sdk_error(OP, err));
-        };
-        // Reasons come in the order of the writes: [order, idempotency record].
-        let codes: Vec<Option<&str>> = cancel
-            .cancellation_reasons()
-            .iter()
-            .map(|r| r.code())
-            .collect();
-        let failed = |i: usize| codes.get(i).copied().flatten() == Some("ConditionalCheckFailed");
-        let conflict = |i: usize| codes.get(i).copied().flatten() == Some("TransactionConflict");
-        if let Some(k) = key.filter(|_| failed(1)) {
-            return self.resolve_existing_key(order, k).await;
-        }
-        if failed(0) {
-            return Err(DependencyError::failed(
+        match err.as_service_error().and_then(|e| cancelled(e, has_key)) {
+            Some(Cancelled::KeyInUse) => match key {
+                Some(k) => self.resolve_existing_key(order, k).await,
+                None => Err(sdk_error(OP, err)),
+            },
+            Some(Cancelled::OrderExists) => Err(DependencyError::failed(
                 OP,
                 format!("order {} already exists", order.id),
-            ));
-        }
-        if conflict(0) || conflict(1) {
+            )),
             // Another transaction (most likely a concurrent retry with the same key) held one
             // of the items; trying again sees its outcome.
-            return Ok(None);
+            Some(Cancelled::Conflict) => Ok(None),
+            None => Err(sdk_error(OP, err)),
         }
-        Err(sdk_error(OP, err))
     }
 
     /// The idempotency record was live when our write was refused: replay or conflict.
@@ -231,7 +240,12 @@ impl DynamoDbOrderStore {
                     .expression_attribute_names("#sk", table::SORT_ATTRIBUTE)
                     .expression_attribute_values(":before", s(before));
             }
-            let out = q.send().await.map_err(|e| sdk_error(OP, e))?;
+            let span = self.span(OP);
+            span.set_attribute("aws.dynamodb.index_name", index.name);
+            let call = q.customize().interceptor(Attempts::new(&span)).send();
+            let out = traced(span, none, call)
+                .await
+                .map_err(|e| sdk_error(OP, e))?;
             items.extend(out.items.unwrap_or_default());
             start = out.last_evaluated_key.filter(|k| !k.is_empty());
             if items.len() > want || start.is_none() {
@@ -250,6 +264,43 @@ impl DynamoDbOrderStore {
             (index.hash_attribute.to_owned(), s(index.hash_value)),
             (table::SORT_ATTRIBUTE.to_owned(), s(cursor.sk)),
         ])
+    }
+}
+
+/// Why a create transaction was cancelled, from the reasons DynamoDB gives in the order of
+/// the writes: [order, idempotency record].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Cancelled {
+    /// The idempotency record is live: a replay or a conflict, read next.
+    KeyInUse,
+    /// An order with this id exists already.
+    OrderExists,
+    /// Another transaction held one of the items.
+    Conflict,
+}
+
+fn cancelled(err: &TransactWriteItemsError, has_key: bool) -> Option<Cancelled> {
+    let TransactWriteItemsError::TransactionCanceledException(cancel) = err else {
+        return None;
+    };
+    cancel_reason(cancel, has_key)
+}
+
+fn cancel_reason(cancel: &TransactionCanceledException, has_key: bool) -> Option<Cancelled> {
+    let codes: Vec<Option<&str>> = cancel
+        .cancellation_reasons()
+        .iter()
+        .map(|r| r.code())
+        .collect();
+    let is = |i: usize, code: &str| codes.get(i).copied().flatten() == Some(code);
+    if has_key && is(1, "ConditionalCheckFailed") {
+        Some(Cancelled::KeyInUse)
+    } else if is(0, "ConditionalCheckFailed") {
+        Some(Cancelled::OrderExists)
+    } else if is(0, "TransactionConflict") || is(1, "TransactionConflict") {
+        Some(Cancelled::Conflict)
+    } else {
+        None
     }
 }
 
@@ -378,7 +429,10 @@ impl OrderStore for DynamoDbOrderStore {
                 .expression_attribute_values(":reason", s(r)),
             None => update.update_expression("SET #status = :to, #updatedAt = :at REMOVE #reason"),
         };
-        match update.send().await {
+        let span = self.span(OP);
+        let call = update.customize().interceptor(Attempts::new(&span)).send();
+        // A failed condition is the answer "already done" (or "no such order"), not a failure.
+        match traced(span, is_conditional_check_failed, call).await {
             Ok(out) => {
                 let item = out.attributes.unwrap_or_default();
                 Ok(Transition::Applied(order_from_item(OP, &item)?))
@@ -398,7 +452,8 @@ impl OrderStore for DynamoDbOrderStore {
 
     async fn mark_published(&self, id: Uuid) -> Result<(), DependencyError> {
         const OP: &str = "UpdateItem";
-        let result = self
+        let span = self.span(OP);
+        let call = self
             .client
             .update_item()
             .table_name(&self.table)
@@ -408,9 +463,10 @@ impl OrderStore for DynamoDbOrderStore {
             .condition_expression("attribute_exists(#pk)")
             .expression_attribute_names("#u", table::UNPUBLISHED_ATTRIBUTE)
             .expression_attribute_names("#pk", table::PARTITION_KEY)
-            .send()
-            .await;
-        match result {
+            .customize()
+            .interceptor(Attempts::new(&span))
+            .send();
+        match traced(span, is_conditional_check_failed, call).await {
             Ok(_) => Ok(()),
             // Nothing left to publish for an order that does not exist.
             Err(e)
@@ -441,13 +497,18 @@ impl OrderStore for DynamoDbOrderStore {
 
     async fn ping(&self) -> Result<(), DependencyError> {
         const OP: &str = "GetItem";
-        self.client
+        let span = self.span(OP);
+        let call = self
+            .client
             .get_item()
             .table_name(&self.table)
             .set_key(Some(Self::key(PING_KEY.to_owned())))
             .projection_expression("#pk")
             .expression_attribute_names("#pk", table::PARTITION_KEY)
-            .send()
+            .customize()
+            .interceptor(Attempts::new(&span))
+            .send();
+        traced(span, none, call)
             .await
             .map_err(|e| sdk_error(OP, e))?;
         Ok(())

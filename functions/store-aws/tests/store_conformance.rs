@@ -332,6 +332,27 @@ async fn messages_carry_the_order_id_attribute() {
     );
 }
 
+/// This binary installs no tracer: the message carries no trace context.
+#[tokio::test]
+async fn without_a_tracer_a_message_carries_no_trace() {
+    let (queue, client, queues) = fresh_queue().await;
+    queue
+        .publish(&OrderCreated {
+            order_id: Uuid::new_v4(),
+            created_at: conformance::at(0),
+            correlation_id: None,
+        })
+        .await
+        .unwrap();
+    let received = orders_aws::SqsConsumer::new(client, &queues.queue_url)
+        .receive(10)
+        .await
+        .unwrap();
+    assert_eq!(received.len(), 1);
+    assert!(received[0].trace.is_empty(), "{:?}", received[0].trace);
+    assert!(!received[0].attributes.contains_key("traceparent"));
+}
+
 #[tokio::test]
 async fn a_missing_queue_fails_ping_and_publish() {
     let (_, client, queues) = fresh_queue().await;
