@@ -10,7 +10,7 @@ use orders::settings::SWEEPER;
 use orders_sqlite::{QueueConfig, SqliteOrderStore, SqliteQueue};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use workshop::stack::sqs::event_source::sqs_event;
+use workshop::stack::sqs::event_source::{queue_arn, sqs_event};
 
 /// The real queue, with a switch that makes every send fail as an unreachable SQS would.
 struct Breakable {
@@ -107,7 +107,7 @@ async fn a_failed_enqueue_is_recovered_by_the_sweeper() {
 
     let messages = sqlite_queue.receive(10).await.unwrap();
     assert_eq!(messages.len(), 1);
-    let response = processor.handle(sqs_event(&messages).unwrap()).await;
+    let response = processor.handle(sqs_event(&queue_arn("orders"), &messages).unwrap()).await;
     assert!(response.batch_item_failures.is_empty());
     let order = store.get(id).await.unwrap().unwrap();
     assert_eq!(order.status, OrderStatus::Confirmed);
@@ -132,7 +132,7 @@ async fn a_duplicate_delivery_is_a_no_op() {
     let id: uuid::Uuid = order["id"].as_str().unwrap().parse().unwrap();
     let messages = queue.receive(10).await.unwrap();
     // The same message delivered twice in one batch, as SQS at-least-once delivery allows.
-    let mut event = sqs_event(&messages).unwrap();
+    let mut event = sqs_event(&queue_arn("orders"), &messages).unwrap();
     event.records.push(event.records[0].clone());
     let response = processor.handle(event).await;
     assert!(

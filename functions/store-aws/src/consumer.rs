@@ -24,6 +24,11 @@ impl SqsConsumer {
         }
     }
 
+    /// The queue's name (the last segment of its URL).
+    pub fn queue_name(&self) -> &str {
+        crate::queue::queue_name(&self.queue_url)
+    }
+
     /// Up to `max` messages (SQS caps a receive at 10), waiting at most a second.
     pub async fn receive(&self, max: usize) -> Result<Vec<ReceivedMessage>, DependencyError> {
         // Each poll is a span only inside a trace: the poller runs every second, and a root

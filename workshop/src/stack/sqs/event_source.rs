@@ -22,7 +22,11 @@ pub const IDLE_POLL: Duration = Duration::from_millis(100);
 /// Back-off after an error or a throttle, as the event source mapping does.
 pub const BACKOFF: Duration = Duration::from_secs(1);
 
-pub const QUEUE_ARN: &str = "arn:aws:sqs:local:000000000000:orders";
+/// The ARN the event names its source queue by (its last segment is the queue's name, the
+/// processor's `messaging.destination.name`).
+pub fn queue_arn(queue_name: &str) -> String {
+    format!("arn:aws:sqs:local:000000000000:{queue_name}")
+}
 
 /// The queue as the event source mapping sees it: receive a batch, delete what succeeded.
 /// Implemented by the SQLite queue (local backend) and by SQS (`--backend aws`).
@@ -30,6 +34,8 @@ pub const QUEUE_ARN: &str = "arn:aws:sqs:local:000000000000:orders";
 pub trait Consumer: Send + Sync {
     async fn receive(&self, max: usize) -> Result<Vec<ReceivedMessage>, DependencyError>;
     async fn delete(&self, receipt_handle: &str) -> Result<(), DependencyError>;
+    /// The queue's name, as SQS names it.
+    fn name(&self) -> String;
 }
 
 #[async_trait]
@@ -40,6 +46,9 @@ impl Consumer for SqliteQueue {
     async fn delete(&self, receipt_handle: &str) -> Result<(), DependencyError> {
         SqliteQueue::delete(self, receipt_handle).await?;
         Ok(())
+    }
+    fn name(&self) -> String {
+        self.config().name.clone()
     }
 }
 
@@ -52,6 +61,9 @@ impl Consumer for orders_aws::SqsConsumer {
     async fn delete(&self, receipt_handle: &str) -> Result<(), DependencyError> {
         orders_aws::SqsConsumer::delete(self, receipt_handle).await
     }
+    fn name(&self) -> String {
+        self.queue_name().to_owned()
+    }
 }
 
 pub struct EventSource {
@@ -61,7 +73,10 @@ pub struct EventSource {
 }
 
 /// The event Lambda would receive for these messages.
-pub fn sqs_event(messages: &[ReceivedMessage]) -> Result<SqsEvent, serde_json::Error> {
+pub fn sqs_event(
+    queue_arn: &str,
+    messages: &[ReceivedMessage],
+) -> Result<SqsEvent, serde_json::Error> {
     let records: Vec<Value> = messages
         .iter()
         .map(|m| {
@@ -86,7 +101,7 @@ pub fn sqs_event(messages: &[ReceivedMessage]) -> Result<SqsEvent, serde_json::E
                 "attributes": system,
                 "messageAttributes": attrs,
                 "eventSource": "aws:sqs",
-                "eventSourceARN": QUEUE_ARN,
+                "eventSourceARN": queue_arn,
                 "awsRegion": "local",
             })
         })
@@ -145,7 +160,7 @@ impl EventSource {
         if messages.is_empty() {
             return Ok(0);
         }
-        let event = sqs_event(&messages)
+        let event = sqs_event(&queue_arn(&self.queue.name()), &messages)
             .map_err(|e| error!(error = %e, "could not build the SQS event"))?;
         let outcome = self
             .processor
