@@ -107,7 +107,9 @@ async fn a_failed_enqueue_is_recovered_by_the_sweeper() {
 
     let messages = sqlite_queue.receive(10).await.unwrap();
     assert_eq!(messages.len(), 1);
-    let response = processor.handle(sqs_event(&queue_arn("orders"), &messages).unwrap()).await;
+    let response = processor
+        .handle(sqs_event(&queue_arn("orders"), &messages).unwrap())
+        .await;
     assert!(response.batch_item_failures.is_empty());
     let order = store.get(id).await.unwrap().unwrap();
     assert_eq!(order.status, OrderStatus::Confirmed);
