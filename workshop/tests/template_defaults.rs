@@ -291,10 +291,20 @@ fn environment_variables_are_the_ones_settings_names() {
         let names = t.env_names(r);
         for name in &names {
             assert!(
-                DEPLOYED_ENV.contains(&name.as_str()) || name.starts_with(CHAOS_PREFIX),
+                DEPLOYED_ENV.contains(&name.as_str())
+                    || name.starts_with(CHAOS_PREFIX)
+                    || name == telemetry::trace::otlp::TRACES_ENDPOINT,
                 "{id} sets {name}, which orders::settings::env does not define"
             );
         }
+        // Every function's spans leave for X-Ray (telemetry::trace::otlp reads it).
+        assert!(
+            names
+                .iter()
+                .any(|n| n == telemetry::trace::otlp::TRACES_ENDPOINT),
+            "{id} does not set {}",
+            telemetry::trace::otlp::TRACES_ENDPOINT
+        );
         for name in required_env(f) {
             assert!(names.contains(name), "{id} ({}) needs {name}", f.name());
         }
