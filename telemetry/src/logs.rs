@@ -176,7 +176,9 @@ where
                 }
             }
         }
-        if let Some(span) = ctx.event_span(event) {
+        // The ids of the nearest span the tracer knows (a DEBUG span of the SDK is not
+        // traced, its traced parent is).
+        for span in ctx.event_scope(event).into_iter().flatten() {
             // Read outside the extensions lock: the OpenTelemetry layer takes it too.
             let cached = span
                 .extensions()
@@ -192,8 +194,11 @@ where
                     ids
                 }
             };
-            for (k, v) in ids.into_iter().flatten() {
-                fields.insert(k.into(), Value::String(v));
+            if let Some(ids) = ids {
+                for (k, v) in ids {
+                    fields.insert(k.into(), Value::String(v));
+                }
+                break;
             }
         }
         event.record(&mut JsonVisitor(&mut fields));
@@ -225,20 +230,11 @@ pub fn install<K: LogSink>(
     tracing: Option<&crate::trace::Tracing>,
 ) -> Result<(), tracing_subscriber::util::TryInitError> {
     use tracing_subscriber::prelude::*;
-    // Spans only: log lines stay in the logs (joined to spans by trace_id); the span events
-    // that matter (`chaos.fault`) are added explicitly.
-    let spans_only = tracing_subscriber::filter::filter_fn(|m| {
-        m.is_span() && *m.level() <= tracing::Level::INFO
-    });
-    let otel = tracing.map(|t| t.layer().with_filter(spans_only));
+    let otel = tracing.map(|t| t.layer().with_filter(crate::trace::spans_only()));
     tracing_subscriber::registry()
         .with(json.with_filter(env_filter()))
         .with(otel)
-        .try_init()?;
-    if tracing.is_some() {
-        crate::trace::mark_enabled();
-    }
-    Ok(())
+        .try_init()
 }
 
 #[cfg(test)]

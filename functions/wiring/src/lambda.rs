@@ -62,13 +62,17 @@ pub async fn serve_http(
         let function = function.clone();
         async move {
             let context = req.lambda_context();
-            let server = server_span(&req);
-            let call = async {
-                let response = function.call(req).await;
-                spans::http_status(&server, response.status().as_u16());
+            // Made inside the invocation's span, so it is that span's child (in Lambda's trace).
+            let call = async move {
+                let server = server_span(&req);
+                let response = function.call(req).instrument(server.clone()).await;
+                let status = response.status().as_u16();
+                spans::http_status(&server, status);
+                if status >= 500 {
+                    spans::fail(&tracing::Span::current(), "5xx", status);
+                }
                 response
             };
-            let call = call.instrument(server.clone());
             Ok::<_, lambda_http::Error>(
                 invocation::run(&facts(&context, Trigger::Http), metrics, call).await,
             )
@@ -90,9 +94,8 @@ fn server_span(req: &Request) -> tracing::Span {
     let method = req.method().as_str();
     let route = route
         .as_deref()
-        .and_then(|key| key.split_once(' ').map(|(_, r)| r.to_owned()))
-        .unwrap_or_else(|| req.uri().path().to_owned());
-    spans::http_server(method, &route, req.uri().path())
+        .and_then(|key| key.split_once(' ').map(|(_, r)| r.to_owned()));
+    spans::http_server(method, route.as_deref(), req.uri().path())
 }
 
 /// Serves an event function (SQS, schedule): `handle` gets the payload and the context; its
@@ -113,8 +116,15 @@ where
     let handle = &handle;
     let service = lambda_runtime::service_fn(move |event: LambdaEvent<E>| async move {
         let call = handle(event.payload, &event.context);
-        let handled = invocation::run(&facts(&event.context, trigger), metrics, call).await;
-        handled.map_err(Into::into)
+        let scope = facts(&event.context, trigger).scope();
+        let span = scope.span().clone();
+        let handled: Result<R, lambda_runtime::Error> =
+            scope.run(metrics, call).await.map_err(Into::into);
+        if let Err(e) = &handled {
+            // A function error: the trigger retries it.
+            spans::fail(&span, "FunctionError", e);
+        }
+        handled
     });
     Runtime::new(service)
         .layer(FlushTraces(host.tracing))

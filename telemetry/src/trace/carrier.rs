@@ -24,11 +24,6 @@ impl Carrier {
         Carrier::from_context(span.context().span().span_context())
     }
 
-    /// The context of the current span.
-    pub fn current() -> Carrier {
-        Carrier::of(&Span::current())
-    }
-
     pub fn from_context(cx: &SpanContext) -> Carrier {
         if !cx.is_valid() {
             return Carrier::default();

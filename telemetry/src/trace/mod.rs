@@ -6,8 +6,9 @@
 //! OTLP/HTTP when `OTEL_EXPORTER_OTLP_ENDPOINT` is set, the local stack's span store. On
 //! Lambda the flush runs after the response is posted and before the next event is asked
 //! for; locally a task flushes every few hundred milliseconds. A sink that fails or hangs
-//! costs at most [`FLUSH_TIMEOUT`] and never an error in the order flow; a full buffer drops
-//! spans and counts them ([`Tracing::dropped`]).
+//! costs at most [`FLUSH_TIMEOUT`] per flush, then is left alone for [`RETRY_AFTER`], and is
+//! never an error in the order flow; a full buffer drops spans and counts them
+//! ([`Tracing::dropped`]).
 
 mod carrier;
 pub mod otlp;
@@ -25,14 +26,16 @@ use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider, SpanProcessor};
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tracing::Span;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
 /// The longest a flush may take, whatever the sinks do.
 pub const FLUSH_TIMEOUT: Duration = Duration::from_millis(500);
+/// How long a sink that failed is left alone before it is tried again.
+pub const RETRY_AFTER: Duration = Duration::from_secs(10);
 /// Finished spans kept for the next flush; beyond this they are dropped and counted.
 pub const BUFFER_SPANS: usize = 4096;
 
@@ -73,7 +76,8 @@ impl std::fmt::Debug for Tracing {
 struct Buffer {
     spans: Mutex<Vec<SpanData>>,
     dropped: AtomicU64,
-    failing: Mutex<Vec<bool>>,
+    /// Per sink: when it last failed, while it is failing.
+    failing: Mutex<Vec<Option<Instant>>>,
 }
 
 #[derive(Debug)]
@@ -105,7 +109,7 @@ impl Tracing {
     /// dropped at each flush).
     pub fn new(resource: Resource, sinks: Vec<Box<dyn SpanSink>>) -> Tracing {
         let buffer = Arc::new(Buffer {
-            failing: Mutex::new(vec![false; sinks.len()]),
+            failing: Mutex::new(vec![None; sinks.len()]),
             ..Buffer::default()
         });
         let provider = SdkTracerProvider::builder()
@@ -143,66 +147,77 @@ impl Tracing {
         use tracing_subscriber::prelude::*;
         tracing_subscriber::registry()
             .with(self.layer().with_filter(spans_only()))
-            .try_init()?;
-        mark_enabled();
-        Ok(())
+            .try_init()
     }
 
-    /// Spans dropped because the buffer was full.
+    /// Spans dropped because the buffer was full, or because their sink was failing.
     pub fn dropped(&self) -> u64 {
         self.buffer.dropped.load(Ordering::Relaxed)
     }
 
-    /// Spans waiting for the next flush.
-    pub fn pending(&self) -> usize {
-        self.buffer
-            .spans
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .len()
-    }
-
-    /// Hands the buffered spans to every sink, each bounded by [`FLUSH_TIMEOUT`]. Failures
-    /// are logged once when a sink starts failing and once when it recovers.
+    /// Hands the buffered spans to every sink, each bounded by [`FLUSH_TIMEOUT`]. A sink that
+    /// failed is skipped (its spans dropped and counted) for [`RETRY_AFTER`], so an exporter
+    /// that hangs costs one timeout every few seconds, not one per flush. Failures are logged
+    /// once when a sink starts failing and once when it recovers.
     pub async fn flush(&self) {
         let batch =
             std::mem::take(&mut *self.buffer.spans.lock().unwrap_or_else(|p| p.into_inner()));
         if batch.is_empty() || self.sinks.is_empty() {
             return;
         }
-        let last = self.sinks.len() - 1;
-        let mut batch = Some(batch);
         for (i, sink) in self.sinks.iter().enumerate() {
-            let spans = if i == last {
-                batch.take().unwrap_or_default()
-            } else {
-                batch.clone().unwrap_or_default()
-            };
-            let outcome = match tokio::time::timeout(FLUSH_TIMEOUT, sink.export(spans)).await {
-                Ok(r) => r,
-                Err(_) => Err(format!("no answer within {} ms", FLUSH_TIMEOUT.as_millis())),
-            };
+            if self.resting(i) {
+                self.buffer
+                    .dropped
+                    .fetch_add(batch.len() as u64, Ordering::Relaxed);
+                continue;
+            }
+            let outcome =
+                match tokio::time::timeout(FLUSH_TIMEOUT, sink.export(batch.clone())).await {
+                    Ok(r) => r,
+                    Err(_) => Err(format!("no answer within {} ms", FLUSH_TIMEOUT.as_millis())),
+                };
             self.note(i, sink.name(), outcome);
         }
     }
 
-    fn note(&self, i: usize, name: &str, outcome: Result<(), String>) {
-        let mut failing = self
-            .buffer
+    fn failing(&self) -> std::sync::MutexGuard<'_, Vec<Option<Instant>>> {
+        self.buffer
             .failing
             .lock()
-            .unwrap_or_else(|p| p.into_inner());
-        let was = failing.get(i).copied().unwrap_or(false);
+            .unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Whether sink `i` failed less than [`RETRY_AFTER`] ago.
+    fn resting(&self, i: usize) -> bool {
+        self.failing()
+            .get(i)
+            .copied()
+            .flatten()
+            .is_some_and(|since| since.elapsed() < RETRY_AFTER)
+    }
+
+    fn note(&self, i: usize, name: &str, outcome: Result<(), String>) {
+        let mut failing = self.failing();
+        let Some(state) = failing.get_mut(i) else {
+            return;
+        };
         match outcome {
-            Err(e) if !was => {
-                tracing::warn!(sink = name, error = %e, "spans could not be exported; the order flow goes on, spans are dropped until the exporter answers");
-                failing[i] = true;
+            Err(e) => {
+                if state.is_none() {
+                    tracing::warn!(sink = name, error = %e, retry_after_s = RETRY_AFTER.as_secs(), "spans could not be exported; the order flow goes on, spans are dropped until the exporter answers");
+                }
+                *state = Some(Instant::now());
             }
-            Ok(()) if was => {
-                tracing::info!(sink = name, "span export recovered");
-                failing[i] = false;
+            Ok(()) if state.is_some() => {
+                tracing::info!(
+                    sink = name,
+                    dropped = self.dropped(),
+                    "span export recovered"
+                );
+                *state = None;
             }
-            _ => {}
+            Ok(()) => {}
         }
     }
 
@@ -246,15 +261,4 @@ pub fn current_trace_id() -> Option<String> {
 pub(crate) fn spans_only()
 -> tracing_subscriber::filter::FilterFn<impl Fn(&tracing::Metadata<'_>) -> bool> {
     tracing_subscriber::filter::filter_fn(|m| m.is_span() && *m.level() <= tracing::Level::INFO)
-}
-
-static ENABLED: AtomicBool = AtomicBool::new(false);
-
-/// Whether a tracer is installed in this process (set by the installers).
-pub fn enabled() -> bool {
-    ENABLED.load(Ordering::Relaxed)
-}
-
-pub(crate) fn mark_enabled() {
-    ENABLED.store(true, Ordering::Relaxed);
 }

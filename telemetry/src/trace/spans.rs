@@ -64,21 +64,28 @@ pub fn invocation(
     )
 }
 
-/// An API request as API Gateway receives it: `{method} {route}`, the status recorded by
-/// [`http_status`].
-pub fn http_server(method: &str, route: &str, path: &str) -> Span {
-    tracing::info_span!(
+/// An API request as API Gateway receives it: `{method} {route}` (only `{method}` for a path
+/// no route matches, as the HTTP conventions say), the status recorded by [`http_status`].
+pub fn http_server(method: &str, route: Option<&str>, path: &str) -> Span {
+    let span = tracing::info_span!(
         "http.server",
-        otel.name = %format_args!("{method} {route}"),
+        otel.name = %match route {
+            Some(route) => format!("{method} {route}"),
+            None => method.to_owned(),
+        },
         otel.kind = "server",
         otel.status_code = Empty,
         otel.status_description = Empty,
         http.request.method = %method,
-        http.route = %route,
+        http.route = Empty,
         url.path = %path,
         http.response.status_code = Empty,
         error.type = Empty,
-    )
+    );
+    if let Some(route) = route {
+        span.record("http.route", route);
+    }
+    span
 }
 
 /// Records the response status; a 5xx marks the span failed (a 4xx is the client's error,
@@ -88,7 +95,7 @@ pub fn http_status(span: &Span, status: u16) {
     span.record("http.response.status_code", i64::from(status));
     if status >= 500 {
         span.record("otel.status_code", "ERROR");
-        span.record("error.type", i64::from(status));
+        span.record("error.type", status.to_string().as_str());
     }
 }
 

@@ -112,7 +112,7 @@ async fn serve(State(gw): State<Gateway>, req: AxumRequest) -> AxumResponse {
     let path = req.uri().path().to_owned();
     // API Gateway's SERVER span, the root of an order's trace (or the child of the client's
     // own trace, when the request carries a `traceparent`).
-    let route = match_route(&method, &path).map_or(path.as_str(), |(r, _)| r.path);
+    let route = match_route(&method, &path).map(|(r, _)| r.path);
     let span = telemetry::trace::spans::http_server(&method, route, &path);
     let client_context = req.headers().get(TRACEPARENT).and_then(|v| v.to_str().ok());
     telemetry::trace::Carrier::from_parts(client_context, None).continue_in(&span);

@@ -39,6 +39,19 @@ pub enum InvokeError {
     InitFailed(String),
 }
 
+impl InvokeError {
+    /// A closed name for the failure (the invocation span's `error.type`), as Lambda names it.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            InvokeError::Throttled { .. } => "TooManyRequestsException",
+            InvokeError::TimedOut(_) => "Sandbox.Timedout",
+            InvokeError::Crashed(_) => "Runtime.ExitError",
+            InvokeError::Failed(_) => "FunctionError",
+            InvokeError::InitFailed(_) => "Runtime.InitError",
+        }
+    }
+}
+
 /// Counters a dashboard reads (the AWS/Lambda metrics of this function).
 #[derive(Debug, Default)]
 pub struct FunctionStats {
@@ -257,6 +270,9 @@ impl<H: ?Sized + Send + Sync + 'static> FunctionPool<H> {
         let (outcome, elapsed) = self
             .run(started, scope.run(emf, call(handler.clone(), invocation)))
             .await;
+        if let Err(e) = &outcome {
+            telemetry::trace::spans::fail(&span, e.kind(), e);
+        }
         let _entered = span.enter();
         self.settle(handler, &outcome, &request_id);
         self.report(&request_id, elapsed, init_duration);

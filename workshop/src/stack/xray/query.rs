@@ -14,6 +14,8 @@ use std::path::Path;
 pub const DEFAULT_WINDOW_MINUTES: u64 = 60;
 /// Spans read for the list and the map at most.
 const SCAN_SPANS: i64 = 20_000;
+/// Traces read whole for one list, at most (the newest first).
+const MAX_EXAMINED: usize = 1_000;
 
 /// The trace list's filters (query parameters of `GET /api/traces`).
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -99,11 +101,8 @@ fn summarize(trace_id: &str, spans: &[&StoredSpan]) -> TraceSummary {
 }
 
 fn xray_form(trace_id: &str) -> String {
-    if trace_id.len() == 32 {
-        format!("1-{}-{}", &trace_id[..8], &trace_id[8..])
-    } else {
-        trace_id.to_owned()
-    }
+    opentelemetry::trace::TraceId::from_hex(trace_id)
+        .map_or_else(|_| trace_id.to_owned(), telemetry::trace::xray_trace_id)
 }
 
 /// A trace id as typed: 32 hex, or the X-Ray form `1-xxxxxxxx-<24 hex>`.
@@ -147,31 +146,40 @@ pub async fn list(
             spans
         }
         None => {
-            // Whole traces: a trace that began in the window keeps its later spans.
-            let recent = store
+            store
                 .since(window_start(filter.minutes), SCAN_SPANS)
-                .await?;
-            let ids: BTreeSet<String> = recent.iter().map(|s| s.trace_id.clone()).collect();
-            let mut spans = recent;
-            spans.retain(|s| ids.contains(&s.trace_id));
-            spans
+                .await?
         }
     };
-    let mut out: Vec<TraceSummary> = group(&spans)
+    let matches = |t: &TraceSummary| {
+        filter
+            .function
+            .as_deref()
+            .filter(|f| !f.is_empty())
+            .is_none_or(|f| t.functions.iter().any(|g| g == f))
+            && filter.error.is_none_or(|e| (t.errors > 0) == e)
+            && filter.min_duration_ms.is_none_or(|d| t.duration_ms >= d)
+    };
+    let limit = filter.limit.unwrap_or(50).clamp(1, 1000);
+    let mut candidates: Vec<TraceSummary> = group(&spans)
         .into_iter()
         .map(|(id, spans)| summarize(id, &spans))
-        .filter(|t| {
-            filter
-                .function
-                .as_deref()
-                .filter(|f| !f.is_empty())
-                .is_none_or(|f| t.functions.iter().any(|g| g == f))
-                && filter.error.is_none_or(|e| (t.errors > 0) == e)
-                && filter.min_duration_ms.is_none_or(|d| t.duration_ms >= d)
-        })
         .collect();
-    out.sort_by_key(|t| std::cmp::Reverse(t.start_ns));
-    out.truncate(filter.limit.unwrap_or(50).clamp(1, 1000));
+    candidates.sort_by_key(|t| std::cmp::Reverse(t.start_ns));
+    // The window may cut a trace (its first spans before it, or past the scan's limit):
+    // each listed trace is read whole, then judged.
+    let mut out = Vec::new();
+    for candidate in candidates.into_iter().take(MAX_EXAMINED) {
+        if out.len() >= limit {
+            break;
+        }
+        let whole = store.trace(&candidate.trace_id).await?;
+        let refs: Vec<&StoredSpan> = whole.iter().collect();
+        let t = summarize(&candidate.trace_id, &refs);
+        if matches(&t) {
+            out.push(t);
+        }
+    }
     Ok(out)
 }
 
@@ -391,23 +399,29 @@ pub fn service_map(spans: &[StoredSpan], minutes: u64) -> ServiceMap {
     };
     let mut nodes: BTreeSet<Node> = BTreeSet::new();
     let mut calls: BTreeMap<(String, String), Calls> = BTreeMap::new();
-    let mut add = |from: Node, to: Node, s: &StoredSpan, nodes: &mut BTreeSet<Node>| {
-        let c = calls.entry((from.id.clone(), to.id.clone())).or_default();
-        c.durations.push(s.duration_ms);
-        c.errors += usize::from(s.is_error());
-        nodes.insert(from);
-        nodes.insert(to);
-    };
+    let mut add =
+        |from: Node, to: Node, s: &StoredSpan, failed: bool, nodes: &mut BTreeSet<Node>| {
+            let c = calls.entry((from.id.clone(), to.id.clone())).or_default();
+            c.durations.push(s.duration_ms);
+            c.errors += usize::from(failed || s.is_error());
+            nodes.insert(from);
+            nodes.insert(to);
+        };
     for s in spans {
         if let Some(me) = own_node(s) {
             nodes.insert(me.clone());
             if s.kind == "consumer" {
                 // A message's processing: from the queue it came from.
                 if let Some(q) = s.attr("messaging.destination.name") {
-                    add(queue_node(q), me, s, &mut nodes);
+                    add(queue_node(q), me, s, false, &mut nodes);
                 }
             } else if let Some(caller) = parent_owner(s).filter(|c| *c != me) {
-                add(caller, me, s, &mut nodes);
+                // A request the API answered with a 5xx failed on this arrow, whatever the
+                // invocation itself returned.
+                let parent_failed = by_id
+                    .get(&(s.trace_id.as_str(), s.parent_span_id.as_str()))
+                    .is_some_and(|p| p.is_error());
+                add(caller, me, s, parent_failed, &mut nodes);
             }
             continue;
         }
@@ -418,7 +432,7 @@ pub fn service_map(spans: &[StoredSpan], minutes: u64) -> ServiceMap {
                 None => owner(s),
             };
             if let Some(from) = from {
-                add(from, to, s, &mut nodes);
+                add(from, to, s, false, &mut nodes);
             }
         }
     }
