@@ -14,7 +14,7 @@ use orders::handlers::record_span;
 use orders::http::{ApiError, ErrorCode};
 use orders::ports::{
     Clock, CreateOutcome, DependencyError, IdempotencyKey, ListQuery, OrderCreated, OrderQueue,
-    OrderStore, Page, Transition, TransitionRequest,
+    OrderStore, Page, Transition, TransitionRequest, Unpublished,
 };
 use std::future::Future;
 use std::sync::Arc;
@@ -83,7 +83,7 @@ impl OrderStore for ChaoticStore {
         &self,
         created_before: DateTime<Utc>,
         limit: u32,
-    ) -> Result<Vec<Order>, DependencyError> {
+    ) -> Result<Vec<Unpublished>, DependencyError> {
         self.gate("QueryUnpublished").await?;
         self.inner.unpublished(created_before, limit).await
     }
@@ -144,7 +144,7 @@ impl OrderStore for ChaoticProcessorStore {
         &self,
         created_before: DateTime<Utc>,
         limit: u32,
-    ) -> Result<Vec<Order>, DependencyError> {
+    ) -> Result<Vec<Unpublished>, DependencyError> {
         self.inner.unpublished(created_before, limit).await
     }
     async fn ping(&self) -> Result<(), DependencyError> {

@@ -119,45 +119,15 @@ async fn a_missing_or_garbled_parameter_is_named() {
     assert!(e.contains("not a chaos override"), "{e}");
 }
 
-/// Keeps every exported span.
-#[derive(Clone, Default)]
-struct Collect(Arc<std::sync::Mutex<Vec<telemetry::trace::SpanData>>>);
-
-impl telemetry::trace::SpanSink for Collect {
-    fn name(&self) -> &str {
-        "collect"
-    }
-    fn export(
-        &self,
-        batch: Vec<telemetry::trace::SpanData>,
-    ) -> std::pin::Pin<Box<dyn Future<Output = Result<(), String>> + Send + '_>> {
-        self.0.lock().unwrap().extend(batch);
-        Box::pin(async { Ok(()) })
-    }
-}
-
 /// The binary's one tracer, as the global subscriber, installed before any test calls SSM
 /// (a subscriber per test thread would race with tracing's callsite interest cache while the
 /// other tests run without one).
-fn tracer() -> &'static (telemetry::trace::Tracing, Collect) {
-    use tracing_subscriber::prelude::*;
-    static TRACER: std::sync::OnceLock<(telemetry::trace::Tracing, Collect)> =
+fn tracer() -> &'static (telemetry::trace::Tracing, telemetry::trace::MemorySink) {
+    static TRACER: std::sync::OnceLock<(telemetry::trace::Tracing, telemetry::trace::MemorySink)> =
         std::sync::OnceLock::new();
     TRACER.get_or_init(|| {
-        let spans = Collect::default();
-        let tracing = telemetry::trace::Tracing::new(
-            telemetry::trace::resource("chaos-test", vec![]),
-            vec![Box::new(spans.clone())],
-        );
-        tracing_subscriber::registry()
-            .with(
-                tracing
-                    .layer()
-                    .with_filter(tracing_subscriber::filter::LevelFilter::INFO),
-            )
-            .try_init()
-            .expect("the only subscriber of this test binary");
-        (tracing, spans)
+        telemetry::trace::MemorySink::install_global("chaos-test")
+            .expect("the only subscriber of this test binary")
     })
 }
 
@@ -178,14 +148,7 @@ async fn each_call_is_a_client_span_and_a_missing_parameter_fails_it() {
     .await;
 
     tracing.flush().await;
-    let spans: Vec<_> = spans
-        .0
-        .lock()
-        .unwrap()
-        .iter()
-        .filter(|s| s.span_context.trace_id().to_string() == trace_id)
-        .cloned()
-        .collect();
+    let spans = spans.trace(&trace_id);
     let named = |name: &str| spans.iter().filter(|s| s.name == name).collect::<Vec<_>>();
     let attr = |s: &telemetry::trace::SpanData, key: &str| {
         s.attributes

@@ -20,6 +20,7 @@ use rust_decimal::Decimal;
 use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
 use std::str::FromStr;
+use telemetry::trace::Carrier;
 use uuid::Uuid;
 
 // ---------------------------------------------------------------------------------------------
@@ -687,8 +688,10 @@ pub async fn unpublished_until_marked(store: &dyn OrderStore) {
     let b = create(store, &sample_order(at(2_000))).await;
     let c = create(store, &sample_order(at(3_000))).await;
 
-    let sweep =
-        |before, limit| async move { ok("unpublished", store.unpublished(before, limit).await) };
+    let sweep = |before, limit| async move {
+        let found = ok("unpublished", store.unpublished(before, limit).await);
+        found.into_iter().map(|u| u.order).collect::<Vec<_>>()
+    };
     assert_eq!(
         ids(&sweep(at(10_000), 10).await),
         vec![a.id, b.id, c.id],
@@ -735,6 +738,43 @@ pub async fn unpublished_until_marked(store: &dyn OrderStore) {
     ok("mark_published", store.mark_published(c.id).await);
     ok("mark_published", store.mark_published(a.id).await);
     assert!(sweep(at(10_000), 10).await.is_empty(), "all published");
+}
+
+/// An unpublished order keeps the trace context of the span its create ran in (the sweeper's
+/// republish links back to it); an order created outside any trace has none.
+pub async fn unpublished_keeps_the_creating_trace(store: &dyn OrderStore) {
+    use tracing::Instrument as _;
+    use tracing::instrument::WithSubscriber as _;
+    use tracing_subscriber::prelude::*;
+    let tracer =
+        telemetry::trace::Tracing::new(telemetry::trace::resource("conformance", vec![]), vec![]);
+    let traced = sample_order(at(1_000));
+    let untraced = sample_order(at(2_000));
+    let request = async {
+        let span = tracing::info_span!("create order request");
+        let context = Carrier::of(&span);
+        create(store, &traced).instrument(span).await;
+        context
+    };
+    let context = request
+        .with_subscriber(tracing_subscriber::registry().with(tracer.layer()))
+        .await;
+    assert!(context.traceparent.is_some(), "the request span is traced");
+    create(store, &untraced).await;
+
+    let found = ok("unpublished", store.unpublished(at(10_000), 10).await);
+    assert_eq!(found.len(), 2, "{found:?}");
+    assert_eq!(found[0].order.id, traced.id);
+    assert_eq!(
+        found[0].created_in.traceparent, context.traceparent,
+        "the create's trace context is kept with the marker"
+    );
+    assert_eq!(found[1].order.id, untraced.id);
+    assert!(
+        found[1].created_in.is_empty(),
+        "no trace, no context: {:?}",
+        found[1].created_in
+    );
 }
 
 pub async fn ping_answers(store: &dyn OrderStore) {
@@ -786,6 +826,7 @@ macro_rules! __store_checks {
             list_last_page_has_no_cursor_even_when_full,
             list_refuses_a_zero_limit,
             unpublished_until_marked,
+            unpublished_keeps_the_creating_trace,
             ping_answers
         );
     };

@@ -141,6 +141,8 @@ pub enum Transition {
 pub trait OrderStore: Send + Sync {
     /// Writes a new order marked unpublished, together with its idempotency record if any,
     /// atomically. Key expiry is judged against `order.created_at` (the request's "now").
+    /// The marker keeps the trace context of the span the call runs in (the create's
+    /// request), so a later republish can link back to it ([`Unpublished::created_in`]).
     /// `Replayed` returns the order as it is now, which may be past `PENDING`.
     async fn create(
         &self,
@@ -166,10 +168,19 @@ pub trait OrderStore: Send + Sync {
         &self,
         created_before: DateTime<Utc>,
         limit: u32,
-    ) -> Result<Vec<Order>, DependencyError>;
+    ) -> Result<Vec<Unpublished>, DependencyError>;
 
     /// A cheap read that proves the store answers.
     async fn ping(&self) -> Result<(), DependencyError>;
+}
+
+/// An order whose message is not on the queue yet, as the sweeper finds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unpublished {
+    pub order: Order,
+    /// The trace context of the request that created it (empty when it was not traced):
+    /// the republish links back to it, so the order's first trace and its processing join.
+    pub created_in: telemetry::trace::Carrier,
 }
 
 /// The message that tells the processor an order was created.

@@ -37,6 +37,8 @@ pub(crate) mod attr {
     pub const SKU: &str = "sku";
     pub const QTY: &str = "qty";
     pub const PRICE: &str = "price";
+    /// While an order is unpublished: the `traceparent` of the request that created it.
+    pub const CREATED_IN: &str = "createdIn";
     /// Idempotency records.
     pub const REQUEST_HASH: &str = "requestHash";
     pub const ORDER_ID: &str = "orderId";

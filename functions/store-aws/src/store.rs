@@ -11,16 +11,16 @@ use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::error::TransactionCanceledException;
-use aws_sdk_dynamodb::types::{Put, ReturnValue, TransactWriteItem};
+use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValue, TransactWriteItem};
 use chrono::{DateTime, Utc};
 use orders::domain::{Order, OrderStatus, timestamp};
 use orders::ports::{
     CreateOutcome, DependencyError, IdempotencyKey, ListQuery, OrderStore, Page, SortOrder,
-    Transition, TransitionRequest,
+    Transition, TransitionRequest, Unpublished,
 };
 use orders::settings::table;
 use std::collections::HashMap;
-use telemetry::trace::spans;
+use telemetry::trace::{Carrier, spans};
 use tracing::Span;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 use uuid::Uuid;
@@ -101,15 +101,20 @@ impl DynamoDbOrderStore {
         &self,
         order: &Order,
         key: Option<&IdempotencyKey>,
+        created_in: Option<&str>,
     ) -> Result<Option<CreateOutcome>, DependencyError> {
         const OP: &str = "TransactWriteItems";
         let build = |e| DependencyError::failed(OP, e);
+        let mut item = order_item(order);
+        if let Some(traceparent) = created_in {
+            item.insert(attr::CREATED_IN.to_owned(), s(traceparent));
+        }
         let mut writes = vec![
             TransactWriteItem::builder()
                 .put(
                     Put::builder()
                         .table_name(&self.table)
-                        .set_item(Some(order_item(order)))
+                        .set_item(Some(item))
                         .condition_expression("attribute_not_exists(#pk)")
                         .expression_attribute_names("#pk", table::PARTITION_KEY)
                         .build()
@@ -367,8 +372,11 @@ impl OrderStore for DynamoDbOrderStore {
         order: &Order,
         idempotency: Option<&IdempotencyKey>,
     ) -> Result<CreateOutcome, DependencyError> {
+        // The request's span: the link a republish makes points at it.
+        let created_in = Carrier::of(&Span::current()).traceparent;
         for _ in 0..CREATE_ATTEMPTS {
-            if let Some(outcome) = self.try_create(order, idempotency).await? {
+            let attempt = self.try_create(order, idempotency, created_in.as_deref());
+            if let Some(outcome) = attempt.await? {
                 return Ok(outcome);
             }
         }
@@ -458,10 +466,11 @@ impl OrderStore for DynamoDbOrderStore {
             .update_item()
             .table_name(&self.table)
             .set_key(Some(Self::key(order_pk(id))))
-            .update_expression("REMOVE #u")
+            .update_expression("REMOVE #u, #t")
             // Without it an update of an unknown id would create a stub item.
             .condition_expression("attribute_exists(#pk)")
             .expression_attribute_names("#u", table::UNPUBLISHED_ATTRIBUTE)
+            .expression_attribute_names("#t", attr::CREATED_IN)
             .expression_attribute_names("#pk", table::PARTITION_KEY)
             .customize()
             .interceptor(Attempts::new(&span))
@@ -483,7 +492,7 @@ impl OrderStore for DynamoDbOrderStore {
         &self,
         created_before: DateTime<Utc>,
         limit: u32,
-    ) -> Result<Vec<Order>, DependencyError> {
+    ) -> Result<Vec<Unpublished>, DependencyError> {
         const OP: &str = "Query";
         if limit == 0 {
             return Ok(Vec::new());
@@ -492,7 +501,19 @@ impl OrderStore for DynamoDbOrderStore {
         let (items, _) = self
             .query_index(IndexQuery::unpublished(&created_before), true, want, None)
             .await?;
-        items.iter().map(|i| order_from_item(OP, i)).collect()
+        items
+            .iter()
+            .map(|i| {
+                let created_in = match i.get(attr::CREATED_IN) {
+                    Some(AttributeValue::S(t)) => Some(t.as_str()),
+                    _ => None,
+                };
+                Ok(Unpublished {
+                    order: order_from_item(OP, i)?,
+                    created_in: Carrier::from_parts(created_in, None),
+                })
+            })
+            .collect()
     }
 
     async fn ping(&self) -> Result<(), DependencyError> {

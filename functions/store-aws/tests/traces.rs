@@ -12,33 +12,13 @@ use orders::ports::{OrderCreated, OrderQueue, OrderStore};
 use orders::settings::QUEUE;
 use orders_aws::{DynamoDbOrderStore, RedriveMethod, RedriveOutcome, SqsConsumer, SqsDeadLetters};
 use orders_aws::{SqsOrderQueue, provision::Queues};
-use std::future::Future;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
-use std::pin::Pin;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::OnceLock;
 use std::time::Duration;
-use telemetry::trace::{Carrier, SpanData, SpanSink, Tracing};
+use telemetry::trace::{Carrier, MemorySink, SpanData, Tracing};
 use tracing::Instrument;
-use tracing_subscriber::prelude::*;
 use uuid::Uuid;
-
-/// Keeps every exported span.
-#[derive(Clone, Default)]
-struct Collect(Arc<Mutex<Vec<SpanData>>>);
-
-impl SpanSink for Collect {
-    fn name(&self) -> &str {
-        "collect"
-    }
-    fn export(
-        &self,
-        batch: Vec<SpanData>,
-    ) -> Pin<Box<dyn Future<Output = Result<(), String>> + Send + '_>> {
-        self.0.lock().unwrap().extend(batch);
-        Box::pin(async { Ok(()) })
-    }
-}
 
 /// One tracer for the whole test binary, installed as the global subscriber: a subscriber
 /// per test thread races with tracing's per-callsite interest cache (a span first seen on a
@@ -46,7 +26,7 @@ impl SpanSink for Collect {
 /// and reads back the spans of its trace.
 struct Global {
     tracing: Tracing,
-    spans: Collect,
+    spans: MemorySink,
     /// Flushes one at a time, so a test never reads while another holds its spans.
     flushing: tokio::sync::Mutex<()>,
 }
@@ -54,20 +34,7 @@ struct Global {
 fn global() -> &'static Global {
     static GLOBAL: OnceLock<Global> = OnceLock::new();
     GLOBAL.get_or_init(|| {
-        let spans = Collect::default();
-        let tracing = Tracing::new(
-            telemetry::trace::resource("orders-aws-test", vec![]),
-            vec![Box::new(spans.clone())],
-        );
-        // INFO, as the functions install it (telemetry::logs): the SDK's own debug spans
-        // stay out of traces.
-        tracing_subscriber::registry()
-            .with(
-                tracing
-                    .layer()
-                    .with_filter(tracing_subscriber::filter::LevelFilter::INFO),
-            )
-            .try_init()
+        let (tracing, spans) = MemorySink::install_global("orders-aws-test")
             .expect("the only subscriber of this test binary");
         Global {
             tracing,
@@ -92,14 +59,7 @@ async fn spans_of(trace: TraceId) -> Vec<SpanData> {
     let g = global();
     let _one = g.flushing.lock().await;
     g.tracing.flush().await;
-    g.spans
-        .0
-        .lock()
-        .unwrap()
-        .iter()
-        .filter(|s| s.span_context.trace_id() == trace)
-        .cloned()
-        .collect()
+    g.spans.trace(&trace.to_string())
 }
 
 fn attribute<'a>(span: &'a SpanData, key: &str) -> Option<&'a Value> {

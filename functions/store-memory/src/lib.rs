@@ -14,11 +14,12 @@ use chrono::{DateTime, Utc};
 use orders::domain::{Order, OrderStatus, timestamp};
 use orders::ports::{
     CreateOutcome, DependencyError, IdempotencyKey, ListQuery, OrderCreated, OrderQueue,
-    OrderStore, Page, SortOrder, Transition, TransitionRequest,
+    OrderStore, Page, SortOrder, Transition, TransitionRequest, Unpublished,
 };
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::ops::Bound;
 use std::sync::{Mutex, MutexGuard};
+use telemetry::trace::Carrier;
 use uuid::Uuid;
 
 /// Where an order sits in every listing: creation time, then id (the adapters' sort key).
@@ -64,6 +65,8 @@ struct Tables {
     by_status: HashMap<OrderStatus, BTreeSet<Position>>,
     /// Only orders whose message is not on the queue yet (the sparse `unpublished` index).
     unpublished: BTreeSet<Position>,
+    /// The `traceparent` each unpublished order was created in, when it was traced.
+    created_in: HashMap<Uuid, String>,
     idempotency: HashMap<String, KeyRecord>,
 }
 
@@ -73,6 +76,7 @@ impl Tables {
             let position = (order.created_at, order.id);
             self.by_created.remove(&position);
             self.unpublished.remove(&position);
+            self.created_in.remove(&id);
             if let Some(set) = self.by_status.get_mut(&order.status) {
                 set.remove(&position);
             }
@@ -220,6 +224,9 @@ impl OrderStore for MemoryOrderStore {
             .or_default()
             .insert(position);
         tables.unpublished.insert(position);
+        if let Some(traceparent) = Carrier::of(&tracing::Span::current()).traceparent {
+            tables.created_in.insert(order.id, traceparent);
+        }
         tables.orders.insert(order.id, order.clone());
         if let Some(key) = idempotency {
             tables.idempotency.insert(
@@ -299,6 +306,7 @@ impl OrderStore for MemoryOrderStore {
         if let Some(order) = tables.orders.get(&id) {
             let position = (order.created_at, order.id);
             tables.unpublished.remove(&position);
+            tables.created_in.remove(&id);
         }
         Ok(())
     }
@@ -307,7 +315,7 @@ impl OrderStore for MemoryOrderStore {
         &self,
         created_before: DateTime<Utc>,
         limit: u32,
-    ) -> Result<Vec<Order>, DependencyError> {
+    ) -> Result<Vec<Unpublished>, DependencyError> {
         const OP: &str = "list unpublished orders";
         // The real stores compare at millisecond precision.
         let created_before = timestamp::to_millis(created_before);
@@ -319,8 +327,13 @@ impl OrderStore for MemoryOrderStore {
             .take_while(|(created_at, _)| *created_at < created_before)
             .take(limit)
             .map(|(_, id)| {
-                tables.orders.get(id).cloned().ok_or_else(|| {
+                let order = tables.orders.get(id).cloned().ok_or_else(|| {
                     DependencyError::corrupt(OP, format!("the index names missing order {id}"))
+                })?;
+                let traceparent = tables.created_in.get(id).map(String::as_str);
+                Ok(Unpublished {
+                    order,
+                    created_in: Carrier::from_parts(traceparent, None),
                 })
             })
             .collect()

@@ -14,7 +14,7 @@ use orders::handlers::{CreateOrder, GetOrder, Health, ListOrders, ProcessOrders,
 use orders::pagination::PageTokens;
 use orders::ports::{
     CreateOutcome, DependencyError, IdempotencyKey, ListQuery, ManualClock, OrderCreated,
-    OrderQueue, OrderStore, Page, Transition, TransitionRequest,
+    OrderQueue, OrderStore, Page, Transition, TransitionRequest, Unpublished,
 };
 use orders::settings::{MAX_BODY_BYTES, SweeperSettings};
 use orders_memory::{MemoryOrderQueue, MemoryOrderStore};
@@ -216,7 +216,11 @@ impl OrderStore for Down {
     async fn mark_published(&self, _: Uuid) -> Result<(), DependencyError> {
         Err(down("mark_published"))
     }
-    async fn unpublished(&self, _: DateTime<Utc>, _: u32) -> Result<Vec<Order>, DependencyError> {
+    async fn unpublished(
+        &self,
+        _: DateTime<Utc>,
+        _: u32,
+    ) -> Result<Vec<Unpublished>, DependencyError> {
         Err(down("unpublished"))
     }
     async fn ping(&self) -> Result<(), DependencyError> {
@@ -977,7 +981,7 @@ async fn the_sweeper_publishes_orders_left_unpublished_past_the_grace_period() {
     let left: Vec<String> = left
         .expect("the store answers")
         .iter()
-        .map(|o| o.id.to_string())
+        .map(|u| u.order.id.to_string())
         .collect();
     assert_eq!(
         left,

@@ -95,7 +95,7 @@ async fn retain_removes_orders_everywhere() {
     assert!(pending.await.is_empty());
     let unpublished = store.unpublished(conformance::at(100), 10).await.unwrap();
     assert_eq!(
-        unpublished.iter().map(|o| o.id).collect::<Vec<_>>(),
+        unpublished.iter().map(|u| u.order.id).collect::<Vec<_>>(),
         vec![kept.id]
     );
     // The key's order is gone, so the key is new again rather than pointing at nothing.

@@ -22,6 +22,9 @@ pub(crate) struct Schema {
     pub label: &'static str,
     /// Idempotent DDL (`CREATE ... IF NOT EXISTS`) for the current version.
     pub ddl: &'static str,
+    /// `migrations[i]` brings a file at version `i + 1` to version `i + 2` (before the DDL
+    /// runs): a data dir kept from an earlier release opens with its data.
+    pub migrations: &'static [&'static str],
 }
 
 #[derive(Clone)]
@@ -91,8 +94,14 @@ impl Db {
                 supported: schema.version,
             });
         }
-        // Version 1 is the first schema, so there is nothing to migrate from yet: the DDL is
-        // idempotent and brings an empty or current file to version 1.
+        // A new file (version 0) gets the current DDL; an older one its migrations first (the
+        // DDL's `IF NOT EXISTS` would skip a table that lacks a new column).
+        if version > 0 {
+            let from = usize::try_from(version - 1).unwrap_or(0);
+            for step in schema.migrations.iter().skip(from) {
+                tx.execute_batch(step).ctx(OP)?;
+            }
+        }
         tx.execute_batch(schema.ddl).ctx(OP)?;
         tx.pragma_update(None, "application_id", schema.application_id)
             .ctx(OP)?;

@@ -19,6 +19,7 @@ use telemetry::trace::{Carrier, TRACEPARENT};
 use uuid::Uuid;
 
 const SCHEMA: Schema = Schema {
+    migrations: &[],
     application_id: 0x5153_5153, // "QSQS"
     version: 1,
     label: "queue",

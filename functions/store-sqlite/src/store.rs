@@ -11,16 +11,19 @@ use chrono::{DateTime, Utc};
 use orders::domain::Order;
 use orders::ports::{
     CreateOutcome, DependencyError, IdempotencyKey, ListQuery, OrderStore, Page, SortOrder,
-    Transition, TransitionRequest,
+    Transition, TransitionRequest, Unpublished,
 };
 use rusqlite::types::Value;
 use rusqlite::{Connection, ErrorCode, OptionalExtension, TransactionBehavior, params};
 use std::path::Path;
+use telemetry::trace::Carrier;
 use uuid::Uuid;
 
 const SCHEMA: Schema = Schema {
     application_id: 0x4f52_4453, // "ORDS"
-    version: 1,
+    // 2: `created_in`, the trace context of an unpublished order's create.
+    version: 2,
+    migrations: &["ALTER TABLE orders ADD COLUMN created_in TEXT;"],
     label: "order store",
     ddl: "
         CREATE TABLE IF NOT EXISTS orders (
@@ -29,7 +32,8 @@ const SCHEMA: Schema = Schema {
             created_at  INTEGER NOT NULL,   -- unix ms
             updated_at  INTEGER NOT NULL,   -- unix ms
             body        TEXT NOT NULL,      -- the Order as JSON, the source of truth
-            unpublished INTEGER             -- 1 until the order's message is queued, else NULL
+            unpublished INTEGER,            -- 1 until the order's message is queued, else NULL
+            created_in  TEXT                -- while unpublished: the create's traceparent
         );
         -- Newest- or oldest-first listing; id breaks ties within a millisecond.
         CREATE INDEX IF NOT EXISTS orders_by_created ON orders (created_at, id);
@@ -97,11 +101,14 @@ impl SqliteOrderStore {
         &self,
         order: &Order,
         key: Option<&IdempotencyKey>,
+        created_in: Option<String>,
     ) -> Result<CreateOutcome, SqliteError> {
         const OP: &str = "create order";
         let order = order.clone();
         let key = key.cloned();
-        self.db.call(OP, move |conn| create(conn, order, key)).await
+        self.db
+            .call(OP, move |conn| create(conn, order, key, created_in))
+            .await
     }
 
     async fn list_inner(&self, query: &ListQuery) -> Result<Page, SqliteError> {
@@ -239,6 +246,7 @@ fn create(
     conn: &mut Connection,
     order: Order,
     key: Option<IdempotencyKey>,
+    created_in: Option<String>,
 ) -> Result<CreateOutcome, SqliteError> {
     const OP: &str = "create order";
     // IMMEDIATE takes the write lock before the key is read, so two requests with the same
@@ -286,14 +294,15 @@ fn create(
 
     let body = encode(OP, &order)?;
     let inserted = tx.execute(
-        "INSERT INTO orders (id, status, created_at, updated_at, body, unpublished)
-         VALUES (?1, ?2, ?3, ?4, ?5, 1)",
+        "INSERT INTO orders (id, status, created_at, updated_at, body, unpublished, created_in)
+         VALUES (?1, ?2, ?3, ?4, ?5, 1, ?6)",
         params![
             order.id.to_string(),
             order.status.as_str(),
             to_ms(order.created_at),
             to_ms(order.updated_at),
-            body
+            body,
+            created_in
         ],
     );
     match inserted {
@@ -393,8 +402,10 @@ impl OrderStore for SqliteOrderStore {
         order: &Order,
         idempotency: Option<&IdempotencyKey>,
     ) -> Result<CreateOutcome, DependencyError> {
+        // The request's span, not the INSERT's: the link a republish makes points at it.
+        let created_in = Carrier::of(&tracing::Span::current()).traceparent;
         traced("INSERT", async {
-            Ok(self.create_inner(order, idempotency).await?)
+            Ok(self.create_inner(order, idempotency, created_in).await?)
         })
         .await
     }
@@ -425,7 +436,8 @@ impl OrderStore for SqliteOrderStore {
                 .call(OP, move |conn| {
                     // A missing order is not an error: there is nothing left to publish.
                     conn.execute(
-                        "UPDATE orders SET unpublished = NULL WHERE id = ?1 AND unpublished = 1",
+                        "UPDATE orders SET unpublished = NULL, created_in = NULL
+                         WHERE id = ?1 AND unpublished = 1",
                         [id.to_string()],
                     )
                     .ctx(OP)
@@ -440,7 +452,7 @@ impl OrderStore for SqliteOrderStore {
         &self,
         created_before: DateTime<Utc>,
         limit: u32,
-    ) -> Result<Vec<Order>, DependencyError> {
+    ) -> Result<Vec<Unpublished>, DependencyError> {
         const OP: &str = "list unpublished orders";
         traced("SELECT", async {
             Ok(self
@@ -449,18 +461,26 @@ impl OrderStore for SqliteOrderStore {
                     // `unpublished = 1` spelled exactly as in the partial index, so SQLite uses it.
                     let mut stmt = conn
                         .prepare_cached(
-                            "SELECT body FROM orders WHERE unpublished = 1 AND created_at < ?1
-                         ORDER BY created_at, id LIMIT ?2",
+                            "SELECT body, created_in FROM orders
+                             WHERE unpublished = 1 AND created_at < ?1
+                             ORDER BY created_at, id LIMIT ?2",
                         )
                         .ctx(OP)?;
-                    let bodies = stmt
+                    let rows = stmt
                         .query_map(params![to_ms(created_before), i64::from(limit)], |r| {
-                            r.get::<_, String>(0)
+                            Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?))
                         })
                         .ctx(OP)?
                         .collect::<Result<Vec<_>, _>>()
                         .ctx(OP)?;
-                    bodies.iter().map(|b| decode(OP, b)).collect()
+                    rows.iter()
+                        .map(|(body, created_in)| {
+                            Ok(Unpublished {
+                                order: decode(OP, body)?,
+                                created_in: Carrier::from_parts(created_in.as_deref(), None),
+                            })
+                        })
+                        .collect()
                 })
                 .await?)
         })
@@ -513,7 +533,7 @@ mod tests {
                 "orders_by_status",
             ),
             (
-                "SELECT body FROM orders WHERE unpublished = 1 AND created_at < 5 ORDER BY created_at, id LIMIT 8",
+                "SELECT body, created_in FROM orders WHERE unpublished = 1 AND created_at < 5 ORDER BY created_at, id LIMIT 8",
                 "orders_unpublished",
             ),
         ];

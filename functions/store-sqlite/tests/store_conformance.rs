@@ -51,7 +51,7 @@ async fn orders_survive_reopening() {
     assert_eq!(got.updated_at, conformance::at(9));
     let unpublished = store.unpublished(conformance::at(100), 10).await.unwrap();
     assert_eq!(
-        unpublished.iter().map(|o| o.id).collect::<Vec<_>>(),
+        unpublished.iter().map(|u| u.order.id).collect::<Vec<_>>(),
         vec![order.id]
     );
 }
@@ -124,14 +124,57 @@ async fn a_newer_schema_is_refused() {
     let path = dir.path().join("orders.db");
     drop(SqliteOrderStore::open(&path).unwrap());
     let conn = rusqlite::Connection::open(&path).unwrap();
-    conn.pragma_update(None, "user_version", 2).unwrap();
+    conn.pragma_update(None, "user_version", 3).unwrap();
     drop(conn);
     match SqliteOrderStore::open(&path) {
         Err(SqliteError::SchemaTooNew {
-            found: 2,
-            supported: 1,
+            found: 3,
+            supported: 2,
             ..
         }) => {}
         other => panic!("a file from a newer build gave {other:?}"),
     }
+}
+
+/// A data dir from the release before `created_in` (schema 1) opens with its orders, and
+/// its unpublished ones are still swept (with no trace to link to).
+#[tokio::test]
+async fn a_version_1_store_is_migrated_with_its_orders() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("orders.db");
+    let order = conformance::sample_order(conformance::at(5));
+    // A schema 1 file, as that release wrote it (its table, comments and all).
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.execute_batch(
+        "CREATE TABLE orders (
+            id          TEXT PRIMARY KEY,
+            status      TEXT NOT NULL,
+            created_at  INTEGER NOT NULL,   -- unix ms
+            updated_at  INTEGER NOT NULL,   -- unix ms
+            body        TEXT NOT NULL,      -- the Order as JSON, the source of truth
+            unpublished INTEGER             -- 1 until the order's message is queued, else NULL
+        );
+        PRAGMA application_id = 1330791507;
+        PRAGMA user_version = 1;",
+    )
+    .unwrap();
+    conn.execute(
+        "INSERT INTO orders (id, status, created_at, updated_at, body, unpublished)
+         VALUES (?1, 'PENDING', 5, 5, ?2, 1)",
+        (order.id.to_string(), serde_json::to_string(&order).unwrap()),
+    )
+    .unwrap();
+    drop(conn);
+
+    let store = SqliteOrderStore::open(&path).unwrap();
+    assert_eq!(store.get(order.id).await.unwrap(), Some(order.clone()));
+    let unpublished = store.unpublished(conformance::at(100), 10).await.unwrap();
+    assert_eq!(unpublished.len(), 1);
+    assert_eq!(unpublished[0].order.id, order.id);
+    assert!(unpublished[0].created_in.is_empty());
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let version: i32 = conn
+        .pragma_query_value(None, "user_version", |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, 2);
 }

@@ -49,6 +49,64 @@ pub trait SpanSink: Send + Sync + 'static {
     ) -> Pin<Box<dyn Future<Output = Result<(), String>> + Send + '_>>;
 }
 
+/// A sink that keeps every span it is given, in memory: for tests and tools that read back
+/// what a run traced. Clones share the spans.
+#[derive(Debug, Clone, Default)]
+pub struct MemorySink(Arc<Mutex<Vec<SpanData>>>);
+
+impl MemorySink {
+    /// Every span exported so far.
+    pub fn spans(&self) -> Vec<SpanData> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// A tracer for `service` whose spans come here, installed as the global subscriber
+    /// with INFO spans (as the functions install it: the SDKs' debug spans stay out). For a
+    /// test binary: one global subscriber, since one per test thread races with tracing's
+    /// per-callsite interest cache. Fails when a subscriber is already installed.
+    pub fn install_global(
+        service: &str,
+    ) -> Result<(Tracing, MemorySink), tracing_subscriber::util::TryInitError> {
+        use tracing_subscriber::prelude::*;
+        let sink = MemorySink::default();
+        let tracing = Tracing::new(resource(service, vec![]), vec![Box::new(sink.clone())]);
+        tracing_subscriber::registry()
+            .with(
+                tracing
+                    .layer()
+                    .with_filter(tracing_subscriber::filter::LevelFilter::INFO),
+            )
+            .try_init()?;
+        Ok((tracing, sink))
+    }
+
+    /// The spans of one trace (`trace_id` in hex, as [`ids`] gives it).
+    pub fn trace(&self, trace_id: &str) -> Vec<SpanData> {
+        let spans = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        spans
+            .iter()
+            .filter(|s| s.span_context.trace_id().to_string() == trace_id)
+            .cloned()
+            .collect()
+    }
+}
+
+impl SpanSink for MemorySink {
+    fn name(&self) -> &str {
+        "memory"
+    }
+    fn export(
+        &self,
+        batch: Vec<SpanData>,
+    ) -> Pin<Box<dyn Future<Output = Result<(), String>> + Send + '_>> {
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .extend(batch);
+        Box::pin(async { Ok(()) })
+    }
+}
+
 /// The installed tracer: its provider (for the layer), buffer and sinks.
 #[derive(Clone)]
 pub struct Tracing {

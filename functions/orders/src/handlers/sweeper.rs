@@ -1,5 +1,5 @@
 use super::metrics;
-use crate::ports::{Clock, DependencyError, OrderCreated, OrderQueue, OrderStore};
+use crate::ports::{Clock, DependencyError, OrderCreated, OrderQueue, OrderStore, Unpublished};
 use crate::settings::SweeperSettings;
 use std::sync::Arc;
 use telemetry::catalogue::Operation;
@@ -50,15 +50,17 @@ impl Sweeper {
             found: orders.len(),
             ..SweepReport::default()
         };
-        for order in orders {
+        for Unpublished { order, created_in } in orders {
             let message = OrderCreated {
                 order_id: order.id,
                 created_at: order.created_at,
                 correlation_id: None,
             };
-            // One span per republished order, holding its id: the order's traces include it,
-            // and its processing continues this span's trace.
+            // One span per republished order, holding its id: its processing continues this
+            // span's trace, and the span links back to the create's, so a trace of the order
+            // leads to the other (the create's trace ended before this sweep began).
             let span = tracing::info_span!("republish_order", order_id = %order.id);
+            created_in.link_from(&span);
             let republish = async {
                 match metrics::timed(Operation::SendMessage, self.queue.publish(&message)).await {
                     Ok(_) => {

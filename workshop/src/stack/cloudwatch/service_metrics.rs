@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use orders::domain::Order;
 use orders::ports::{
     CreateOutcome, DependencyError, IdempotencyKey, ListQuery, OrderStore, Page, Transition,
-    TransitionRequest,
+    TransitionRequest, Unpublished,
 };
 use orders_sqlite::SqliteQueue;
 use std::future::Future;
@@ -127,7 +127,7 @@ impl OrderStore for MeteredStore {
         &self,
         created_before: DateTime<Utc>,
         limit: u32,
-    ) -> Result<Vec<Order>, DependencyError> {
+    ) -> Result<Vec<Unpublished>, DependencyError> {
         self.call("Query", self.inner.unpublished(created_before, limit))
             .await
     }
