@@ -6,16 +6,19 @@
 #   scripts/bench.sh                      # full plan into BENCHMARKS.md
 #   scripts/bench.sh --quick --out F      # few runs of everything, dev builds: proves the
 #                                         # harness works (CI); not figures to quote
+#   scripts/bench.sh --invocations N      # the full plan with N invocations per memory run
+#                                         # (10000 by default); the report names N
 # Needs the ports of nothing else: every server it starts takes a free loopback port.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-quick=""; out=BENCHMARKS.md
+quick=""; out=BENCHMARKS.md; invocations=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) quick=1 ;;
     --out) out="$2"; shift ;;
-    *) echo "usage: scripts/bench.sh [--quick] [--out FILE]" >&2; exit 2 ;;
+    --invocations) invocations="$2"; shift ;;
+    *) echo "usage: scripts/bench.sh [--quick] [--out FILE] [--invocations N]" >&2; exit 2 ;;
   esac
   shift
 done
@@ -41,7 +44,7 @@ if [ -n "$quick" ]; then
   echo "== criterion (quick, dev profile)"
   CRITERION_HOME="$work/criterion" cargo bench -p order-bench --bench handlers --profile dev -- --quick --noplot
 else
-  profile=release; bin="$target/release"; command="scripts/bench.sh"
+  profile=release; bin="$target/release"; command="scripts/bench.sh${invocations:+ --invocations $invocations}"
   # The tuning record: create-order built with what ships, then with one thing changed each
   # time. Built first, so nothing compiles while the figures are taken.
   # keep DIR LABEL FROM: the variant's binary and the label its row shows.
@@ -63,19 +66,8 @@ else
   CRITERION_HOME="$work/criterion" cargo bench -p order-bench --bench handlers -- --noplot
 fi
 
-# The zip Lambda is given: the bootstrap alone, executable, deflated.
-python3 - "$target/lambda" <<'PY'
-import os, sys, zipfile
-root = sys.argv[1]
-for f in sorted(os.listdir(root)) if os.path.isdir(root) else []:
-    src = os.path.join(root, f, "bootstrap")
-    if os.path.isfile(src):
-        info = zipfile.ZipInfo("bootstrap", date_time=(1980, 1, 1, 0, 0, 0))
-        info.external_attr = 0o755 << 16
-        info.compress_type = zipfile.ZIP_DEFLATED
-        with zipfile.ZipFile(os.path.join(root, f, "bootstrap.zip"), "w") as z, open(src, "rb") as b:
-            z.writestr(info, b.read())
-PY
+# The variants' zips, packed as build-lambdas.sh packs the functions' (the bootstrap alone,
+# executable, deflated).
 if [ -d "$variants" ]; then
   python3 - "$variants" <<'PY'
 import os, sys, zipfile
@@ -98,4 +90,4 @@ echo "== order-bench run ($([ -n "$quick" ] && echo quick || echo full) plan)"
   --bootstraps "$bin" --profile "$profile" --workshop "$bin/workshop" \
   --moto-server "$moto_server" --node "$(command -v node)" --node-peer bench/node-peer \
   --lambda-dir "$target/lambda" --criterion "$work/criterion" --work "$work" \
-  ${variant_args[@]+"${variant_args[@]}"}
+  ${invocations:+--invocations "$invocations"} ${variant_args[@]+"${variant_args[@]}"}

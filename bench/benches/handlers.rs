@@ -1,6 +1,6 @@
 //! Warm invocation cost of each function's handler, so the telemetry overhead is a number.
 //!
-//! One criterion group per function, `warm/<function>`, with two benchmarks over the
+//! One criterion group per function, `warm/<function>`, with three benchmarks over the
 //! in-memory ports (`order_bench::memory`, so neither SQLite nor a network is measured):
 //!
 //! Each function is built by `order_functions` (the builders the Lambda mains and the local
@@ -13,13 +13,20 @@
 //!   layer `telemetry::logs::init_lambda` installs, the invocation span, and the EMF flush of
 //!   `LambdaMetrics::invocation` after each call, with the log lines and EMF documents written
 //!   to `io::sink()` instead of stdout (their bytes are counted, and checked to be non-zero
-//!   before measuring, so the variant cannot silently measure nothing).
+//!   before measuring, so the variant cannot silently measure nothing). The API functions go
+//!   through `order_functions::lambda::http_invocation`, so their SERVER span is included.
+//! - `traces`: the same, on a sampled invocation (`Sampled=1` in the trace header) with the
+//!   OpenTelemetry layer a Lambda main installs (`telemetry::logs::subscriber`), and after
+//!   each call the flush a Lambda does before asking for the next event: the spans encoded as
+//!   OTLP protobuf by the real exporter (`telemetry::trace::otlp::Otlp`) and handed to an HTTP
+//!   client that counts the bytes and answers 200 without a network (checked non-zero).
 //!
 //! The Lambda EMF backend is a process-global recorder that cannot be removed once installed,
 //! so every `bare` benchmark runs first (phase 1) and the recorder is installed only for the
-//! `telemetry` ones (phase 2). The log subscriber is set per benchmark on the bench thread only.
+//! `telemetry` and `traces` ones (phases 2 and 3). The log subscriber is set per benchmark on
+//! the bench thread only.
 //!
-//! Criterion writes `$CARGO_TARGET_DIR/criterion/warm_<function>/<bare|telemetry>/new/estimates.json`
+//! Criterion writes `$CARGO_TARGET_DIR/criterion/warm_<function>/<bare|telemetry|traces>/new/estimates.json`
 //! (the `/` of a group name becomes `_`).
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
@@ -50,10 +57,10 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use telemetry::catalogue::SERVICE_NAME;
 use telemetry::logs::{JsonLayer, LogRecord, LogSink};
 use telemetry::metrics::LambdaMetrics;
+use telemetry::trace::Tracing;
 use tokio::runtime::Runtime;
 use tracing::level_filters::LevelFilter;
 use tracing_subscriber::EnvFilter;
-use tracing_subscriber::prelude::*;
 use uuid::Uuid;
 
 /// The `Environment` EMF dimension.
@@ -62,16 +69,19 @@ const ENVIRONMENT: &str = "bench";
 /// iterations neither grow memory without bound nor make the maps ever slower.
 const CAP: usize = 4_096;
 
-// ---- the two variants ------------------------------------------------------------------
+// ---- the three variants ----------------------------------------------------------------
 
 #[derive(Clone, Copy)]
 enum Variant {
     Bare,
     Telemetry(&'static LambdaMetrics),
+    Traces(&'static LambdaMetrics),
 }
 
 /// Set when phase 2 installs the global EMF recorder; phase 1 asserts it is not.
 static RECORDER_INSTALLED: AtomicBool = AtomicBool::new(false);
+/// Set by phase 3: the Lambda contexts made from then on are sampled for tracing.
+static SAMPLED: AtomicBool = AtomicBool::new(false);
 
 /// `bare` must run with nothing listening: no EMF recorder yet, and no tracing subscriber
 /// (the level filter is OFF, so the macros skip their callsites entirely).
@@ -126,28 +136,72 @@ impl LogSink for LogBytes {
     }
 }
 
+/// The OTLP exporter's HTTP client, without a network: counts the bytes of each request it
+/// is given and answers 200 with an empty `ExportTraceServiceResponse`.
+#[derive(Debug, Clone, Default)]
+struct DiscardOtlp(Arc<AtomicU64>);
+
+#[async_trait::async_trait]
+impl opentelemetry_http::HttpClient for DiscardOtlp {
+    async fn send_bytes(
+        &self,
+        request: http::Request<bytes::Bytes>,
+    ) -> Result<http::Response<bytes::Bytes>, opentelemetry_http::HttpError> {
+        let n = u64::try_from(request.body().len()).unwrap_or(u64::MAX);
+        self.0.fetch_add(n, Ordering::Relaxed);
+        Ok(http::Response::builder()
+            .status(200)
+            .header("content-type", "application/x-protobuf")
+            .body(bytes::Bytes::new())?)
+    }
+}
+
 /// What a Lambda main wires around its handler.
 struct Telemetry {
     dispatch: tracing::Dispatch,
     metrics: &'static LambdaMetrics,
     logs: Written,
     emf: Written,
+    /// With tracing on: the tracer, and the OTLP bytes its flushes produced.
+    tracing: Option<(Tracing, DiscardOtlp)>,
 }
 
 impl Telemetry {
-    /// The subscriber `telemetry::logs::init_lambda` installs (registry, level filter, JSON
-    /// layer), with the level fixed at INFO, Lambda's default, rather than read from the
-    /// environment, so a stray RUST_LOG cannot change the numbers.
-    fn new(metrics: &'static LambdaMetrics) -> Self {
+    /// The subscriber `telemetry::logs::init_lambda` installs (registry, JSON layer behind
+    /// its level filter, and with `traced` the tracer's layer), with the level fixed at INFO,
+    /// Lambda's default, rather than read from the environment, so a stray RUST_LOG cannot
+    /// change the numbers. Leaked: the benches' closures hold it for the process's life.
+    fn new(metrics: &'static LambdaMetrics, traced: bool) -> &'static Self {
         let logs = Written::default();
-        let subscriber = tracing_subscriber::registry()
-            .with(EnvFilter::new("info"))
-            .with(JsonLayer::new(SERVICE_NAME, LogBytes(logs.clone())));
-        Telemetry {
+        let tracing = traced.then(|| {
+            let resource = telemetry::trace::resource("bench", vec![]);
+            let client = DiscardOtlp::default();
+            let otlp = telemetry::trace::otlp::Otlp::new(
+                "http://127.0.0.1:4318/v1/traces",
+                client.clone(),
+                &resource,
+            )
+            .expect("an OTLP exporter");
+            (Tracing::new(resource, vec![Box::new(otlp)]), client)
+        });
+        let subscriber = telemetry::logs::subscriber(
+            JsonLayer::new(SERVICE_NAME, LogBytes(logs.clone())),
+            EnvFilter::new("info"),
+            tracing.as_ref().map(|(t, _)| t),
+        );
+        Box::leak(Box::new(Telemetry {
             dispatch: tracing::Dispatch::new(subscriber),
             metrics,
             logs,
             emf: Written::default(),
+            tracing,
+        }))
+    }
+
+    /// What a Lambda does after posting the answer: export the invocation's spans.
+    async fn flush(&self) {
+        if let Some((tracing, _)) = &self.tracing {
+            tracing.flush().await;
         }
     }
 
@@ -166,13 +220,20 @@ impl Telemetry {
         invocation::run(&facts, self, call).await
     }
 
-    /// Fails the bench when the wrapped call wrote no EMF document, or no log line although
-    /// the handler logs on this path (health logs nothing when healthy).
+    /// Fails the bench when the wrapped call wrote no EMF document, no log line although
+    /// the handler logs on this path (health logs nothing when healthy), or, traced, no span.
     fn assert_emitted(&self, function: Function, logs_expected: bool) {
         let name = function.name();
         assert!(self.emf.get() > 0, "{name}: no EMF document was written");
         if logs_expected {
             assert!(self.logs.get() > 0, "{name}: no log line was written");
+        }
+        if let Some((tracing, otlp)) = &self.tracing {
+            assert!(
+                otlp.0.load(Ordering::Relaxed) > 0,
+                "{name}: no span was exported"
+            );
+            assert_eq!(tracing.dropped(), 0, "{name}: spans were dropped");
         }
     }
 }
@@ -237,8 +298,10 @@ impl<I, O> Bench<'_, '_, I, O> {
         });
     }
 
+    /// `name` is `telemetry` or `traces`.
     fn telemetry<F: Future<Output = O>>(
         self,
+        name: &str,
         telemetry: &Telemetry,
         function: Function,
         logs_expected: bool,
@@ -254,7 +317,7 @@ impl<I, O> Bench<'_, '_, I, O> {
         telemetry.installed(|| {
             check(&rt.block_on(routine(setup())));
             telemetry.assert_emitted(function, logs_expected);
-            group.bench_function("telemetry", |b| {
+            group.bench_function(name, |b| {
                 b.to_async(rt)
                     .iter_batched(&mut *setup, &mut routine, batch)
             });
@@ -287,10 +350,11 @@ fn lambda_context(config: &Arc<Config>, function: Function) -> Context {
         config.function_name
     );
     let trace = format!(
-        "Root=1-{:08x}-{};Parent={};Sampled=0",
+        "Root=1-{:08x}-{};Parent={};Sampled={}",
         deadline_ms / 1000 % 0x1_0000_0000,
         &Uuid::new_v4().simple().to_string()[..24],
         &Uuid::new_v4().simple().to_string()[..16],
+        u8::from(SAMPLED.load(Ordering::Relaxed)),
     );
     let mut headers = http::HeaderMap::new();
     for (name, value) in [
@@ -550,16 +614,20 @@ fn ports(store: &Arc<MemoryOrderStore>, queue: &Arc<MemoryOrderQueue>) -> Ports 
 }
 
 /// One function's group: `prepare` makes each call's input and its Lambda context outside
-/// the timing, `handle` is the built function's call, timed alone (bare) or through the
-/// invocation path (telemetry).
-fn function_bench<I, O, F: Future<Output = O>>(
+/// the timing; `handle` is the built function's call, timed alone (bare), and `instrumented`
+/// the same call through the Lambda invocation path (telemetry, traces; traced, the spans
+/// are flushed after each call, inside the timing).
+fn function_bench<I, O, F: Future<Output = O>, G: Future<Output = O>>(
     c: &mut Criterion,
     variant: Variant,
     function: Function,
     batch: BatchSize,
     prepare: &mut dyn FnMut() -> (I, Context),
     check: &dyn Fn(&O),
-    handle: impl Fn(I) -> F,
+    (handle, instrumented): (
+        impl Fn(I) -> F,
+        impl Fn(&'static Telemetry, I, Context) -> G,
+    ),
 ) {
     let rt = runtime();
     let mut group = c.benchmark_group(group_name(function));
@@ -575,8 +643,9 @@ fn function_bench<I, O, F: Future<Output = O>>(
             };
             bench.bare(&handle);
         }
-        Variant::Telemetry(metrics) => {
-            let telemetry = Telemetry::new(metrics);
+        Variant::Telemetry(metrics) | Variant::Traces(metrics) => {
+            let traced = matches!(variant, Variant::Traces(_));
+            let telemetry = Telemetry::new(metrics, traced);
             let bench = Bench {
                 group: &mut group,
                 rt: &rt,
@@ -586,9 +655,21 @@ fn function_bench<I, O, F: Future<Output = O>>(
             };
             // Health logs nothing on its healthy path; the others log on theirs.
             let logs_expected = function != Function::Health;
-            bench.telemetry(&telemetry, function, logs_expected, |(input, context)| {
-                telemetry.run(function, context, handle(input))
-            });
+            let name = if traced { "traces" } else { "telemetry" };
+            bench.telemetry(
+                name,
+                telemetry,
+                function,
+                logs_expected,
+                |(input, context)| {
+                    let call = instrumented(telemetry, input, context);
+                    async move {
+                        let output = call.await;
+                        telemetry.flush().await;
+                        output
+                    }
+                },
+            );
         }
     }
     group.finish();
@@ -612,6 +693,9 @@ fn http_function(
         (req, context)
     };
     let handle = |req: Request| built.clone().call(req);
+    let instrumented = |telemetry: &'static Telemetry, req: Request, _: Context| {
+        order_functions::lambda::http_invocation(built.clone(), req, telemetry)
+    };
     let batch = BatchSize::SmallInput;
     function_bench(
         c,
@@ -620,7 +704,7 @@ fn http_function(
         batch,
         &mut prepare,
         check,
-        handle,
+        (handle, instrumented),
     );
 }
 
@@ -721,8 +805,19 @@ fn order_processor(c: &mut Criterion, variant: Variant) {
         assert_eq!(status, Some(OrderStatus::Confirmed), "the order was moved");
     };
     let handle = |(event, deadline): (SqsEvent, Instant)| processor.handle(event, deadline);
+    let instrumented = |telemetry: &'static Telemetry, input, context| {
+        telemetry.run(function, context, handle(input))
+    };
     let batch = BatchSize::SmallInput;
-    function_bench(c, variant, function, batch, &mut prepare, &check, handle);
+    function_bench(
+        c,
+        variant,
+        function,
+        batch,
+        &mut prepare,
+        &check,
+        (handle, instrumented),
+    );
     // Every prepared order went through the transition: none is left pending.
     let pending = ready(store.list(&ListQuery {
         status: Some(OrderStatus::Pending),
@@ -756,8 +851,18 @@ fn order_sweeper(c: &mut Criterion, variant: Variant) {
         assert_eq!((report.found, report.published), (1, 1), "{report:?}");
     };
     let handle = |()| sweeper.handle();
+    let instrumented =
+        |telemetry: &'static Telemetry, (), context| telemetry.run(function, context, handle(()));
     let batch = BatchSize::PerIteration;
-    function_bench(c, variant, function, batch, &mut prepare, &check, handle);
+    function_bench(
+        c,
+        variant,
+        function,
+        batch,
+        &mut prepare,
+        &check,
+        (handle, instrumented),
+    );
     let left = ready(store.unpublished(chrono::Utc::now(), 1)).expect("query unpublished");
     assert!(left.is_empty(), "the sweeper left an order unpublished");
 }
@@ -782,7 +887,8 @@ fn bare(c: &mut Criterion) {
 }
 
 /// Phase 2: the Lambda EMF backend (`telemetry::metrics::init_lambda`, as each main calls
-/// it), then every `telemetry` benchmark.
+/// it), then every `telemetry` benchmark; phase 3: every `traces` one, on sampled
+/// invocations.
 fn with_telemetry(c: &mut Criterion) {
     let metrics = telemetry::metrics::init_lambda(SERVICE_NAME, ENVIRONMENT)
         .expect("install the EMF recorder (once per process)");
@@ -790,11 +896,15 @@ fn with_telemetry(c: &mut Criterion) {
     for function in Function::ALL {
         bench(c, Variant::Telemetry(metrics), function);
     }
+    SAMPLED.store(true, Ordering::SeqCst);
+    for function in Function::ALL {
+        bench(c, Variant::Traces(metrics), function);
+    }
 }
 
 criterion_group! {
     name = warm;
-    // About a minute for all twelve on 2 cores.
+    // About a minute and a half for all eighteen on 2 cores.
     config = Criterion::default()
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(3));

@@ -23,6 +23,8 @@ pub struct Program {
     pub args: Vec<String>,
     pub dir: Option<PathBuf>,
     pub env: Vec<(String, String)>,
+    /// Whether Lambda's trace header marks its invocations sampled (the traced twins).
+    pub sampled: bool,
 }
 
 /// One cold start, measured from just before exec; the report's rows are these as they are.
@@ -44,6 +46,9 @@ pub struct Steady {
     pub peak_rss_kib: u64,
     /// Median of event handed → answer posted, over the warm invocations.
     pub warm_median_ms: f64,
+    /// Median of answer posted → next event asked for: the work a function does after
+    /// answering and before Lambda may freeze it (exporting its spans).
+    pub after_answer_median_ms: f64,
 }
 
 impl Program {
@@ -80,7 +85,7 @@ impl Program {
         event: serde_json::Value,
         log: &Path,
     ) -> Result<ColdStart, BenchError> {
-        let api = RuntimeApi::start().await?;
+        let api = RuntimeApi::start(self.sampled).await?;
         api.push(event.to_string());
         let started = Instant::now();
         let mut child = self.spawn(&api, log)?;
@@ -104,7 +109,7 @@ impl Program {
         events: impl Iterator<Item = serde_json::Value>,
         log: &Path,
     ) -> Result<Steady, BenchError> {
-        let api = RuntimeApi::start().await?;
+        let api = RuntimeApi::start(self.sampled).await?;
         let mut count = 0;
         for event in events {
             api.push(event.to_string());
@@ -127,10 +132,12 @@ impl Program {
             .skip(1)
             .map(|a| ms(a.answered_at - a.handed_at))
             .collect();
+        let after: Vec<f64> = api.after_answer().into_iter().map(ms).collect();
         Ok(Steady {
             invocations: count,
             peak_rss_kib,
             warm_median_ms: crate::stats::median(&warm).unwrap_or(f64::NAN),
+            after_answer_median_ms: crate::stats::median(&after).unwrap_or(f64::NAN),
         })
     }
 

@@ -6,6 +6,7 @@ pub mod events;
 pub mod fixture;
 pub mod function;
 pub mod http_load;
+pub mod otlp_sink;
 pub mod pipeline;
 pub mod report;
 pub mod runtime_api;

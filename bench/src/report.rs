@@ -57,15 +57,20 @@ impl Machine {
     }
 }
 
-/// Criterion's median per function, bare and with telemetry, in nanoseconds.
+/// What tracing may cost a function (issue budget, checked in table 8): init and peak RSS.
+pub const TRACING_INIT_BUDGET_MS: f64 = 2.0;
+pub const TRACING_RSS_BUDGET_MIB: f64 = 3.0;
+
+/// Criterion's median per function, bare, with telemetry and with traces, in nanoseconds.
 #[derive(Debug, Clone)]
 pub struct Warm {
     pub function: &'static str,
     pub bare_ns: Option<f64>,
     pub telemetry_ns: Option<f64>,
+    pub traces_ns: Option<f64>,
 }
 
-/// Reads `<criterion>/warm_<function>/<bare|telemetry>/new/estimates.json`.
+/// Reads `<criterion>/warm_<function>/<bare|telemetry|traces>/new/estimates.json`.
 pub fn read_criterion(dir: &Path) -> Vec<Warm> {
     let median_ns = |function: &str, variant: &str| {
         let path = dir
@@ -82,6 +87,7 @@ pub fn read_criterion(dir: &Path) -> Vec<Warm> {
             function: f,
             bare_ns: median_ns(f, "bare"),
             telemetry_ns: median_ns(f, "telemetry"),
+            traces_ns: median_ns(f, "traces"),
         })
         .collect()
 }
@@ -116,6 +122,15 @@ fn mib(bytes: Option<u64>) -> String {
     bytes.map_or("–".into(), |b| {
         format!("{:.2} MiB", b as f64 / 1024.0 / 1024.0)
     })
+}
+
+/// A difference with its sign, one decimal.
+fn signed(x: f64) -> String {
+    if x.is_finite() {
+        format!("{x:+.1}")
+    } else {
+        "–".into()
+    }
 }
 
 fn ratio(a: f64, b: f64) -> String {
@@ -187,7 +202,73 @@ impl Report<'_> {
         self.pipeline(&mut s);
         self.artifacts(&mut s);
         self.variants(&mut s);
+        self.tracing(&mut s);
         s
+    }
+
+    fn tracing(&self, s: &mut String) {
+        let r = self.results;
+        let _ = writeln!(
+            s,
+            "## 8. Tracing on: what it costs each function\n\n\
+             The bootstraps of tables 1 and 2 again, in the same runs (their cold starts \
+             alternating with the others'), with tracing on: \
+             `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` set to an OTLP/HTTP receiver of the run's \
+             own on 127.0.0.1 (`bench/src/otlp_sink.rs`, which decodes every span), and every \
+             invocation sampled (`Sampled=1` in Lambda's trace header; **off** is the same \
+             binary on an unsampled invocation, what most invocations are under X-Ray's \
+             default sampling). Medians of **{runs} cold starts** and one instance answering \
+             **{n} invocations** each. **after answer** is answer posted → next event asked \
+             for: the span export, which Lambda waits for before it freezes the sandbox but \
+             no caller waits for. The budget is +{init} ms of init and +{rss} MiB of peak \
+             RSS per function; the warm cost of making the spans is table 3's **traces** \
+             column.\n\n\
+             | function | init off / on (ms) | Δ init (ms) | first answer off / on (ms) | peak RSS off / on (MiB) | Δ RSS (MiB) | warm invocation off / on (ms) | after answer off / on (ms) | spans exported | within budget |\n\
+             |---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+            runs = r.plan.cold_runs,
+            n = r.plan.steady_invocations,
+            init = TRACING_INIT_BUDGET_MS,
+            rss = TRACING_RSS_BUDGET_MIB,
+        );
+        for t in &r.traced {
+            let Some(off) = self.function(&t.function) else {
+                continue;
+            };
+            let on = &t.figures;
+            let init = |f: &crate::suite::FunctionFigures| med(f.cold.iter().map(|c| c.init_ms));
+            let first =
+                |f: &crate::suite::FunctionFigures| med(f.cold.iter().map(|c| c.first_answer_ms));
+            let rss = |f: &crate::suite::FunctionFigures| f.steady.peak_rss_kib as f64 / 1024.0;
+            let d_init = init(on) - init(off);
+            let d_rss = rss(on) - rss(off);
+            let verdict = if !(d_init.is_finite() && d_rss.is_finite()) {
+                "–"
+            } else if d_init <= TRACING_INIT_BUDGET_MS && d_rss <= TRACING_RSS_BUDGET_MIB {
+                "yes"
+            } else {
+                "**no**"
+            };
+            let pair = |a: String, b: String| format!("{a} / {b}");
+            row(
+                s,
+                &[
+                    &t.function,
+                    &pair(f1(init(off)), f1(init(on))),
+                    &signed(d_init),
+                    &pair(f1(first(off)), f1(first(on))),
+                    &pair(f1(rss(off)), f1(rss(on))),
+                    &signed(d_rss),
+                    &pair(f2(off.steady.warm_median_ms), f2(on.steady.warm_median_ms)),
+                    &pair(
+                        f2(off.steady.after_answer_median_ms),
+                        f2(on.steady.after_answer_median_ms),
+                    ),
+                    &t.spans_exported,
+                    &verdict,
+                ],
+            );
+        }
+        s.push('\n');
     }
 
     fn variants(&self, s: &mut String) {
@@ -231,7 +312,11 @@ impl Report<'_> {
     pub fn missing(&self) -> Vec<String> {
         let mut out = Vec::new();
         for w in self.warm {
-            for (variant, v) in [("bare", w.bare_ns), ("telemetry", w.telemetry_ns)] {
+            for (variant, v) in [
+                ("bare", w.bare_ns),
+                ("telemetry", w.telemetry_ns),
+                ("traces", w.traces_ns),
+            ] {
                 if v.is_none() {
                     out.push(format!("criterion warm/{}/{variant}", w.function));
                 }
@@ -251,6 +336,11 @@ impl Report<'_> {
         let r = self.results;
         if self.function(NODE_LABEL).is_none() {
             out.push("the Node.js peer".into());
+        }
+        for f in crate::events::functions() {
+            if !r.traced.iter().any(|t| t.function == f) {
+                out.push(format!("{f} with tracing on"));
+            }
         }
         if r.load.is_empty() {
             out.push("load runs".into());
@@ -342,25 +432,38 @@ impl Report<'_> {
     fn warm(&self, s: &mut String) {
         let _ = writeln!(
             s,
-            "## 3. Warm handler cost, with and without telemetry\n\n\
+            "## 3. Warm handler cost, with and without telemetry and traces\n\n\
              `cargo bench -p order-bench --bench handlers` (criterion; its own sample count, \
-             median shown): each handler over in-memory ports (`bench/src/memory.rs`), so the \
+             median shown): each handler over in-memory ports (`functions/store-memory`), so the \
              figure is the handler's CPU, not I/O. **bare** has no log subscriber and no metrics \
              recorder; **telemetry** is wrapped as the Lambda mains wrap it (JSON logs, the \
-             invocation span, the EMF flush), writing to a sink.\n\n\
-             | function | bare (µs) | telemetry (µs) | overhead (µs) | overhead |\n|---|---:|---:|---:|---:|"
+             invocation span and, for the API, its SERVER span, the EMF flush), writing to a \
+             sink; **traces** adds what a sampled invocation does on top: the OpenTelemetry \
+             layer makes every span, and the flush after the answer encodes them as OTLP \
+             protobuf and hands them to an HTTP client that discards them (no network).\n\n\
+             | function | bare (µs) | telemetry (µs) | overhead (µs) | overhead | traces (µs) | tracing cost (µs) |\n\
+             |---|---:|---:|---:|---:|---:|---:|"
         );
         for w in self.warm {
-            let (b, t) = (
-                w.bare_ns.unwrap_or(f64::NAN) / 1000.0,
-                w.telemetry_ns.unwrap_or(f64::NAN) / 1000.0,
-            );
+            let us = |ns: Option<f64>| ns.unwrap_or(f64::NAN) / 1000.0;
+            let (b, t, x) = (us(w.bare_ns), us(w.telemetry_ns), us(w.traces_ns));
             let pct = if b.is_finite() && t.is_finite() && b > 0.0 {
                 format!("{:+.0} %", (t - b) / b * 100.0)
             } else {
                 "–".into()
             };
-            row(s, &[&w.function, &f2(b), &f2(t), &f2(t - b), &pct]);
+            row(
+                s,
+                &[
+                    &w.function,
+                    &f2(b),
+                    &f2(t),
+                    &f2(t - b),
+                    &pct,
+                    &f2(x),
+                    &f2(x - t),
+                ],
+            );
         }
         s.push('\n');
     }

@@ -2,7 +2,8 @@
 //! (`AWS_LAMBDA_RUNTIME_API`), so the real release binaries run their real `lambda_runtime`
 //! loop here, and the Node.js peer its own. It hands out queued events one at a time and
 //! records when the function first asked for work (the end of its init, as Lambda measures
-//! `Init Duration`) and when each answer arrived.
+//! `Init Duration`), when each answer arrived, and how long after each answer the function
+//! asked for the next event (what it did in between: exporting its spans).
 
 use axum::Router;
 use axum::body::Bytes;
@@ -45,7 +46,12 @@ struct Log {
     init_error: Option<String>,
     handed: HashMap<String, Instant>,
     answers: Vec<Answer>,
+    /// The last answer not yet followed by a `next` call.
+    pending_answer: Option<Instant>,
+    /// Per answer followed by a `next` call: answer posted → `next` asked.
+    after_answer: Vec<Duration>,
     next_id: u64,
+    handed_count: u64,
 }
 
 struct Shared {
@@ -54,6 +60,9 @@ struct Shared {
     log: Mutex<Log>,
     /// Answers so far (init errors count as one, so waiters wake up).
     progress: watch::Sender<usize>,
+    /// Whether the trace header marks invocations sampled, as Lambda does for the requests
+    /// X-Ray's sampling rules pick: a function exports spans only for those.
+    sampled: bool,
 }
 
 impl Shared {
@@ -74,7 +83,8 @@ pub struct RuntimeApi {
 }
 
 impl RuntimeApi {
-    pub async fn start() -> Result<RuntimeApi, EmulatorError> {
+    /// An emulator whose invocations are sampled for tracing or not.
+    pub async fn start(sampled: bool) -> Result<RuntimeApi, EmulatorError> {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .map_err(EmulatorError::Bind)?;
@@ -85,6 +95,7 @@ impl RuntimeApi {
             queued: Notify::new(),
             log: Mutex::new(Log::default()),
             progress,
+            sampled,
         });
         let app = Router::new()
             .route("/2018-06-01/runtime/invocation/next", get(next))
@@ -150,6 +161,11 @@ impl RuntimeApi {
     pub fn answered(&self) -> usize {
         self.shared.log().answers.len()
     }
+
+    /// For each answer the function followed with a `next` call, how long after it.
+    pub fn after_answer(&self) -> Vec<Duration> {
+        self.shared.log().after_answer.clone()
+    }
 }
 
 impl Drop for RuntimeApi {
@@ -160,8 +176,12 @@ impl Drop for RuntimeApi {
 
 async fn next(State(shared): State<Arc<Shared>>) -> Response {
     {
+        let now = Instant::now();
         let mut log = shared.log();
-        log.first_next.get_or_insert_with(Instant::now);
+        log.first_next.get_or_insert(now);
+        if let Some(answered) = log.pending_answer.take() {
+            log.after_answer.push(now - answered);
+        }
     }
     // Long poll, as Lambda does: the function waits here between invocations.
     let (id, event) = loop {
@@ -171,12 +191,16 @@ async fn next(State(shared): State<Arc<Shared>>) -> Response {
         }
         notified.await;
     };
-    shared.log().handed.insert(id.clone(), Instant::now());
-    let deadline = SystemTime::now()
+    let seq = {
+        let mut log = shared.log();
+        log.handed.insert(id.clone(), Instant::now());
+        log.handed_count += 1;
+        log.handed_count
+    };
+    let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
-        .unwrap_or_default()
-        .saturating_add(TIMEOUT)
-        .as_millis();
+        .unwrap_or_default();
+    let deadline = now.saturating_add(TIMEOUT).as_millis();
     let mut headers = HeaderMap::new();
     let header = |v: &str| HeaderValue::from_str(v).unwrap_or(HeaderValue::from_static(""));
     headers.insert("lambda-runtime-aws-request-id", header(&id));
@@ -187,9 +211,11 @@ async fn next(State(shared): State<Arc<Shared>>) -> Response {
     );
     headers.insert(
         "lambda-runtime-trace-id",
+        // A trace of its own per invocation, as Lambda starts one for each event.
         header(&format!(
-            "Root=1-00000000-{:024x};Parent=0000000000000001;Sampled=0",
-            u128::from(shared.log().next_id)
+            "Root=1-{:08x}-{seq:024x};Parent=0000000000000001;Sampled={}",
+            now.as_secs() % 0x1_0000_0000,
+            u8::from(shared.sampled)
         )),
     );
     headers.insert("content-type", HeaderValue::from_static("application/json"));
@@ -202,13 +228,15 @@ fn record(shared: &Shared, id: String, ok: bool, body: Bytes) -> StatusCode {
         let Some(handed_at) = log.handed.remove(&id) else {
             return StatusCode::BAD_REQUEST;
         };
+        let answered_at = Instant::now();
         log.answers.push(Answer {
             request_id: id,
             handed_at,
-            answered_at: Instant::now(),
+            answered_at,
             ok,
             body,
         });
+        log.pending_answer = Some(answered_at);
         log.answers.len()
     };
     shared.progress.send_replace(count);

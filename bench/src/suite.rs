@@ -5,6 +5,7 @@ use crate::events;
 use crate::fixture::{self, Moto, Resources};
 use crate::function::{ColdStart, Program, Steady};
 use crate::http_load::{self, Run, Server};
+use crate::otlp_sink::OtlpSink;
 use crate::pipeline::{self, Pipeline};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -93,6 +94,18 @@ pub struct FunctionFigures {
     pub steady: Steady,
 }
 
+/// A function with tracing on: every invocation sampled, spans exported over OTLP/HTTP to the
+/// run's receiver after each answer.
+#[derive(Debug, Clone, Serialize)]
+pub struct TracedFigures {
+    #[serde(flatten)]
+    pub figures: FunctionFigures,
+    /// The function (its row in the tables without tracing).
+    pub function: String,
+    /// Spans the receiver decoded from this function over all its runs.
+    pub spans_exported: u64,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct LoadRow {
     pub operation: &'static str,
@@ -107,6 +120,8 @@ pub struct Results {
     pub plan: Plan,
     /// The six Rust functions, then the Node.js peer of create-order.
     pub functions: Vec<FunctionFigures>,
+    /// The six Rust functions again, with tracing on, measured in the same runs.
+    pub traced: Vec<TracedFigures>,
     pub load: Vec<LoadRow>,
     pub pipeline_steady: Vec<Pipeline>,
     pub pipeline_burst: Vec<Pipeline>,
@@ -114,6 +129,11 @@ pub struct Results {
 }
 
 pub const NODE_LABEL: &str = "create-order (Node.js peer)";
+
+/// The row label of `function` with tracing on.
+pub fn traced_label(function: &str) -> String {
+    format!("{function} (traced)")
+}
 
 pub async fn run(plan: Plan, inputs: &Inputs) -> Result<Results, BenchError> {
     std::fs::create_dir_all(&inputs.work).map_err(|source| BenchError::File {
@@ -123,6 +143,7 @@ pub async fn run(plan: Plan, inputs: &Inputs) -> Result<Results, BenchError> {
     })?;
     let moto = Moto::start(&inputs.moto_server).await?;
     let aws = moto.sdk_config().await;
+    let sink = OtlpSink::start().await?;
     let mut functions = Vec::new();
     let mut programs: Vec<Program> = Vec::new();
     let mut resources: Vec<Resources> = Vec::new();
@@ -135,6 +156,7 @@ pub async fn run(plan: Plan, inputs: &Inputs) -> Result<Results, BenchError> {
             args: vec![],
             dir: None,
             env: fixture::function_env(&moto, &r, function),
+            sampled: false,
         });
         resources.push(r);
     }
@@ -158,26 +180,46 @@ pub async fn run(plan: Plan, inputs: &Inputs) -> Result<Results, BenchError> {
         .to_vec(),
         dir: Some(inputs.node_peer.clone()),
         env: node_env,
+        sampled: false,
     });
     resources.push(node_resources);
+    // Each Rust function again with tracing on, on its sibling's resources: the same binary
+    // with the endpoint set and every invocation sampled.
+    let untraced = programs.len();
+    for (i, function) in events::functions().into_iter().enumerate() {
+        let mut twin = programs[i].clone();
+        twin.label = traced_label(function);
+        twin.env.push((
+            telemetry::trace::otlp::TRACES_ENDPOINT.to_owned(),
+            sink.endpoint().to_owned(),
+        ));
+        twin.sampled = true;
+        programs.push(twin);
+    }
+    // The resources each program works on.
+    let resources_of = |p: usize| if p < untraced { p } else { p - untraced };
 
-    // Orders the reads and the processor work on.
+    // Orders the reads and the processor work on; each processor program confirms its own
+    // (a second delivery of a confirmed order is a different, cheaper path).
     let get_target = fixture::seed_orders(&aws, &resources[1], 1).await?[0].order_id;
     fixture::seed_orders(&aws, &resources[2], 50).await?;
-    let processor_cold = fixture::seed_orders(&aws, &resources[4], plan.cold_runs).await?;
-    let processor_steady =
-        fixture::seed_orders(&aws, &resources[4], plan.steady_invocations).await?;
+    let mut processor_pools = std::collections::HashMap::new();
+    for (p, program) in programs.iter().enumerate() {
+        if program.function == "order-processor" {
+            let r = &resources[resources_of(p)];
+            let cold = fixture::seed_orders(&aws, r, plan.cold_runs).await?;
+            let steady = fixture::seed_orders(&aws, r, plan.steady_invocations).await?;
+            processor_pools.insert(p, (cold, steady));
+        }
+    }
 
-    let event = |label: &str, i: usize, steady: bool| match label {
+    let event = |p: usize, i: usize, steady: bool| match programs[p].function.as_str() {
         "get-order" => events::get_order(get_target),
         "list-orders" => events::list_orders(),
         "health" => events::health(),
         "order-processor" => {
-            let pool = if steady {
-                &processor_steady
-            } else {
-                &processor_cold
-            };
+            let (cold, warm) = &processor_pools[&p];
+            let pool = if steady { warm } else { cold };
             events::sqs(&pool[i % pool.len()], 1)
         }
         "order-sweeper" => events::scheduled(),
@@ -197,11 +239,7 @@ pub async fn run(plan: Plan, inputs: &Inputs) -> Result<Results, BenchError> {
                 plan.cold_runs,
                 program.label
             );
-            cold[p].push(
-                program
-                    .cold_start(event(&program.function, run, false), &log)
-                    .await?,
-            );
+            cold[p].push(program.cold_start(event(p, run, false), &log).await?);
         }
     }
     for (p, program) in programs.iter().enumerate() {
@@ -209,9 +247,9 @@ pub async fn run(plan: Plan, inputs: &Inputs) -> Result<Results, BenchError> {
         let log = inputs
             .work
             .join(format!("{}.steady.log", slug(&program.label)));
-        let events = (0..plan.steady_invocations).map(|i| event(&program.function, i, true));
+        let events = (0..plan.steady_invocations).map(|i| event(p, i, true));
         let _janitor = (program.function == "create-order")
-            .then(|| fixture::Janitor::start(&aws, &resources[p]));
+            .then(|| fixture::Janitor::start(&aws, &resources[resources_of(p)]));
         let steady: Steady = program.steady(events, &log).await?;
         functions.push(FunctionFigures {
             label: program.label.clone(),
@@ -219,6 +257,32 @@ pub async fn run(plan: Plan, inputs: &Inputs) -> Result<Results, BenchError> {
             steady,
         });
     }
+    let traced = functions
+        .split_off(untraced)
+        .into_iter()
+        .zip(events::functions())
+        .map(|(figures, function)| {
+            let spans_exported = sink.spans_of(function);
+            if spans_exported == 0 {
+                return Err(BenchError::step(
+                    format!("{} with tracing on", figures.label),
+                    format!(
+                        "no span reached the OTLP receiver; see {}",
+                        inputs
+                            .work
+                            .join(format!("{}.steady.log", slug(&figures.label)))
+                            .display()
+                    ),
+                ));
+            }
+            Ok(TracedFigures {
+                figures,
+                function: function.to_owned(),
+                spans_exported,
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    drop(sink);
     let variants = variant_runs(&plan, inputs, &moto, &aws).await?;
     drop(moto);
 
@@ -227,6 +291,7 @@ pub async fn run(plan: Plan, inputs: &Inputs) -> Result<Results, BenchError> {
     Ok(Results {
         plan,
         functions,
+        traced,
         load,
         pipeline_steady,
         pipeline_burst,
@@ -254,6 +319,7 @@ async fn variant_runs(
             args: vec![],
             dir: None,
             env: fixture::function_env(moto, &r, "create-order"),
+            sampled: false,
         });
     }
     let mut cold: Vec<Vec<ColdStart>> = vec![Vec::new(); programs.len()];

@@ -229,12 +229,22 @@ pub fn install<K: LogSink>(
     json: JsonLayer<K>,
     tracing: Option<&crate::trace::Tracing>,
 ) -> Result<(), tracing_subscriber::util::TryInitError> {
+    use tracing_subscriber::util::SubscriberInitExt as _;
+    subscriber(json, env_filter(), tracing).try_init()
+}
+
+/// What [`install`] installs, with `filter` for the log lines, not installed: for a caller
+/// that sets it per thread (the warm benches).
+pub fn subscriber<K: LogSink>(
+    json: JsonLayer<K>,
+    filter: EnvFilter,
+    tracing: Option<&crate::trace::Tracing>,
+) -> impl tracing::Subscriber + Send + Sync + 'static {
     use tracing_subscriber::prelude::*;
     let otel = tracing.map(|t| t.layer().with_filter(crate::trace::spans_only()));
     tracing_subscriber::registry()
-        .with(json.with_filter(env_filter()))
+        .with(json.with_filter(filter))
         .with(otel)
-        .try_init()
 }
 
 #[cfg(test)]

@@ -5,10 +5,10 @@
 //! exported after the response is posted and before the next event is asked for.
 
 use crate::http::HttpFunction;
-use crate::invocation::{self, Facts};
+use crate::invocation::{self, Emf, Facts};
 use lambda_http::lambda_runtime::{self, Context, LambdaEvent, LambdaInvocation, Runtime};
 use lambda_http::tower::{Layer, Service};
-use lambda_http::{Request, RequestExt};
+use lambda_http::{Body, Request, RequestExt, Response};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::future::Future;
@@ -60,28 +60,35 @@ pub async fn serve_http(
     let metrics = host.metrics;
     let service = lambda_http::service_fn(move |req: Request| {
         let function = function.clone();
-        async move {
-            let context = req.lambda_context();
-            // Made inside the invocation's span, so it is that span's child (in Lambda's trace).
-            let call = async move {
-                let server = server_span(&req);
-                let response = function.call(req).instrument(server.clone()).await;
-                let status = response.status().as_u16();
-                spans::http_status(&server, status);
-                if status >= 500 {
-                    spans::fail(&tracing::Span::current(), "5xx", status);
-                }
-                response
-            };
-            Ok::<_, lambda_http::Error>(
-                invocation::run(&facts(&context, Trigger::Http), metrics, call).await,
-            )
-        }
+        async move { Ok::<_, lambda_http::Error>(http_invocation(function, req, metrics).await) }
     });
     Runtime::new(lambda_http::Adapter::from(service))
         .layer(FlushTraces(host.tracing))
         .run()
         .await
+}
+
+/// One HTTP invocation as [`serve_http`] runs it: the invocation span, the SERVER span inside
+/// it, the call, the status on both, the EMF flush through `emf`. Public so the warm benches
+/// time exactly this path.
+pub async fn http_invocation<E: Emf>(
+    function: Arc<dyn HttpFunction>,
+    req: Request,
+    emf: E,
+) -> Response<Body> {
+    let context = req.lambda_context();
+    // Made inside the invocation's span, so it is that span's child (in Lambda's trace).
+    let call = async move {
+        let server = server_span(&req);
+        let response = function.call(req).instrument(server.clone()).await;
+        let status = response.status().as_u16();
+        spans::http_status(&server, status);
+        if status >= 500 {
+            spans::fail(&tracing::Span::current(), "5xx", status);
+        }
+        response
+    };
+    invocation::run(&facts(&context, Trigger::Http), emf, call).await
 }
 
 /// The SERVER span from the request's route key (`POST /orders`) and path.
