@@ -675,6 +675,31 @@ fn function_bench<I, O, F: Future<Output = O>, G: Future<Output = O>>(
     group.finish();
 }
 
+/// An event function (SQS, schedule): its call through the invocation path is the one
+/// `order_functions::lambda::serve_events` makes.
+fn event_function<I, O, F: Future<Output = O>>(
+    c: &mut Criterion,
+    variant: Variant,
+    function: Function,
+    batch: BatchSize,
+    prepare: &mut dyn FnMut() -> (I, Context),
+    check: &dyn Fn(&O),
+    handle: impl Fn(I) -> F + Copy,
+) {
+    let instrumented = move |telemetry: &'static Telemetry, input: I, context: Context| {
+        telemetry.run(function, context, handle(input))
+    };
+    function_bench(
+        c,
+        variant,
+        function,
+        batch,
+        prepare,
+        check,
+        (handle, instrumented),
+    );
+}
+
 /// An HTTP function built from `ports`, called with the requests of `call`; `before` runs
 /// ahead of each request's setup.
 fn http_function(
@@ -805,19 +830,8 @@ fn order_processor(c: &mut Criterion, variant: Variant) {
         assert_eq!(status, Some(OrderStatus::Confirmed), "the order was moved");
     };
     let handle = |(event, deadline): (SqsEvent, Instant)| processor.handle(event, deadline);
-    let instrumented = |telemetry: &'static Telemetry, input, context| {
-        telemetry.run(function, context, handle(input))
-    };
     let batch = BatchSize::SmallInput;
-    function_bench(
-        c,
-        variant,
-        function,
-        batch,
-        &mut prepare,
-        &check,
-        (handle, instrumented),
-    );
+    event_function(c, variant, function, batch, &mut prepare, &check, handle);
     // Every prepared order went through the transition: none is left pending.
     let pending = ready(store.list(&ListQuery {
         status: Some(OrderStatus::Pending),
@@ -851,18 +865,8 @@ fn order_sweeper(c: &mut Criterion, variant: Variant) {
         assert_eq!((report.found, report.published), (1, 1), "{report:?}");
     };
     let handle = |()| sweeper.handle();
-    let instrumented =
-        |telemetry: &'static Telemetry, (), context| telemetry.run(function, context, handle(()));
     let batch = BatchSize::PerIteration;
-    function_bench(
-        c,
-        variant,
-        function,
-        batch,
-        &mut prepare,
-        &check,
-        (handle, instrumented),
-    );
+    event_function(c, variant, function, batch, &mut prepare, &check, handle);
     let left = ready(store.unpublished(chrono::Utc::now(), 1)).expect("query unpublished");
     assert!(left.is_empty(), "the sweeper left an order unpublished");
 }
