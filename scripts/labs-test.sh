@@ -247,9 +247,10 @@ if ! command -v jq >/dev/null; then
   command -v jq >/dev/null || { echo "labs-test.sh: jq is required (apt-get install jq)" >&2; exit 1; }
 fi
 command -v curl >/dev/null || { echo "labs-test.sh: curl is required" >&2; exit 1; }
-echo "== cargo build -p workshop"
+echo "== cargo build -p workshop (and with --features aws, as the AWS labs' commands run it)"
 build_start=$SECONDS
 cargo build -q -p workshop
+cargo build -q -p workshop --features aws
 echo "   built in $((SECONDS - build_start)) s"
 
 # ---- the stack ----------------------------------------------------------------------------

@@ -24,11 +24,15 @@ export MOTO_SERVER
 step "cargo fmt --check"
 cargo fmt --all -- --check
 
+# The workspace with workshop's `aws` feature (its AWS tracks' tests, against moto), and the
+# workshop as the README builds it, without the AWS SDK.
 step "cargo clippy"
-cargo clippy --workspace --all-targets --locked -- -D warnings
+cargo clippy --workspace --all-targets --locked --features workshop/aws -- -D warnings
+cargo clippy -p workshop --all-targets --locked -- -D warnings
 
 step "cargo test"
-cargo test --workspace --locked
+cargo test --workspace --locked --features workshop/aws
+cargo test -p workshop --locked --lib --bins
 
 step "browser console: headless Chromium (Debian) driven by playwright-core"
 ./scripts/console-test.sh

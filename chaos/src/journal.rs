@@ -47,9 +47,11 @@ pub struct Experiment {
     pub steady_state: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stop_on: Option<String>,
+    #[serde(with = "crate::time::millis")]
     pub started_at: DateTime<Utc>,
+    #[serde(with = "crate::time::millis")]
     pub expires_at: DateTime<Utc>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "crate::time::millis_opt")]
     pub ended_at: Option<DateTime<Utc>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub end_reason: Option<EndReason>,
@@ -59,7 +61,7 @@ pub struct Experiment {
     /// What broke steady state: `alarm went to ALARM at time: reason`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub breaches: Vec<String>,
-    /// The local stack restarted during the run: the alarm history before the restart is lost,
+    /// The local stack restarted during the run: its alarms were not evaluated while it was down,
     /// so steady state can only be judged unknown (unless a later breach was seen).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub interrupted: bool,

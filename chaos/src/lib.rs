@@ -8,6 +8,7 @@
 //! - [`wrap`]: the injection points around the store, the queue, the HTTP handlers and the
 //!   processor ([`ChaoticProcessor`]); `orders` knows none of them.
 //! - [`journal`]: the experiment journal.
+//! - [`time`]: times as the journal, the override and the CLI write them (ms, UTC).
 //! - `aws` (feature `aws`): `ChaosParameter`, the live override in SSM Parameter Store.
 
 #[cfg(feature = "aws")]
@@ -17,6 +18,7 @@ pub mod flags;
 pub mod injector;
 pub mod journal;
 pub mod live;
+pub mod time;
 pub mod wrap;
 
 pub use faults::{Dependency, FAULTS, FailureMode, FaultSpec, Faults};

@@ -23,7 +23,10 @@ pub enum Live {
     Unset,
     /// The kill switch: nothing is injected, flags included, until the next `On`.
     #[serde(rename_all = "camelCase")]
-    Off { since: DateTime<Utc> },
+    Off {
+        #[serde(with = "crate::time::millis")]
+        since: DateTime<Utc>,
+    },
     /// These faults replace the flags until `expires_at`; after it, as if `Unset`.
     On(Override),
 }
@@ -35,7 +38,9 @@ pub struct Override {
     /// Seed of the injector's choices while this override holds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seed: Option<u64>,
+    #[serde(with = "crate::time::millis")]
     pub started_at: DateTime<Utc>,
+    #[serde(with = "crate::time::millis")]
     pub expires_at: DateTime<Utc>,
     /// The journal entry this override belongs to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -48,6 +53,11 @@ pub enum OverrideError {
     Fault(#[from] FaultError),
     #[error("an override must last between 1 second and {max} minutes, got {seconds} seconds", max = MAX_EXPIRY.as_secs() / 60)]
     Expiry { seconds: u64 },
+    #[error(
+        "no fault given: an experiment injects at least one (e.g. processorFailureRate 0.3; \
+         `workshop chaos on --help` and GET /api/chaos/faults list them)"
+    )]
+    NoFault,
 }
 
 impl Override {
@@ -60,6 +70,9 @@ impl Override {
         experiment: Option<String>,
     ) -> Result<Override, OverrideError> {
         faults.validate()?;
+        if faults == Faults::default() {
+            return Err(OverrideError::NoFault);
+        }
         let lasting = lasting.unwrap_or(DEFAULT_EXPIRY);
         if lasting.is_zero() || lasting > MAX_EXPIRY {
             return Err(OverrideError::Expiry {
@@ -180,6 +193,8 @@ mod tests {
     #[test]
     fn expiry_is_bounded() {
         let now = Utc::now();
+        let none = Override::new(Faults::default(), None, now, None, None).unwrap_err();
+        assert_eq!(none, OverrideError::NoFault);
         let e = Override::new(faults(), None, now, Some(Duration::ZERO), None).unwrap_err();
         assert_eq!(e, OverrideError::Expiry { seconds: 0 });
         assert!(Override::new(faults(), None, now, Some(MAX_EXPIRY * 2), None).is_err());

@@ -119,13 +119,15 @@ fn headline(g: &mut Grid) {
             .map(|a| target.alarm_arn(&slug_of(target, a.name())))
             .collect()
     };
+    // The composite (one tile, the pipeline's health) beside the alarms it rolls up: a
+    // full-width row of its own was one tile in empty space.
     g.add(
         "alarm",
-        24,
-        3,
+        4,
+        6,
         alarm_properties("Pipeline", arns(&composites)),
     );
-    g.add("alarm", 24, 6, alarm_properties("Alarms", arns(&metrics)));
+    g.add("alarm", 20, 6, alarm_properties("Alarms", arns(&metrics)));
 }
 
 /// What clients see of the HTTP API.
@@ -379,7 +381,10 @@ fn logs(g: &mut Grid) {
         (
             12,
             "Cold starts by function",
-            "filter cold_start = 1 | stats count() as cold_starts by function_name | sort cold_starts desc".to_owned(),
+            // What CloudWatch counts as a cold start: Lambda's REPORT with an init duration
+            // (`record.metrics.initDurationMs` in the JSON log format), one per new instance;
+            // not the log lines written during cold invocations.
+            "filter type = \"platform.report\" and ispresent(record.metrics.initDurationMs) | stats count() as cold_starts by @log | sort cold_starts desc".to_owned(),
         ),
         (
             24,

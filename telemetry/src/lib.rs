@@ -8,4 +8,5 @@ pub mod emf;
 mod json;
 pub mod logs;
 pub mod metrics;
+pub mod round;
 pub mod trace;

@@ -1,10 +1,9 @@
 //! `workshop chaos`: turn faults on and off, live, on the local stack (through its control
 //! plane) or on AWS (the SSM parameter the functions read), and read the experiment journal.
 
-use crate::report::{AlarmRow, console_call, fetch_cloudwatch_alarms};
+use crate::report::{AlarmRow, console_call};
 use crate::stack::chaos::{ChaosStatus, ExperimentTarget, StartRequest, journal_in};
 use crate::stack::console::routes;
-use chaos::aws::ChaosParameter;
 use chaos::journal::{EndReason, Experiment, Journal};
 use chaos::live::Live;
 use chrono::{DateTime, Utc};
@@ -28,15 +27,21 @@ pub enum Target<'a> {
     },
 }
 
-async fn parameter(name: &str) -> ChaosParameter {
-    let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-    ChaosParameter::new(aws_sdk_ssm::Client::new(&aws), name)
-}
-
 fn journal(data_dir: &Path) -> Result<Journal, Error> {
     std::fs::create_dir_all(data_dir)
         .map_err(|e| format!("cannot create {}: {e}", data_dir.display()))?;
     Ok(journal_in(data_dir))
+}
+
+/// A local stack's journal: from a data dir where a stack has run, never a new empty one.
+fn local_journal(data_dir: &Path) -> Result<Journal, Error> {
+    let dir = crate::data_dir::DataDir::existing(data_dir)?;
+    Ok(journal_in(dir.path()))
+}
+
+/// The AWS calls' errors are `Send + Sync`; this module's need not be.
+fn send(e: crate::aws::Error) -> Error {
+    e
 }
 
 fn json<T: serde::Serialize>(value: &T) -> Result<String, Error> {
@@ -63,7 +68,7 @@ pub async fn start(target: Target<'_>, req: StartRequest, as_json: bool) -> Resu
             let (o, e) = req.begin(ExperimentTarget::Aws.as_str(), Utc::now())?;
             // The parameter first: if it cannot be written, nothing changed and the journal
             // still tells the truth.
-            parameter(name).await.write(&Live::On(o)).await?;
+            crate::aws::chaos_write(name, &Live::On(o)).await.map_err(send)?;
             end_running_aws(&journal, EndReason::Replaced).await?;
             journal.record(&e)?;
             e
@@ -76,7 +81,7 @@ pub async fn start(target: Target<'_>, req: StartRequest, as_json: bool) -> Resu
         "chaos on: {}\nexperiment {} until {} ({})\n`workshop chaos off` ends it now.",
         experiment.faults.summary(),
         experiment.id,
-        experiment.expires_at.to_rfc3339(),
+        chaos::time::rfc3339(&experiment.expires_at),
         if ExperimentTarget::Aws.ran(&experiment) {
             "functions deployed with ChaosArmed=true pick it up within CHAOS_CACHE_SECONDS"
         } else {
@@ -94,10 +99,9 @@ pub async fn stop(target: Target<'_>, as_json: bool) -> Result<String, Error> {
             parameter: name,
             data_dir,
         } => {
-            parameter(name)
+            crate::aws::chaos_write(name, &Live::Off { since: Utc::now() })
                 .await
-                .write(&Live::Off { since: Utc::now() })
-                .await?;
+                .map_err(send)?;
             end_running_aws(&journal(data_dir)?, EndReason::SwitchedOff).await?
         }
     };
@@ -129,12 +133,10 @@ async fn end_running_aws(
     } else {
         (now, reason)
     };
-    let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-    let (held, breaches) =
-        match fetch_cloudwatch_alarms(&aws_sdk_cloudwatch::Client::new(&aws)).await {
-            Ok(rows) => steady_state_from_alarms(&e, &rows),
-            Err(err) => (None, vec![format!("could not read the alarms: {err}")]),
-        };
+    let (held, breaches) = match crate::aws::cloudwatch_alarms().await {
+        Ok(rows) => steady_state_from_alarms(&e, &rows),
+        Err(err) => (None, vec![format!("could not read the alarms: {err}")]),
+    };
     e.end(at, reason, held, breaches);
     journal.record(&e)?;
     Ok(Some(e))
@@ -194,8 +196,8 @@ pub async fn status(target: Target<'_>, as_json: bool) -> Result<String, Error> 
             }
             let live = match &s.live {
                 Live::Unset => "no override (the flags apply)".to_owned(),
-                Live::Off { since } => format!("switched off since {}", since.to_rfc3339()),
-                Live::On(o) => format!("override until {}", o.expires_at.to_rfc3339()),
+                Live::Off { since } => format!("switched off since {}", chaos::time::rfc3339(&since)),
+                Live::On(o) => format!("override until {}", chaos::time::rfc3339(&o.expires_at)),
             };
             let mut out = format!(
                 "armed:  {}\nflags:  {}\nlive:   {live}\nactive: {}",
@@ -218,20 +220,20 @@ pub async fn status(target: Target<'_>, as_json: bool) -> Result<String, Error> 
         Target::Aws {
             parameter: name, ..
         } => {
-            let live = parameter(name).await.read().await?;
+            let live = crate::aws::chaos_read(name).await.map_err(send)?;
             if as_json {
                 return json(&live);
             }
             Ok(match live {
                 Live::Unset => format!("{name}: no override (the deploy-time flags apply)"),
-                Live::Off { since } => format!("{name}: switched off since {}", since.to_rfc3339()),
+                Live::Off { since } => format!("{name}: switched off since {}", chaos::time::rfc3339(&since)),
                 Live::On(o) if o.expired(Utc::now()) => {
-                    format!("{name}: override expired at {}", o.expires_at.to_rfc3339())
+                    format!("{name}: override expired at {}", chaos::time::rfc3339(&o.expires_at))
                 }
                 Live::On(o) => format!(
                     "{name}: {} until {}",
                     o.faults.summary(),
-                    o.expires_at.to_rfc3339()
+                    chaos::time::rfc3339(&o.expires_at)
                 ),
             })
         }
@@ -240,7 +242,7 @@ pub async fn status(target: Target<'_>, as_json: bool) -> Result<String, Error> 
 
 pub async fn journal_entries(target: Target<'_>) -> Result<Vec<Experiment>, Error> {
     match target {
-        Target::Local { data_dir, .. } => Ok(journal(data_dir)?
+        Target::Local { data_dir, .. } => Ok(local_journal(data_dir)?
             .entries()?
             .into_iter()
             .filter(|e| ExperimentTarget::Local.ran(e))
@@ -273,8 +275,8 @@ pub async fn show_journal(target: Target<'_>, as_json: bool) -> Result<String, E
 /// One journal entry in words.
 pub fn describe(e: &Experiment) -> String {
     let end = match (e.ended_at, e.end_reason) {
-        (Some(at), Some(reason)) => format!("ended {} ({})", at.to_rfc3339(), reason.as_str()),
-        _ => format!("running, expires {}", e.expires_at.to_rfc3339()),
+        (Some(at), Some(reason)) => format!("ended {} ({})", chaos::time::rfc3339(&at), reason.as_str()),
+        _ => format!("running, expires {}", chaos::time::rfc3339(&e.expires_at)),
     };
     let held = match e.steady_state_held {
         Some(true) => "held".to_owned(),
@@ -292,7 +294,7 @@ pub fn describe(e: &Experiment) -> String {
             &e.hypothesis
         },
         e.faults.summary(),
-        e.started_at.to_rfc3339(),
+        chaos::time::rfc3339(&e.started_at),
         e.steady_state.join(", "),
     )
 }

@@ -3,68 +3,24 @@
 //! deployed stack (`ORDERS_DLQ_URL`, `ORDERS_QUEUE_URL`) or of an emulator the stack provisioned.
 
 use crate::data_dir::DataDir;
-use crate::stack::backend::{Backend, EMULATOR_DLQ, EMULATOR_QUEUE, env_value};
-use aws_config::BehaviorVersion;
+use crate::stack::backend::Backend;
 use chrono::{DateTime, Utc};
 use orders::domain::timestamp;
 use orders::ports::SystemClock;
-use orders::settings::{QUEUE, env};
-use orders_aws::{RedriveMethod, RedriveOutcome, SqsDeadLetters};
+use orders::settings::QUEUE;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 // Send + Sync: the console's control plane awaits these inside axum handlers.
-type Error = Box<dyn std::error::Error + Send + Sync>;
+pub(crate) type Error = Box<dyn std::error::Error + Send + Sync>;
 
 /// One dead letter, whichever backend it came from.
-struct Row {
-    message_id: String,
-    receive_count: u32,
-    sent_at: DateTime<Utc>,
-    body: String,
-    attributes: BTreeMap<String, String>,
-}
-
-async fn sqs_dead_letters() -> Result<SqsDeadLetters, Error> {
-    let aws = aws_config::load_defaults(BehaviorVersion::latest()).await;
-    let sqs = aws_sdk_sqs::Client::new(&aws);
-    let emulator = env_value(env::AWS_ENDPOINT_URL).is_some();
-    let url_of = |name: &'static str| {
-        let sqs = sqs.clone();
-        async move {
-            sqs.get_queue_url()
-                .queue_name(name)
-                .send()
-                .await
-                .map(|o| o.queue_url.unwrap_or_default())
-        }
-    };
-    let (dlq_url, queue_url) = match (
-        env_value(env::ORDERS_DLQ_URL),
-        env_value(env::ORDERS_QUEUE_URL),
-    ) {
-        (Some(d), Some(q)) => (d, q),
-        _ if emulator => (url_of(EMULATOR_DLQ).await?, url_of(EMULATOR_QUEUE).await?),
-        _ => {
-            return Err(format!(
-                "--backend aws needs {} and {} (the stack outputs OrdersDlqUrl and OrdersQueueUrl), or {}",
-                env::ORDERS_DLQ_URL,
-                env::ORDERS_QUEUE_URL,
-                env::AWS_ENDPOINT_URL
-            )
-            .into());
-        }
-    };
-    let dlq_arn = orders_aws::provision::queue_arn(&sqs, &dlq_url).await?;
-    let queue_arn = orders_aws::provision::queue_arn(&sqs, &queue_url).await?;
-    // moto has no StartMessageMoveTask and answers it with a bare 500, so on an emulator the
-    // messages are copied back instead; on AWS the move task does it.
-    let method = if emulator {
-        RedriveMethod::Copy
-    } else {
-        RedriveMethod::Auto
-    };
-    Ok(SqsDeadLetters::new(sqs, dlq_url, dlq_arn, queue_arn).with_redrive_method(method))
+pub(crate) struct Row {
+    pub message_id: String,
+    pub receive_count: u32,
+    pub sent_at: DateTime<Utc>,
+    pub body: String,
+    pub attributes: BTreeMap<String, String>,
 }
 
 /// The fields both DLQ adapters report, under the same names.
@@ -84,7 +40,6 @@ macro_rules! row_from {
     };
 }
 row_from!(orders_sqlite::DeadLetter);
-row_from!(orders_aws::DeadLetter);
 
 async fn rows(backend: Backend, dir: &DataDir, limit: usize) -> Result<Vec<Row>, Error> {
     let local = || dir.open_queue(&QUEUE, Arc::new(SystemClock));
@@ -95,13 +50,7 @@ async fn rows(backend: Backend, dir: &DataDir, limit: usize) -> Result<Vec<Row>,
             .into_iter()
             .map(Row::from)
             .collect(),
-        Backend::Aws => sqs_dead_letters()
-            .await?
-            .list(limit)
-            .await?
-            .into_iter()
-            .map(Row::from)
-            .collect(),
+        Backend::Aws => crate::aws::dlq_rows(limit).await?,
     })
 }
 
@@ -197,16 +146,7 @@ pub async fn redrive_messages(backend: Backend, dir: &DataDir) -> Result<Redrive
             ),
             task_handle: None,
         },
-        Backend::Aws => match sqs_dead_letters().await?.redrive().await? {
-            RedriveOutcome::Moved { count } => Redriven {
-                moved: Some(count),
-                task_handle: None,
-            },
-            RedriveOutcome::Started { task_handle } => Redriven {
-                moved: None,
-                task_handle: Some(task_handle),
-            },
-        },
+        Backend::Aws => crate::aws::dlq_redrive().await?,
     })
 }
 

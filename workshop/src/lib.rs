@@ -1,5 +1,6 @@
 //! The `workshop` CLI's library: the local stack and its admin commands.
 
+pub mod aws;
 pub mod chaos_cmd;
 pub mod data_dir;
 pub mod dlq;

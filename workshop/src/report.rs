@@ -55,10 +55,9 @@ pub enum Source<'a> {
 pub async fn metrics(source: Source<'_>, minutes: i64, as_json: bool) -> Result<String, Error> {
     let rows = match source {
         Source::Local { console } => fetch_metrics(console, minutes).await?,
-        Source::CloudWatch => {
-            let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-            fetch_cloudwatch(&aws_sdk_cloudwatch::Client::new(&aws), minutes).await?
-        }
+        Source::CloudWatch => crate::aws::cloudwatch_metrics(minutes)
+            .await
+            .map_err(|e| e as Error)?,
     };
     if as_json {
         return Ok(serde_json::to_string_pretty(&rows)?);
@@ -100,104 +99,6 @@ pub const AWS_NAMESPACES: [&str; 5] = [
     dynamodb::NAMESPACE,
 ];
 
-/// The same rows from CloudWatch (ListMetrics, then GetMetricData with the four statistics
-/// over the whole window as one period), so both tracks of the workshop see the same view.
-pub async fn fetch_cloudwatch(
-    client: &aws_sdk_cloudwatch::Client,
-    minutes: i64,
-) -> Result<Vec<MetricSummary>, Error> {
-    use aws_sdk_cloudwatch::error::DisplayErrorContext;
-    use aws_sdk_cloudwatch::types::{Metric, MetricDataQuery, MetricStat};
-    let mut metrics: Vec<Metric> = Vec::new();
-    for namespace in AWS_NAMESPACES {
-        let mut pages = client
-            .list_metrics()
-            .namespace(namespace)
-            .into_paginator()
-            .send();
-        while let Some(page) = pages.next().await {
-            let page =
-                page.map_err(|e| format!("ListMetrics failed: {}", DisplayErrorContext(&e)))?;
-            metrics.extend(page.metrics().iter().cloned());
-        }
-    }
-    let end =
-        aws_sdk_cloudwatch::primitives::DateTime::from_secs(chrono::Utc::now().timestamp() + 60);
-    let start = aws_sdk_cloudwatch::primitives::DateTime::from_secs(
-        chrono::Utc::now().timestamp() - minutes.max(1) * 60,
-    );
-    // One period covering the whole window (a multiple of 60 s, as CloudWatch requires).
-    let period = i32::try_from(minutes.max(1) * 60 + 120).unwrap_or(i32::MAX);
-    const STATS: [&str; 5] = ["SampleCount", "Sum", "Average", "Maximum", "Minimum"];
-    let mut rows = Vec::new();
-    // GetMetricData takes at most 500 queries: 5 per metric, so 100 metrics a call.
-    for chunk in metrics.chunks(100) {
-        let queries: Vec<MetricDataQuery> = chunk
-            .iter()
-            .enumerate()
-            .flat_map(|(i, m)| {
-                STATS.iter().enumerate().map(move |(s, stat)| {
-                    MetricDataQuery::builder()
-                        .id(format!("m{i}s{s}"))
-                        .metric_stat(
-                            MetricStat::builder()
-                                .metric(m.clone())
-                                .period(period)
-                                .stat(*stat)
-                                .build(),
-                        )
-                        .return_data(true)
-                        .build()
-                })
-            })
-            .collect();
-        let out = client
-            .get_metric_data()
-            .set_metric_data_queries(Some(queries))
-            .start_time(start)
-            .end_time(end)
-            .send()
-            .await
-            .map_err(|e| format!("GetMetricData failed: {}", DisplayErrorContext(&e)))?;
-        let value = |id: String| -> f64 {
-            out.metric_data_results()
-                .iter()
-                .find(|r| r.id() == Some(id.as_str()))
-                .map(|r| r.values().iter().sum())
-                .unwrap_or_default()
-        };
-        for (i, m) in chunk.iter().enumerate() {
-            let samples = value(format!("m{i}s0"));
-            if samples <= 0.0 {
-                continue;
-            }
-            rows.push(MetricSummary {
-                namespace: m.namespace().unwrap_or_default().to_owned(),
-                name: m.metric_name().unwrap_or_default().to_owned(),
-                dimensions: m
-                    .dimensions()
-                    .iter()
-                    .map(|d| {
-                        (
-                            d.name().unwrap_or_default().to_owned(),
-                            d.value().unwrap_or_default().to_owned(),
-                        )
-                    })
-                    .collect(),
-                samples: samples as usize,
-                sum: value(format!("m{i}s1")),
-                average: value(format!("m{i}s2")),
-                minimum: value(format!("m{i}s4")),
-                maximum: value(format!("m{i}s3")),
-            });
-        }
-    }
-    rows.sort_by(|a, b| {
-        (&a.namespace, &a.name, &a.dimensions).cmp(&(&b.namespace, &b.name, &b.dimensions))
-    });
-    Ok(rows)
-}
-
 /// One alarm as `workshop alarms` prints it, from either source.
 #[derive(Debug, Clone, serde::Serialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
@@ -212,48 +113,6 @@ pub async fn fetch_local_alarms(console: &str) -> Result<AlarmsView, Error> {
     console_call(console, routes::ALARMS, "", None::<&()>).await
 }
 
-/// DescribeAlarms (metric and composite alarms), paginated.
-pub async fn fetch_cloudwatch_alarms(
-    client: &aws_sdk_cloudwatch::Client,
-) -> Result<Vec<AlarmRow>, Error> {
-    use aws_sdk_cloudwatch::error::DisplayErrorContext;
-    use aws_sdk_cloudwatch::types::AlarmType;
-    let mut rows = Vec::new();
-    let mut pages = client
-        .describe_alarms()
-        .alarm_types(AlarmType::MetricAlarm)
-        .alarm_types(AlarmType::CompositeAlarm)
-        .into_paginator()
-        .send();
-    while let Some(page) = pages.next().await {
-        let page =
-            page.map_err(|e| format!("DescribeAlarms failed: {}", DisplayErrorContext(&e)))?;
-        let time = |t: Option<&aws_sdk_cloudwatch::primitives::DateTime>| {
-            t.and_then(|t| {
-                t.fmt(aws_sdk_cloudwatch::primitives::DateTimeFormat::DateTime)
-                    .ok()
-            })
-        };
-        // Metric and composite alarms are different SDK types with the same accessors.
-        macro_rules! row {
-            ($a:expr) => {
-                AlarmRow {
-                    name: $a.alarm_name().unwrap_or_default().to_owned(),
-                    state: $a
-                        .state_value()
-                        .map(|s| s.as_str().to_owned())
-                        .unwrap_or_default(),
-                    reason: $a.state_reason().unwrap_or_default().to_owned(),
-                    updated: time($a.state_updated_timestamp()),
-                }
-            };
-        }
-        rows.extend(page.metric_alarms().iter().map(|a| row!(a)));
-        rows.extend(page.composite_alarms().iter().map(|a| row!(a)));
-    }
-    rows.sort_by(|a, b| a.name.cmp(&b.name));
-    Ok(rows)
-}
 
 pub async fn alarms(source: Source<'_>, as_json: bool) -> Result<String, Error> {
     let rows = match source {
@@ -270,10 +129,9 @@ pub async fn alarms(source: Source<'_>, as_json: bool) -> Result<String, Error> 
                     .map(|t| orders::domain::timestamp::format(&t)),
             })
             .collect(),
-        Source::CloudWatch => {
-            let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-            fetch_cloudwatch_alarms(&aws_sdk_cloudwatch::Client::new(&aws)).await?
-        }
+        Source::CloudWatch => crate::aws::cloudwatch_alarms()
+            .await
+            .map_err(|e| e as Error)?,
     };
     if as_json {
         return Ok(serde_json::to_string_pretty(&rows)?);

@@ -119,6 +119,19 @@ async fn every_failing_message_is_dead_lettered_then_redrive_heals() {
             .count();
         let max_receive_count = orders::settings::QUEUE.max_receive_count as usize;
         assert_eq!(failures, max_receive_count, "order {id}");
+        // Each failure's log line says what SQS does next: again, until the last receive
+        // sends it to the DLQ.
+        let said: Vec<String> = stack
+            .log("order-processor")
+            .into_iter()
+            .filter(|l| l["order_id"] == id.as_str() && l["level"] == "ERROR")
+            .filter_map(|l| l["message"].as_str().map(str::to_owned))
+            .filter(|m| m.starts_with("processing failed"))
+            .collect();
+        assert_eq!(said.len(), max_receive_count, "{said:#?}");
+        let (last, earlier) = said.split_last().unwrap();
+        assert!(last.contains("to the DLQ (no more retries)"), "{last}");
+        assert!(earlier.iter().all(|m| m.contains("delivers it again")), "{earlier:#?}");
     }
     assert!(
         statuses(&stack, &ids)

@@ -126,14 +126,16 @@ async fn throttled_invocations_look_like_api_gateway_and_are_counted() {
     let cold_starts = log
         .iter()
         .filter(|l| {
-            l["kind"] == "platform.report"
-                && l.get("init_duration_ms").is_some_and(|d| !d.is_null())
+            l["type"] == "platform.report"
+                && l
+                    .get("record.metrics.initDurationMs")
+                    .is_some_and(|d| !d.is_null())
         })
         .count();
     assert!((1..=2).contains(&cold_starts), "cold starts: {cold_starts}");
     let reports = log
         .iter()
-        .filter(|l| l["kind"] == "platform.report")
+        .filter(|l| l["type"] == "platform.report")
         .count();
     assert_eq!(reports, served, "one REPORT per served request");
 }

@@ -7,7 +7,9 @@
 
 mod common;
 
-use common::{Moto, Stack, chaos_json, dlq_rows, order, wait_for, workshop_ok};
+#[cfg(feature = "aws")]
+use common::Moto;
+use common::{Stack, chaos_json, dlq_rows, order, wait_for, workshop_ok};
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::any_value::Value as AnyValue;
 use opentelemetry_proto::tonic::trace::v1::span::SpanKind;
@@ -344,6 +346,7 @@ async fn one_order_is_one_trace_from_the_api_to_the_processor() {
 }
 
 /// Outcome 2: `--backend aws` against moto: DynamoDB and SQS carry the same trace.
+#[cfg(feature = "aws")]
 #[tokio::test(flavor = "multi_thread")]
 async fn with_sqs_the_processor_continues_the_producers_trace() {
     let receiver = Receiver::start().await;

@@ -76,7 +76,7 @@ impl Terms {
         } else {
             AlarmState::Ok
         };
-        let values: Vec<String> = shown.iter().map(|v| format!("{v:?}")).collect();
+        let values: Vec<String> = shown.iter().map(|v| readable(*v)).collect();
         let fill = if filled > 0 {
             format!(
                 " ({filled} missing {} treated as {})",
@@ -106,6 +106,16 @@ impl Terms {
             ),
         }
     }
+}
+
+/// A datapoint as the reason shows it: two decimals (`7.77`, not `7.770955000000001`), or
+/// three significant digits for a value that two decimals would show as 0.
+fn readable(v: f64) -> String {
+    let two = (v * 100.0).round() / 100.0;
+    if two != 0.0 || v == 0.0 || !v.is_finite() {
+        return format!("{two:?}");
+    }
+    format!("{:?}", format!("{v:.2e}").parse::<f64>().unwrap_or(v))
 }
 
 /// Evaluates a metric alarm over its datapoints (oldest first, newest last; `None` = missing).

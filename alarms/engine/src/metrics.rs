@@ -83,6 +83,19 @@ impl InMemoryMetrics {
         self.series.entry(key).or_default().push((timestamp, value));
     }
 
+    /// Drops the samples older than `before` (a retention bound), and the metrics left empty.
+    pub fn prune(&mut self, before: DateTime<Utc>) {
+        self.series.retain(|_, samples| {
+            samples.retain(|(t, _)| *t >= before);
+            !samples.is_empty()
+        });
+    }
+
+    /// Every metric with its samples (time, value), for a store that keeps them on disk.
+    pub fn series(&self) -> impl Iterator<Item = (&Metric, &[(DateTime<Utc>, f64)])> {
+        self.series.iter().map(|(m, s)| (m, s.as_slice()))
+    }
+
     /// Every metric that has at least one sample (for "is this metric emitted?" checks).
     pub fn metrics(&self) -> impl Iterator<Item = &Metric> {
         self.series.keys()

@@ -91,6 +91,21 @@ impl AlarmTracker {
         &self.alarms
     }
 
+    /// Resumes from a history kept elsewhere (oldest first), as CloudWatch keeps an alarm's
+    /// state and history: each alarm of the set takes the state of its last transition, and
+    /// transitions of alarms no longer in the set are dropped.
+    pub fn restore(&mut self, history: impl IntoIterator<Item = Transition>) {
+        for t in history {
+            let Some(status) = self.status.get_mut(&t.alarm) else {
+                continue;
+            };
+            status.state = t.to;
+            status.reason = t.reason.clone();
+            status.state_updated = Some(t.timestamp);
+            self.history.push(t);
+        }
+    }
+
     pub fn state(&self, name: &str) -> Option<AlarmState> {
         self.status.get(name).map(|s| s.state)
     }
@@ -224,8 +239,9 @@ mod rfc3339 {
     use chrono::{DateTime, Utc};
     use serde::{Deserialize, Deserializer, Serializer};
 
+    /// Milliseconds, in UTC (`2026-12-02T11:20:47.123Z`), as CloudWatch shows them.
     pub fn serialize<S: Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&t.to_rfc3339())
+        s.serialize_str(&t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
     }
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<DateTime<Utc>, D::Error> {
@@ -244,7 +260,9 @@ mod rfc3339 {
             s: S,
         ) -> Result<S::Ok, S::Error> {
             match t {
-                Some(t) => s.serialize_some(&t.to_rfc3339()),
+                Some(t) => {
+                    s.serialize_some(&t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+                }
                 None => s.serialize_none(),
             }
         }

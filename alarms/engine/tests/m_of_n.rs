@@ -161,6 +161,18 @@ fn reasons_read_like_cloudwatch() {
 }
 
 #[test]
+fn reasons_show_datapoints_as_a_person_reads_them() {
+    // Sums of float latencies carry binary noise (7.770955000000001): the reason rounds.
+    let a = gt(1, 2);
+    let e = evaluate(&a, &some(&[7.770955000000001, 0.0042]), O);
+    assert!(
+        e.reason.contains("datapoints [7.77, 0.0042]"),
+        "{}",
+        e.reason
+    );
+}
+
+#[test]
 fn invalid_definitions_are_rejected() {
     assert!(gt(4, 3).validate().is_err());
     assert!(gt(0, 3).validate().is_err());

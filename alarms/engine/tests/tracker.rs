@@ -2,7 +2,7 @@
 
 use alarm_engine::{
     AlarmError, AlarmSource, AlarmState, AlarmTracker, ComparisonOperator, CompositeAlarm,
-    InMemoryMetrics, Metric, MetricAlarm, MetricStat, Statistic, TreatMissingData,
+    InMemoryMetrics, Metric, MetricAlarm, MetricStat, Statistic, Transition, TreatMissingData,
 };
 use chrono::{DateTime, TimeZone, Utc};
 
@@ -130,4 +130,43 @@ fn record_unknown_alarm_is_an_error() {
         tracker.record("nope", e, t(0)),
         Err(AlarmError::UnknownAlarm(_))
     ));
+}
+
+#[test]
+fn a_restored_history_resumes_each_alarms_state() {
+    let mut before = AlarmTracker::new(alarms()).unwrap();
+    let mut store = InMemoryMetrics::new();
+    before.evaluate_all(&store, t(180)).unwrap();
+    store.record_metric(&dlq(), t(190), 3.0);
+    before.evaluate_all(&store, t(250)).unwrap();
+    assert_eq!(before.state("dlq-depth"), Some(A));
+    let mut kept = before.history().to_vec();
+    kept.push(Transition {
+        alarm: "an-alarm-since-removed".into(),
+        timestamp: t(251),
+        from: O,
+        to: A,
+        reason: "gone".into(),
+    });
+
+    // A new tracker (a restarted stack) given that history: the states and the history go on.
+    let mut after = AlarmTracker::new(alarms()).unwrap();
+    after.restore(kept);
+    assert_eq!(after.state("dlq-depth"), Some(A));
+    assert_eq!(after.state("pipeline-unhealthy"), Some(A));
+    assert_eq!(after.state("api-5xx"), Some(O));
+    assert_eq!(after.history(), before.history());
+    // The next round over the same metrics changes nothing: no flood of transitions.
+    assert_eq!(after.evaluate_all(&store, t(250)).unwrap(), vec![]);
+}
+
+#[test]
+fn pruned_metrics_keep_only_the_retained_samples() {
+    let mut store = InMemoryMetrics::new();
+    store.record_metric(&dlq(), t(0), 1.0);
+    store.record_metric(&dlq(), t(100), 2.0);
+    store.record_metric(&api_5xx(), t(10), 1.0);
+    store.prune(t(50));
+    assert_eq!(store.samples(&dlq(), t(0), t(200)), vec![2.0]);
+    assert_eq!(store.metrics().count(), 1, "a metric left empty is gone");
 }

@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  setup, poll, sleep, createOrder as postOrder, ordersIn, openTab as open, shot as screenshot,
+  setup, poll, sleep, createOrder as postOrder, ordersIn, openTab as open, shot as screenshot, control,
 } from './harness.mjs';
 
 let page;
@@ -84,6 +84,76 @@ test('after a few orders the dashboards show live data', { timeout: 120_000 }, a
   // Processed before the next test turns failures on, so only its orders reach the DLQ.
   await ordersIn(session.stack, ids, 'CONFIRMED');
 });
+
+test('every number on the dashboards is right: headline totals, cold starts, stacks, periods, names',
+  { timeout: 150_000 }, async () => {
+    // A rejected order too, so that every headline total of the business dashboard has data.
+    const bad = await fetch(`${session.stack.api}/orders`, {
+      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ items: [] }),
+    });
+    assert.equal(bad.status, 400);
+
+    // The six headline numbers: each a number, none the "no data" dash.
+    await openTab('business');
+    await poll('a number in every business single value', async () => {
+      await page.click('#refresh');
+      await settled('business');
+      const values = await page.$$eval('#dashboard-business [data-view="singleValue"]', (els) => els.map((el) => ({
+        title: el.querySelector('.widget-title')?.textContent ?? '',
+        numbers: [...el.querySelectorAll('.sv-number')].map((n) => n.textContent),
+      })));
+      const dashes = values.filter((v) => !v.numbers.length || v.numbers.some((n) => !/\d/.test(n)));
+      return values.length >= 6 && !dashes.length ? values : { ok: false, values: values.length, dashes };
+    }, { ms: 60_000, every: 2_000 });
+
+    // Cold starts by function count what Lambda counts (a REPORT with an init duration per
+    // new instance), the same figure as the Functions page.
+    await openTab('operations');
+    const pools = await control(session.stack, 'GET', '/api/functions');
+    const cold = await poll('the cold starts table to match the pools', async () => {
+      await page.click('#refresh');
+      await settled('operations');
+      const rows = await page.$$eval('#dashboard-operations [data-widget]', (els) => {
+        const el = els.find((e) => e.querySelector('.widget-title')?.textContent === 'Cold starts by function');
+        return el ? [...el.querySelectorAll('tbody tr')].map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent)) : null;
+      });
+      if (!rows || !rows.length) return { ok: false, rows };
+      const shown = Object.fromEntries(rows.map(([group, n]) => [group.split('/').pop(), Number(n)]));
+      const want = Object.fromEntries(pools.filter((f) => f.coldStarts > 0).map((f) => [f.name, f.coldStarts]));
+      return JSON.stringify(shown, Object.keys(want).sort()) === JSON.stringify(want, Object.keys(want).sort())
+        && Object.keys(shown).length === Object.keys(want).length ? shown : { ok: false, shown, want };
+    }, { ms: 30_000, every: 2_000 });
+    assert.ok(cold['create-order'] >= 1, JSON.stringify(cold));
+
+    // A stacked series with no data is not drawn on top of another's value: one Found lookup
+    // must not read as "1 NotFound".
+    const stacked = await page.evaluate(async () => {
+      const { alignSeries } = await import('/widgets/metric-timeseries.js');
+      const found = { timestamps: [0, 60_000], values: [1, null] };
+      const notFound = { timestamps: [0, 60_000], values: [null, null] };
+      return alignSeries([found, notFound], true).plotted;
+    });
+    assert.deepEqual(stacked, [[1, null], [null, null]]);
+
+    // A 15-minute range draws charts at 10 s periods (a fresh stack's lines, not one dot),
+    // except where a finer period changes the numbers' meaning: a threshold line keeps its
+    // alarm's period. Each chart says its period.
+    const periods = await page.$$eval('#dashboard-operations [data-view="timeSeries"]', (els) => els.map((el) => ({
+      title: el.querySelector('.widget-title')?.textContent ?? '',
+      period: el.dataset.period,
+      note: el.querySelector('.widget-period')?.textContent ?? '',
+    })));
+    assert.ok(periods.some((w) => w.period === '10' && w.note === '10 s'), JSON.stringify(periods));
+    const latency = periods.find((w) => w.title === 'Latency (ms)');
+    assert.equal(latency && latency.period, '60', 'the chart with the p99 alarm line keeps 60 s');
+    assert.ok(periods.every((w) => w.note), 'every chart names its period');
+
+    // Names are not cut: alarm tiles, legend labels and single-value labels show in full.
+    const cut = await page.$$eval('#dashboard-operations .alarm-name, #dashboard-operations .lg-label, #dashboard-operations .sv-label',
+      (els) => els.filter((e) => e.scrollWidth > e.clientWidth + 1).map((e) => e.textContent));
+    assert.deepEqual(cut, [], 'names cut off');
+    await shot('operations-numbers.png');
+  });
 
 test('processor failures from the console fill the DLQ, fire its alarm, and a redrive recovers the orders',
   { timeout: 200_000 }, async () => {

@@ -44,7 +44,7 @@ export function renderTimeSeries(widget, series, range) {
  * each series' values on it (null where it has none), `plotted` what is drawn (the running sums
  * when stacked).
  */
-function alignSeries(series, stacked) {
+export function alignSeries(series, stacked) {
   const xsSet = new Set();
   for (const s of series) for (const t of s.timestamps) xsSet.add(t);
   const xsMs = [...xsSet].sort((a, b) => a - b);
@@ -56,11 +56,11 @@ function alignSeries(series, stacked) {
   });
   let plotted = raw;
   if (stacked) {
-    // Missing values count as 0 within a stack, but a period where every series is missing
-    // stays a gap, as CloudWatch draws it.
+    // Each series is drawn on top of the ones below where it has a value, and not at all
+    // where it has none: a missing value drawn at the running sum would put an empty series'
+    // line (and colour) on top of another's value, so one Found lookup read as "1 NotFound".
     const acc = new Array(xsMs.length).fill(0);
-    const any = xsMs.map((_, i) => raw.some((vals) => vals[i] !== null));
-    plotted = raw.map((vals) => vals.map((v, i) => (any[i] ? (acc[i] += v ?? 0) : null)));
+    plotted = raw.map((vals) => vals.map((v, i) => (v === null ? null : (acc[i] += v))));
   }
   return { xs: xsMs.map((t) => t / 1000), raw, plotted };
 }

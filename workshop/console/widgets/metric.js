@@ -3,7 +3,8 @@
 // charts and redraws them when the widget changes size.
 
 import { api } from '../api.js';
-import { clear } from '../util.js';
+import { clear, h } from '../util.js';
+import { periodFor, periodLabel } from './period.js';
 import { Widget } from './widget.js';
 import { hasValue } from './series.js';
 import { renderTimeSeries } from './metric-timeseries.js';
@@ -30,14 +31,31 @@ export class MetricWidget extends Widget {
 
   query(range) {
     const p = this.p;
+    const { period, auto } = periodFor(p, this.view, range);
+    this.showPeriod(period, auto);
     return {
       metrics: p.metrics || [],
       stat: p.stat || 'Average',
-      period: Number(p.period) || 300,
+      period,
       start: range.start,
       end: range.end,
       setPeriodToTimeRange: Boolean(p.setPeriodToTimeRange),
     };
+  }
+
+  /** The period in the title's corner, so a Sum per 10 s is not read as a Sum per minute. */
+  showPeriod(period, auto) {
+    if (this.view === 'singleValue' || this.view === 'gauge') return;
+    let note = this.el.querySelector(':scope > .widget-period');
+    if (!note) {
+      note = h('div', { class: 'widget-period' });
+      this.el.append(note);
+    }
+    note.textContent = periodLabel(period);
+    note.title = auto
+      ? `${periodLabel(period)} periods (auto: this short range is drawn finer than the widget's ${periodLabel(Number(this.p.period) || 300)})`
+      : `${periodLabel(period)} periods`;
+    this.el.dataset.period = String(period);
   }
 
   load(range) {

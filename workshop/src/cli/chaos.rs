@@ -14,7 +14,7 @@ use workshop::stack::chaos::StartRequest;
 pub struct ChaosTarget {
     #[command(flatten)]
     console: ConsoleArgs,
-    /// Switch a deployed stack's faults through its SSM parameter instead.
+    /// Use a deployed stack (its SSM parameter, see --parameter) instead of the local one.
     #[arg(long)]
     aws: bool,
     /// The SSM parameter (stack output ChaosParameterName); with --aws.
@@ -125,8 +125,8 @@ pub enum ChaosCommand {
         target: ChaosTarget,
         #[command(flatten)]
         faults: FaultArgs,
-        /// How long it lasts, as 90s, 15m or 1h (a bare number is minutes; at most 4h): a
-        /// forgotten experiment ends itself.
+        /// How long it lasts, with its unit: 90s, 15m or 1h (at most 4h). A forgotten
+        /// experiment ends itself.
         #[arg(long = "for", default_value = "15m", value_parser = parse_duration)]
         lasting: Duration,
         /// Seed of the injector's choices, to repeat a run.

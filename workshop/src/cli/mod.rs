@@ -64,15 +64,24 @@ impl Cli {
     pub async fn run(self) -> Result<(), Error> {
         match self.command {
             Command::Up(args) => up::up(args).await,
-            Command::Dlq { command } => dlq::dlq(command).await.map(|out| println!("{out}")),
-            Command::Load(args) => load::load(args).await.map(|out| println!("{out}")),
-            Command::Chaos { command } => chaos::chaos(command).await.map(|out| println!("{out}")),
-            Command::Alarms(args) => report::alarms(args).await.map(|out| println!("{out}")),
-            Command::Metrics(args) => report::metrics(args).await.map(|out| println!("{out}")),
-            Command::Traces { command } => {
-                traces::traces(command).await.map(|out| println!("{out}"))
-            }
+            Command::Dlq { command } => print_out(&dlq::dlq(command).await?),
+            Command::Load(args) => print_out(&load::load(args).await?),
+            Command::Chaos { command } => print_out(&chaos::chaos(command).await?),
+            Command::Alarms(args) => print_out(&report::alarms(args).await?),
+            Command::Metrics(args) => print_out(&report::metrics(args).await?),
+            Command::Traces { command } => print_out(&traces::traces(command).await?),
         }
+    }
+}
+
+/// Prints a command's output. A reader that stopped reading (`workshop chaos off | head -2`)
+/// is not an error, and never a panic as `println!` would make it.
+fn print_out(out: &str) -> Result<(), Error> {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    match writeln!(stdout, "{out}").and_then(|()| stdout.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => Ok(other?),
     }
 }
 
@@ -99,10 +108,17 @@ struct DataArgs {
     data_dir: PathBuf,
 }
 
+/// `90s`, `15m`, `1h`. A bare number is refused: `10` read as minutes by one command and
+/// seconds by another is how a 10-second run becomes a 10-minute one.
 fn parse_duration(s: &str) -> Result<Duration, String> {
     let (number, unit) = match s.trim().char_indices().find(|(_, c)| !c.is_ascii_digit()) {
         Some((i, _)) => s.trim().split_at(i),
-        None => (s.trim(), "m"),
+        None => {
+            return Err(format!(
+                "{s:?} has no unit: write {n}s, {n}m or {n}h",
+                n = s.trim()
+            ));
+        }
     };
     let n: u64 = number
         .parse()
@@ -114,4 +130,76 @@ fn parse_duration(s: &str) -> Result<Duration, String> {
         other => return Err(format!("unknown unit {other:?} in {s:?}; use s, m or h")),
     };
     Ok(Duration::from_secs(n.saturating_mul(unit)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    /// Every flag of every subcommand, with the path of subcommands that has it.
+    fn flags(cmd: &clap::Command, path: String, out: &mut Vec<(String, clap::Arg)>) {
+        for arg in cmd.get_arguments() {
+            out.push((path.clone(), arg.clone()));
+        }
+        for sub in cmd.get_subcommands() {
+            flags(sub, format!("{path} {}", sub.get_name()), out);
+        }
+    }
+
+    #[test]
+    fn every_flag_of_every_command_says_what_it_does() {
+        let mut all = Vec::new();
+        flags(&Cli::command(), "workshop".into(), &mut all);
+        assert!(all.len() > 40, "{} flags", all.len());
+        let silent: Vec<String> = all
+            .iter()
+            .filter(|(_, a)| !matches!(a.get_id().as_str(), "help" | "version"))
+            .filter(|(_, a)| a.get_help().is_none_or(|h| h.to_string().trim().is_empty()))
+            .map(|(path, a)| format!("{path} --{}", a.get_long().unwrap_or(a.get_id().as_str())))
+            .collect();
+        assert_eq!(silent, Vec::<String>::new(), "flags without a description");
+        // A flag shared by commands that read and commands that write says neither.
+        for (path, a) in &all {
+            if a.get_long() == Some("aws") && !path.ends_with(" on") && !path.ends_with(" off") {
+                let help = a.get_help().map(|h| h.to_string()).unwrap_or_default();
+                assert!(!help.starts_with("Switch"), "{path} --aws: {help}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_port_flags_named_in_errors_are_the_real_ones() {
+        let up = Cli::command();
+        let up = up.find_subcommand("up").expect("an up command");
+        for flag in [
+            workshop::stack::API_PORT_FLAG,
+            workshop::stack::CONSOLE_PORT_FLAG,
+        ] {
+            let long = flag.trim_start_matches("--");
+            assert!(
+                up.get_arguments().any(|a| a.get_long() == Some(long)),
+                "`workshop up` has no {flag}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_duration_needs_its_unit() {
+        assert_eq!(parse_duration("90s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("15m"), Ok(Duration::from_secs(900)));
+        assert_eq!(parse_duration("1h"), Ok(Duration::from_secs(3600)));
+        let e = parse_duration("10").unwrap_err();
+        assert!(e.contains("10s, 10m or 10h"), "{e}");
+        assert!(parse_duration("10d").is_err());
+    }
+
+    #[test]
+    fn zero_minutes_of_metrics_is_refused() {
+        let e = Cli::try_parse_from(["workshop", "metrics", "--minutes", "0"])
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(e.contains("--minutes"), "{e}");
+    }
 }

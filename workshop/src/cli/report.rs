@@ -7,8 +7,8 @@ use workshop::report::Source;
 pub struct MetricsArgs {
     #[command(flatten)]
     console: ConsoleArgs,
-    /// How many minutes back.
-    #[arg(long, default_value_t = 15)]
+    /// How many minutes back (1 to 1440).
+    #[arg(long, default_value_t = 15, value_parser = clap::value_parser!(i64).range(1..=1440))]
     minutes: i64,
     /// Print JSON instead of a table.
     #[arg(long)]
@@ -23,6 +23,7 @@ pub struct MetricsArgs {
 pub struct AlarmsArgs {
     #[command(flatten)]
     console: ConsoleArgs,
+    /// Print JSON instead of a table.
     #[arg(long)]
     json: bool,
     /// Read the alarms from CloudWatch (DescribeAlarms) instead of the local stack.

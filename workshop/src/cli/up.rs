@@ -98,12 +98,14 @@ async fn shutdown_signal() {
 
 pub async fn up(args: UpArgs) -> Result<(), Error> {
     let data_dir = DataDir::new(&args.data.data_dir)?;
+    // Before anything writes there: a second stack on this dir fails here, naming the first.
+    let lock = Arc::new(data_dir.lock()?);
     let logs = LocalLogs::new(&data_dir.logs(), !args.quiet)?;
     let (tracer, spans) = workshop::stack::xray::tracer(&data_dir)?;
     telemetry::logs::install(JsonLayer::new(SERVICE, logs.clone()), Some(&tracer))?;
     let flusher = tracer.spawn_flusher(workshop::stack::xray::FLUSH_EVERY);
     // Every function's EMF documents go to its log file and the local metric store.
-    let store = Arc::new(MetricStore::default());
+    let store = Arc::new(MetricStore::open(&data_dir.cloudwatch_file())?);
     LocalMetrics::new(
         SERVICE,
         ENVIRONMENT,
@@ -131,6 +133,7 @@ pub async fn up(args: UpArgs) -> Result<(), Error> {
     opts.chaos = chaos::Settings::from_env()?;
     opts.chaos.armed = args.chaos_armed;
     opts.spans = Some(spans);
+    opts.lock = Some(lock);
     let ran = stack::run(opts, shutdown_signal()).await;
     // The last spans of a stopping stack are kept too.
     flusher.abort();

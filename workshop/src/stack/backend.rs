@@ -4,10 +4,8 @@
 
 use super::sqs::event_source::Consumer;
 use crate::data_dir::{DataDir, DataDirError};
-use aws_config::BehaviorVersion;
 use orders::ports::{Clock, OrderQueue, OrderStore};
 use orders::settings::{QueueSettings, env};
-use orders_aws::{DynamoDbOrderStore, SqsConsumer, SqsOrderQueue};
 use std::sync::Arc;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -36,7 +34,9 @@ pub enum BackendError {
     )]
     NoTarget,
     #[error("could not provision the emulator's table and queues: {0}")]
-    Provision(#[from] orders_aws::ProvisionError),
+    Provision(String),
+    #[error(transparent)]
+    NotBuilt(#[from] crate::aws::NotBuilt),
 }
 
 pub struct Wiring {
@@ -73,37 +73,6 @@ pub async fn wire(
                 describe: format!("SQLite in {}", data_dir.path().display()),
             })
         }
-        Backend::Aws => {
-            let aws = aws_config::load_defaults(BehaviorVersion::latest()).await;
-            let dynamodb = aws_sdk_dynamodb::Client::new(&aws);
-            let sqs = aws_sdk_sqs::Client::new(&aws);
-            let endpoint = env_value(env::AWS_ENDPOINT_URL);
-            let (table, queue_url) = match (
-                env_value(env::ORDERS_TABLE),
-                env_value(env::ORDERS_QUEUE_URL),
-            ) {
-                (Some(t), Some(q)) => (t, q),
-                // Only an emulator is provisioned: real resources come from the template.
-                _ if endpoint.is_some() => {
-                    orders_aws::provision::create_table(&dynamodb, EMULATOR_TABLE).await?;
-                    let queues =
-                        orders_aws::provision::create_queues(&sqs, EMULATOR_QUEUE, EMULATOR_DLQ)
-                            .await?;
-                    (EMULATOR_TABLE.to_owned(), queues.queue_url)
-                }
-                _ => return Err(BackendError::NoTarget),
-            };
-            let describe = format!(
-                "DynamoDB table {table} and SQS {queue_url} at {}",
-                endpoint.as_deref().unwrap_or("AWS")
-            );
-            Ok(Wiring {
-                store: Arc::new(DynamoDbOrderStore::new(dynamodb, table)),
-                queue: Arc::new(SqsOrderQueue::new(sqs.clone(), queue_url.clone())),
-                consumer: Arc::new(SqsConsumer::new(sqs, queue_url)),
-                local_queue: None,
-                describe,
-            })
-        }
+        Backend::Aws => Ok(crate::aws::wiring().await?),
     }
 }

@@ -233,8 +233,8 @@ impl LocalChaos {
             }
             (saved, running) => {
                 if let Some(mut e) = running {
-                    // It ended while the stack was down, at its expiry at the latest; the
-                    // alarm history of that run is gone, so steady state is unknown.
+                    // It ended while the stack was down, at its expiry at the latest; nothing
+                    // evaluated the alarms meanwhile, so steady state is unknown.
                     e.interrupted = true;
                     let at = e.expires_at.min(self.clock.now());
                     let (held, breaches) = self.steady_state(&e, at);
@@ -371,14 +371,14 @@ impl LocalChaos {
             }) {
                 breaches.push(format!(
                     "{name} went to ALARM at {}: {}",
-                    t.timestamp.to_rfc3339(),
+                    chaos::time::rfc3339(&t.timestamp),
                     t.reason
                 ));
             }
         }
         if e.interrupted && breaches.is_empty() {
             let note =
-                "the stack restarted during the run: alarm history before the restart is lost";
+                "the stack was down during the run: its alarms were not evaluated while it was";
             return (None, vec![note.to_owned()]);
         }
         (Some(breaches.is_empty()), breaches)

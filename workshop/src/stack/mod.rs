@@ -46,6 +46,9 @@ pub struct StackOptions {
     /// The span store the installed tracer writes to; the stack opens the data dir's when
     /// `None`.
     pub spans: Option<xray::store::SpanStore>,
+    /// The data dir's lock, when the caller took it before anything else (`workshop up`);
+    /// the stack takes it itself when `None`.
+    pub lock: Option<Arc<crate::data_dir::StackLock>>,
 }
 
 impl StackOptions {
@@ -62,17 +65,18 @@ impl StackOptions {
             alarms: Vec::new(),
             chaos: ::chaos::Settings::default(),
             spans: None,
+            lock: None,
         }
     }
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum StackError {
-    #[error(
-        "cannot listen on {addr}: {source} (is another stack running? pass --port to pick another)"
-    )]
+    #[error("cannot listen on {addr}: {source} (is another program using it? pass {flag} to pick another port)")]
     Bind {
         addr: SocketAddr,
+        /// The flag that sets this address's port.
+        flag: &'static str,
         source: std::io::Error,
     },
     #[error(transparent)]
@@ -105,7 +109,10 @@ async fn assemble(opts: &StackOptions) -> Result<Parts, StackError> {
     // Fail at start on a bad key; list-orders reads it again at each cold start.
     PageTokens::new(opts.data_dir.page_token_key()?)
         .map_err(crate::data_dir::DataDirError::from)?;
-    let local_alarms = Arc::new(alarm_loop::LocalAlarms::new(opts.alarms.clone())?);
+    let local_alarms = alarm_loop::LocalAlarms::new(opts.alarms.clone())?;
+    // The states and history of before a restart, as CloudWatch keeps them.
+    local_alarms.restore(opts.metrics.take_history());
+    let local_alarms = Arc::new(local_alarms);
     let local_chaos = Arc::new(chaos::LocalChaos::new(
         opts.chaos.clone(),
         opts.data_dir.path(),
@@ -142,10 +149,17 @@ async fn assemble(opts: &StackOptions) -> Result<Parts, StackError> {
     })
 }
 
-async fn bind(addr: SocketAddr) -> Result<(tokio::net::TcpListener, SocketAddr), StackError> {
+/// The flags of `workshop up` that set the API's and the console's ports.
+pub const API_PORT_FLAG: &str = "--port";
+pub const CONSOLE_PORT_FLAG: &str = "--console-port";
+
+async fn bind(
+    addr: SocketAddr,
+    flag: &'static str,
+) -> Result<(tokio::net::TcpListener, SocketAddr), StackError> {
     let listener = tokio::net::TcpListener::bind(addr)
         .await
-        .map_err(|source| StackError::Bind { addr, source })?;
+        .map_err(|source| StackError::Bind { addr, flag, source })?;
     let bound = listener.local_addr().map_err(StackError::Serve)?;
     Ok((listener, bound))
 }
@@ -177,6 +191,7 @@ fn spawn_workers(
             stop.clone(),
         )));
     }
+    workers.push(tokio::spawn(opts.metrics.clone().persist(stop.clone())));
     workers.push(tokio::spawn(chaos::run(parts.chaos.clone(), stop.clone())));
     workers.push(tokio::spawn(alarm_loop::run(
         parts.alarms.clone(),
@@ -192,9 +207,14 @@ pub async fn run(
     opts: StackOptions,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), StackError> {
+    let lock = match &opts.lock {
+        Some(lock) => lock.clone(),
+        None => Arc::new(opts.data_dir.lock()?),
+    };
     let parts = assemble(&opts).await?;
-    let (listener, addr) = bind(opts.addr).await?;
-    let (console_listener, console_addr) = bind(opts.console_addr).await?;
+    let (listener, addr) = bind(opts.addr, API_PORT_FLAG).await?;
+    let (console_listener, console_addr) = bind(opts.console_addr, CONSOLE_PORT_FLAG).await?;
+    lock.announce(&format!("http://{addr}"), &format!("http://{console_addr}"))?;
 
     let (stop_tx, stop_rx) = watch::channel(false);
     let workers = spawn_workers(&opts, &parts, &stop_rx);
@@ -225,10 +245,10 @@ pub async fn run(
             .await
     });
     // The line tests and scripts wait for; keep its shape.
-    println!(
+    cloudwatch::logs::terminal_line(&format!(
         "Local stack ready: API http://{addr}  console http://{console_addr}  ({})",
         parts.describe
-    );
+    ));
     info!(%addr, "local stack ready");
     let server = axum::serve(listener, router).with_graceful_shutdown(shutdown);
     let served = server.await;

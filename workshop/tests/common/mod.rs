@@ -451,6 +451,7 @@ impl Moto {
 
 impl Moto {
     /// An SDK configuration for this server, for tests that look at AWS state directly.
+    #[cfg(feature = "aws")]
     pub async fn sdk_config(&self) -> aws_config::SdkConfig {
         aws_config::defaults(aws_config::BehaviorVersion::latest())
             .endpoint_url(&self.url)

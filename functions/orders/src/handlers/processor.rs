@@ -3,7 +3,7 @@ use crate::domain::OrderStatus;
 use crate::ports::{
     Clock, DependencyError, OrderCreated, OrderStore, Transition, TransitionRequest,
 };
-use crate::settings::Function;
+use crate::settings::{Function, QUEUE};
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
 use std::sync::Arc;
 use telemetry::catalogue::Operation;
@@ -15,11 +15,7 @@ use tracing::{Instrument, error, info, warn};
 /// holds an order's whole life: each receive, failed or not, is a span in it.
 pub fn record_span(record: &SqsMessage) -> tracing::Span {
     let message_id = record.message_id.as_deref().unwrap_or_default();
-    let receive_count = record
-        .attributes
-        .get("ApproximateReceiveCount")
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(1);
+    let receive_count = receive_count(record);
     // `arn:aws:sqs:<region>:<account>:<name>`
     let queue = record
         .event_source_arn
@@ -34,6 +30,29 @@ pub fn record_span(record: &SqsMessage) -> tracing::Span {
     );
     record_carrier(record).continue_in(&span);
     span
+}
+
+/// `ApproximateReceiveCount`: this receive included, so 1 on the first delivery.
+fn receive_count(record: &SqsMessage) -> u32 {
+    record
+        .attributes
+        .get("ApproximateReceiveCount")
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(1)
+}
+
+/// What becomes of a message whose processing failed on its `receives`-th receive, with the
+/// queue's redrive policy: a person reading the log learns whether it comes back.
+pub fn after_failure(receives: u32, max_receives: u32) -> String {
+    if receives >= max_receives {
+        format!(
+            "receive {receives} of {max_receives}: SQS moves the message to the DLQ (no more retries)"
+        )
+    } else {
+        format!(
+            "receive {receives} of {max_receives}: SQS delivers it again after the visibility timeout"
+        )
+    }
 }
 
 /// The sender's context a record carries: the `traceparent` message attribute, else the
@@ -130,7 +149,9 @@ impl ProcessOrders {
                 Err(e) => {
                     telemetry::trace::spans::fail(&span, e.kind(), &e);
                     metrics::processing_failure(&e);
-                    error!(error = %e, error_type = e.kind(), "processing failed; message will be retried");
+                    let receives = receive_count(record);
+                    let next = after_failure(receives, QUEUE.max_receive_count);
+                    error!(error = %e, error_type = e.kind(), receive_count = receives, "processing failed on {next}");
                     let mut failure = BatchItemFailure::default();
                     failure.item_identifier = message_id;
                     response.batch_item_failures.push(failure);
@@ -186,5 +207,19 @@ impl ProcessOrders {
                 Err(ProcessingFailure::OrderNotFound(order.id))
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failure_says_whether_the_message_comes_back() {
+        let max = QUEUE.max_receive_count;
+        assert!(after_failure(1, max).contains("delivers it again"));
+        let last = after_failure(max, max);
+        assert!(last.contains("to the DLQ"), "{last}");
+        assert!(!last.contains("again"), "{last}");
     }
 }

@@ -134,7 +134,7 @@ async fn serve(State(gw): State<Gateway>, req: AxumRequest) -> AxumResponse {
             http_method = %method,
             path = %path,
             http_status = response.status().as_u16(),
-            latency_ms = started.elapsed().as_secs_f64() * 1000.0,
+            latency_ms = telemetry::round::ms(started.elapsed()),
             "{method} {path} {}",
             response.status().as_u16()
         )

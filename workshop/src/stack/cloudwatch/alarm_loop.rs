@@ -3,7 +3,7 @@
 //! state change where the attendee sees it.
 
 use super::metric_store::MetricStore;
-use alarms::{Alarm, AlarmStatus, AlarmTracker, Transition};
+use alarms::{Alarm, AlarmState, AlarmStatus, AlarmTracker, Transition};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -27,6 +27,14 @@ pub struct AlarmsView {
 impl LocalAlarms {
     pub fn new(set: Vec<Alarm>) -> Result<Self, alarms::AlarmError> {
         Ok(LocalAlarms(Mutex::new(AlarmTracker::new(set)?)))
+    }
+
+    /// Resumes from the history kept in the data dir (see `AlarmTracker::restore`).
+    pub fn restore(&self, history: Vec<Transition>) {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .restore(history);
     }
 
     pub fn view(&self) -> AlarmsView {
@@ -56,14 +64,18 @@ pub async fn run(
     store: Arc<MetricStore>,
     mut stop: watch::Receiver<bool>,
 ) {
+    let mut first = true;
     while !*stop.borrow() {
-        for t in alarms.evaluate(&store) {
-            let line = format!("alarm {} {:?} -> {:?}: {}", t.alarm, t.from, t.to, t.reason);
-            if t.to == alarms::AlarmState::Alarm {
-                warn!(kind = "alarm.state_change", alarm = %t.alarm, "{line}");
-            } else {
-                info!(kind = "alarm.state_change", alarm = %t.alarm, "{line}");
-            }
+        let changes = alarms.evaluate(&store);
+        for t in &changes {
+            log_transition(t);
+        }
+        if !changes.is_empty() {
+            let store = store.clone();
+            let _ = tokio::task::spawn_blocking(move || store.record_transitions(&changes)).await;
+        }
+        if std::mem::take(&mut first) {
+            summary(&alarms.view());
         }
         tokio::select! {
             _ = tokio::time::sleep(EVALUATE_EVERY) => {}
@@ -71,3 +83,37 @@ pub async fn run(
         }
     }
 }
+
+/// Every state change goes to the stack's JSON log with its reason; the terminal shows the
+/// ones a person acts on (see `logs::for_terminal`).
+fn log_transition(t: &Transition) {
+    let line = format!("alarm {} {} -> {}: {}", t.alarm, t.from, t.to, t.reason);
+    let (from, to) = (t.from.as_str(), t.to.as_str());
+    if t.to == AlarmState::Alarm {
+        warn!(kind = STATE_CHANGE, alarm = %t.alarm, from, to, "{line}");
+    } else {
+        info!(kind = STATE_CHANGE, alarm = %t.alarm, from, to, "{line}");
+    }
+}
+
+/// One line after the first evaluation round: how many alarms, in which states.
+fn summary(view: &AlarmsView) {
+    let count = |state: AlarmState| view.alarms.values().filter(|a| a.state == state).count();
+    let (ok, alarm, insufficient) = (
+        count(AlarmState::Ok),
+        count(AlarmState::Alarm),
+        count(AlarmState::InsufficientData),
+    );
+    info!(
+        kind = "alarm.summary",
+        ok,
+        alarm,
+        insufficient_data = insufficient,
+        "alarms: {} evaluated every {} s: {ok} OK, {alarm} ALARM, {insufficient} INSUFFICIENT_DATA (`workshop alarms` lists them)",
+        view.alarms.len(),
+        EVALUATE_EVERY.as_secs()
+    );
+}
+
+/// The `kind` of a state change's log line.
+pub const STATE_CHANGE: &str = "alarm.state_change";

@@ -294,9 +294,14 @@ impl Query {
     /// The functions whose logs the query reads: the last segment of each `/aws/lambda/...`
     /// log group.
     pub fn functions(&self) -> Vec<String> {
+        self.groups().into_iter().map(|(_, f)| f).collect()
+    }
+
+    /// Each log group the query reads (what `@log` holds) with its function.
+    pub fn groups(&self) -> Vec<(String, String)> {
         self.sources
             .iter()
-            .map(|s| s.rsplit('/').next().unwrap_or(s).to_owned())
+            .map(|s| (s.clone(), s.rsplit('/').next().unwrap_or(s).to_owned()))
             .collect()
     }
 
@@ -452,10 +457,28 @@ mod tests {
         assert_eq!(t.rows[0]["@timestamp"], "2026-11-24T10:00:04Z");
         assert_eq!(t.rows[1]["level"], "WARN");
 
-        let t = Query::parse("filter cold_start = 1 | stats count() as cold_starts by function_name | sort cold_starts desc").unwrap().run(lines());
-        assert_eq!(t.columns, ["function_name", "cold_starts"]);
+        // Cold starts as CloudWatch counts them: REPORTs with an init duration, per group;
+        // the lines a cold invocation writes (cold_start: true) are not cold starts.
+        let report = |group: &str, init: Option<f64>| {
+            let mut l = json!({"timestamp": "2026-11-24T10:00:05Z", "type": "platform.report", "@log": group, "record.metrics.durationMs": 1.5});
+            if let Some(ms) = init {
+                l["record.metrics.initDurationMs"] = json!(ms);
+            }
+            l.as_object().unwrap().clone()
+        };
+        let mut with_reports = lines();
+        with_reports.extend([
+            report("/aws/lambda/create-order", Some(5.2)),
+            report("/aws/lambda/create-order", None),
+            report("/aws/lambda/order-processor", Some(6.0)),
+            report("/aws/lambda/order-processor", Some(6.1)),
+        ]);
+        let t = Query::parse("filter type = \"platform.report\" and ispresent(record.metrics.initDurationMs) | stats count() as cold_starts by @log | sort cold_starts desc").unwrap().run(with_reports);
+        assert_eq!(t.columns, ["@log", "cold_starts"]);
         assert_eq!(t.rows.len(), 2);
-        assert_eq!(t.rows[0]["cold_starts"], 1);
+        assert_eq!(t.rows[0]["@log"], "/aws/lambda/order-processor");
+        assert_eq!(t.rows[0]["cold_starts"], 2);
+        assert_eq!(t.rows[1]["cold_starts"], 1);
 
         let t =
             Query::parse("fields order_id | filter ispresent(order_id) and not level = \"INFO\"")

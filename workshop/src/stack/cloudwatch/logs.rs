@@ -101,14 +101,32 @@ impl LogSink for LocalLogs {
             .to_owned();
         self.append(&group, &record.to_json());
         // The terminal shows INFO and above, without the per-invocation START/END noise.
-        let kind = record
-            .fields
-            .get("kind")
-            .and_then(Value::as_str)
-            .unwrap_or("");
-        let noisy = matches!(kind, "platform.start" | "platform.end");
-        if self.0.terminal && record.level <= Level::INFO && !noisy {
-            println!("{}", readable(record));
+        if self.0.terminal && for_terminal(record) {
+            terminal_line(&readable(record));
         }
     }
+}
+
+/// What the terminal shows of the stack's log: what a person watches for (requests, orders,
+/// state changes, chaos, errors). Every line stays in the JSON files; these stay out of the
+/// terminal: DEBUG, Lambda's per-invocation START/END/REPORT lines (the sweeper alone would
+/// print one every minute), and an alarm turning OK from INSUFFICIENT_DATA, which is each
+/// alarm's first evaluation at start (one summary line says it instead).
+pub fn for_terminal(record: &LogRecord) -> bool {
+    let field = |k: &str| record.fields.get(k).and_then(Value::as_str).unwrap_or("");
+    let platform_noise = matches!(
+        field("type"),
+        "platform.start" | "platform.end" | "platform.report"
+    );
+    let first_evaluation = field("kind") == super::alarm_loop::STATE_CHANGE
+        && field("from") == alarms::AlarmState::InsufficientData.as_str()
+        && field("to") == alarms::AlarmState::Ok.as_str();
+    record.level <= Level::INFO && !platform_noise && !first_evaluation
+}
+
+/// One line to the terminal. A closed stdout (`workshop up | head`) must not stop the stack:
+/// the line is dropped, as it is in the log files' favour anyway.
+pub fn terminal_line(line: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stdout().lock(), "{line}");
 }

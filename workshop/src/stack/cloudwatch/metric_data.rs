@@ -30,7 +30,10 @@ pub struct MetricDataRequest {
     pub set_period_to_time_range: bool,
 }
 
+/// One series as the console reads it: camelCase on the wire, like every console API type
+/// (`wholeRange`; `workshop/console/widgets/` reads these names).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Series {
     pub id: String,
     pub label: String,

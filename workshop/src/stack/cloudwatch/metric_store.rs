@@ -1,9 +1,11 @@
 //! The local CloudWatch metric store: every EMF document a function writes lands in its log
-//! file (as in CloudWatch Logs) and its datapoints in an in-memory store the alarm evaluator
-//! and the console read (as CloudWatch extracts metrics from EMF).
+//! file (as in CloudWatch Logs) and its datapoints in the store the alarm evaluator and the
+//! console read (as CloudWatch extracts metrics from EMF): in memory, and written through to
+//! the data dir's `cloudwatch.db` (`metric_file`) so a restart keeps the graphs.
 
 use super::logs::LocalLogs;
-use alarms::InMemoryMetrics;
+use super::metric_file::{MetricFile, MetricFileError, RETENTION};
+use alarms::{InMemoryMetrics, Metric, Transition};
 use alarms::catalog::aws_metrics::{api, sqs};
 use alarms::catalog::names::{STAGE, local as names};
 use chrono::{DateTime, Duration as ChronoDuration, Utc};
@@ -14,8 +16,25 @@ use std::time::Duration;
 use telemetry::metrics::local::EmfSink;
 use tracing::warn;
 
+/// How often datapoints are written to the file: a SIGKILL loses at most this much.
+pub const FLUSH_EVERY: Duration = Duration::from_secs(1);
+/// How often what is past [`RETENTION`] is dropped.
+const PRUNE_EVERY: Duration = Duration::from_secs(600);
+
 #[derive(Default)]
-pub struct MetricStore(Mutex<InMemoryMetrics>);
+pub struct MetricStore {
+    memory: Mutex<InMemoryMetrics>,
+    /// The data dir's file; `None` keeps everything in memory only (tests, benches).
+    file: Option<Persisted>,
+}
+
+struct Persisted {
+    file: Mutex<MetricFile>,
+    /// Recorded since the last flush.
+    pending: Mutex<Vec<(Metric, DateTime<Utc>, f64)>>,
+    /// The alarm history read back at open, for the alarm evaluator to resume from.
+    history: Mutex<Vec<Transition>>,
+}
 
 impl std::fmt::Debug for MetricStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -24,6 +43,90 @@ impl std::fmt::Debug for MetricStore {
 }
 
 impl MetricStore {
+    /// The store of a data dir: what the file holds of the last [`RETENTION`] is read back.
+    pub fn open(path: &std::path::Path) -> Result<MetricStore, MetricFileError> {
+        let mut file = MetricFile::open(path)?;
+        let since = Utc::now() - ChronoDuration::from_std(RETENTION).unwrap_or_default();
+        let retained = file.load(since)?;
+        let mut memory = InMemoryMetrics::new();
+        for (metric, at, value) in &retained.datapoints {
+            memory.record_metric(metric, *at, *value);
+        }
+        Ok(MetricStore {
+            memory: Mutex::new(memory),
+            file: Some(Persisted {
+                file: Mutex::new(file),
+                pending: Mutex::default(),
+                history: Mutex::new(retained.history),
+            }),
+        })
+    }
+
+    /// The alarm history the file held at open (once; empty after).
+    pub fn take_history(&self) -> Vec<Transition> {
+        self.file
+            .as_ref()
+            .map(|p| std::mem::take(&mut *lock(&p.history)))
+            .unwrap_or_default()
+    }
+
+    /// Keeps alarm state changes with the datapoints that caused them.
+    pub fn record_transitions(&self, transitions: &[Transition]) {
+        let Some(p) = &self.file else { return };
+        if let Err(e) = lock(&p.file).append_history(transitions) {
+            warn!(error = %e, "alarm history not saved");
+        }
+    }
+
+    /// Writes what was recorded since the last flush.
+    pub fn flush(&self) {
+        let Some(p) = &self.file else { return };
+        let pending = std::mem::take(&mut *lock(&p.pending));
+        if let Err(e) = lock(&p.file).append(&pending) {
+            warn!(error = %e, datapoints = pending.len(), "datapoints not saved");
+        }
+    }
+
+    /// Drops what is older than [`RETENTION`], in memory and in the file.
+    pub fn prune(&self, now: DateTime<Utc>) {
+        let before = now - ChronoDuration::from_std(RETENTION).unwrap_or_default();
+        lock(&self.memory).prune(before);
+        if let Some(p) = &self.file
+            && let Err(e) = lock(&p.file).prune(before)
+        {
+            warn!(error = %e, "old datapoints not pruned");
+        }
+    }
+
+    /// The stack's writer: flushes every [`FLUSH_EVERY`], prunes now and then, and flushes a
+    /// last time when the stack stops.
+    pub async fn persist(self: Arc<Self>, mut stop: tokio::sync::watch::Receiver<bool>) {
+        if self.file.is_none() {
+            return;
+        }
+        let mut since_prune = PRUNE_EVERY;
+        loop {
+            let stopping = *stop.borrow();
+            let store = self.clone();
+            let prune = since_prune >= PRUNE_EVERY;
+            let _ = tokio::task::spawn_blocking(move || {
+                store.flush();
+                if prune {
+                    store.prune(Utc::now());
+                }
+            })
+            .await;
+            since_prune = if prune { FLUSH_EVERY } else { since_prune + FLUSH_EVERY };
+            if stopping {
+                return;
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(FLUSH_EVERY) => {}
+                _ = stop.changed() => {}
+            }
+        }
+    }
+
     /// Adds one EMF document's datapoints; an invalid document is reported, not stored.
     pub fn ingest(&self, line: &str) {
         let parsed = match serde_json::from_str(line) {
@@ -36,7 +139,6 @@ impl MetricStore {
                 return warn!(?violations, "EMF document violates the specification");
             }
         };
-        let mut store = self.0.lock().unwrap_or_else(PoisonError::into_inner);
         for p in points {
             let at =
                 DateTime::from_timestamp_millis(i64::try_from(p.timestamp_ms).unwrap_or(i64::MAX))
@@ -47,7 +149,7 @@ impl MetricStore {
                 .map(|(k, v)| (k.as_str(), v.as_str()))
                 .collect();
             for value in &p.values {
-                store.record(&p.namespace, &p.name, &dims, at, *value);
+                self.record(&p.namespace, &p.name, &dims, at, *value);
             }
         }
     }
@@ -61,13 +163,19 @@ impl MetricStore {
         at: DateTime<Utc>,
         value: f64,
     ) {
-        let mut store = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-        store.record(namespace, name, dimensions, at, value);
+        let mut metric = Metric::new(namespace, name);
+        for (n, v) in dimensions {
+            metric = metric.dimension(*n, *v);
+        }
+        lock(&self.memory).record_metric(&metric, at, value);
+        if let Some(p) = &self.file {
+            lock(&p.pending).push((metric, at, value));
+        }
     }
 
     /// Reads the store (for the evaluator, `workshop metrics`, the console).
     pub fn with<T>(&self, read: impl FnOnce(&InMemoryMetrics) -> T) -> T {
-        read(&self.0.lock().unwrap_or_else(PoisonError::into_inner))
+        read(&lock(&self.memory))
     }
 
     // AWS service metrics: what CloudWatch records for the deployed stack's Lambda, API
@@ -207,4 +315,8 @@ impl EmfSink for EmfCapture {
 /// Milliseconds, the unit of every latency metric CloudWatch reports.
 pub fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
 }

@@ -287,10 +287,15 @@ async fn logs(
     let dir = control.data_dir.logs();
     let table = tokio::task::spawn_blocking(move || {
         let mut lines = Vec::new();
-        for f in query.functions() {
+        for (group, f) in query.groups() {
             lines.extend(
                 tail_lines(&dir.join(format!("{f}.log")))
                     .into_iter()
+                    .map(|mut l| {
+                        // Logs Insights' `@log`: the group a line is in.
+                        l.insert("@log".into(), serde_json::Value::from(group.clone()));
+                        l
+                    })
                     .filter(|l| {
                         l.get("timestamp")
                             .and_then(serde_json::Value::as_str)

@@ -53,6 +53,7 @@ impl Consumer for SqliteQueue {
 }
 
 /// SQS (`--backend aws`): its messages have the local queue's shape, so one poller serves both.
+#[cfg(feature = "aws")]
 #[async_trait]
 impl Consumer for orders_aws::SqsConsumer {
     async fn receive(&self, max: usize) -> Result<Vec<ReceivedMessage>, DependencyError> {
