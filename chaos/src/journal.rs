@@ -51,7 +51,11 @@ pub struct Experiment {
     pub started_at: DateTime<Utc>,
     #[serde(with = "crate::time::millis")]
     pub expires_at: DateTime<Utc>,
-    #[serde(default, skip_serializing_if = "Option::is_none", with = "crate::time::millis_opt")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "crate::time::millis_opt"
+    )]
     pub ended_at: Option<DateTime<Utc>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub end_reason: Option<EndReason>,
@@ -79,7 +83,7 @@ impl Experiment {
         held: Option<bool>,
         breaches: Vec<String>,
     ) {
-        self.ended_at = Some(at);
+        self.ended_at = Some(crate::time::to_ms(at));
         self.end_reason = Some(reason);
         self.steady_state_held = held;
         self.breaches = breaches;
@@ -187,7 +191,7 @@ mod tests {
     use super::*;
 
     fn experiment(id: &str) -> Experiment {
-        let now = Utc::now();
+        let now = crate::time::now();
         Experiment {
             id: id.into(),
             hypothesis: "the DLQ catches every failing order".into(),
@@ -215,7 +219,7 @@ mod tests {
         j.record(&a).unwrap();
         j.record(&experiment("b")).unwrap();
         a.end(
-            Utc::now(),
+            crate::time::now(),
             EndReason::Expired,
             Some(false),
             vec!["x went to ALARM".into()],

@@ -79,6 +79,7 @@ impl Override {
                 seconds: lasting.as_secs(),
             });
         }
+        let now = crate::time::to_ms(now);
         let expires_at = now + ChronoDuration::from_std(lasting).unwrap_or(ChronoDuration::zero());
         Ok(Override {
             faults,
@@ -179,7 +180,7 @@ mod tests {
         let text = on.to_json();
         assert!(text.starts_with(r#"{"state":"on","faults":{"#), "{text}");
         assert!(
-            text.contains(r#""expiresAt":"2026-11-24T10:15:00Z""#),
+            text.contains(r#""expiresAt":"2026-11-24T10:15:00.000Z""#),
             "{text}"
         );
         assert_eq!(Live::parse(&text).unwrap(), on);

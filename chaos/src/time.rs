@@ -5,6 +5,17 @@
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Deserializer, Serializer};
 
+/// `t` to the millisecond, what the files and the output keep: an override or an experiment
+/// read back equals the one written.
+pub fn to_ms(t: DateTime<Utc>) -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(t.timestamp_millis()).unwrap_or(t)
+}
+
+/// Now, to the millisecond.
+pub fn now() -> DateTime<Utc> {
+    to_ms(Utc::now())
+}
+
 /// `2026-12-02T11:20:47.123Z`.
 pub fn rfc3339(t: &DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Millis, true)
@@ -55,8 +66,15 @@ mod tests {
             #[serde(default, with = "millis_opt")]
             end: Option<DateTime<Utc>>,
         }
-        let json = serde_json::to_string(&At { at: t, end: Some(t) }).unwrap();
-        assert_eq!(json, r#"{"at":"2025-12-02T11:20:47.123Z","end":"2025-12-02T11:20:47.123Z"}"#);
+        let json = serde_json::to_string(&At {
+            at: t,
+            end: Some(t),
+        })
+        .unwrap();
+        assert_eq!(
+            json,
+            r#"{"at":"2025-12-02T11:20:47.123Z","end":"2025-12-02T11:20:47.123Z"}"#
+        );
         let old: At =
             serde_json::from_str(r#"{"at":"2025-12-02T11:20:47.123456789+00:00"}"#).unwrap();
         assert_eq!(old.at, t);

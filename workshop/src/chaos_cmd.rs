@@ -68,7 +68,9 @@ pub async fn start(target: Target<'_>, req: StartRequest, as_json: bool) -> Resu
             let (o, e) = req.begin(ExperimentTarget::Aws.as_str(), Utc::now())?;
             // The parameter first: if it cannot be written, nothing changed and the journal
             // still tells the truth.
-            crate::aws::chaos_write(name, &Live::On(o)).await.map_err(send)?;
+            crate::aws::chaos_write(name, &Live::On(o))
+                .await
+                .map_err(send)?;
             end_running_aws(&journal, EndReason::Replaced).await?;
             journal.record(&e)?;
             e
@@ -99,7 +101,9 @@ pub async fn stop(target: Target<'_>, as_json: bool) -> Result<String, Error> {
             parameter: name,
             data_dir,
         } => {
-            crate::aws::chaos_write(name, &Live::Off { since: Utc::now() })
+            crate::aws::chaos_write(name, &Live::Off {
+                    since: chaos::time::now(),
+                })
                 .await
                 .map_err(send)?;
             end_running_aws(&journal(data_dir)?, EndReason::SwitchedOff).await?
@@ -196,7 +200,9 @@ pub async fn status(target: Target<'_>, as_json: bool) -> Result<String, Error> 
             }
             let live = match &s.live {
                 Live::Unset => "no override (the flags apply)".to_owned(),
-                Live::Off { since } => format!("switched off since {}", chaos::time::rfc3339(&since)),
+                Live::Off { since } => {
+                    format!("switched off since {}", chaos::time::rfc3339(&since))
+                }
                 Live::On(o) => format!("override until {}", chaos::time::rfc3339(&o.expires_at)),
             };
             let mut out = format!(
@@ -226,9 +232,15 @@ pub async fn status(target: Target<'_>, as_json: bool) -> Result<String, Error> 
             }
             Ok(match live {
                 Live::Unset => format!("{name}: no override (the deploy-time flags apply)"),
-                Live::Off { since } => format!("{name}: switched off since {}", chaos::time::rfc3339(&since)),
+                Live::Off { since } => format!(
+                    "{name}: switched off since {}",
+                    chaos::time::rfc3339(&since)
+                ),
                 Live::On(o) if o.expired(Utc::now()) => {
-                    format!("{name}: override expired at {}", chaos::time::rfc3339(&o.expires_at))
+                    format!(
+                        "{name}: override expired at {}",
+                        chaos::time::rfc3339(&o.expires_at)
+                    )
                 }
                 Live::On(o) => format!(
                     "{name}: {} until {}",
@@ -275,7 +287,9 @@ pub async fn show_journal(target: Target<'_>, as_json: bool) -> Result<String, E
 /// One journal entry in words.
 pub fn describe(e: &Experiment) -> String {
     let end = match (e.ended_at, e.end_reason) {
-        (Some(at), Some(reason)) => format!("ended {} ({})", chaos::time::rfc3339(&at), reason.as_str()),
+        (Some(at), Some(reason)) => {
+            format!("ended {} ({})", chaos::time::rfc3339(&at), reason.as_str())
+        }
         _ => format!("running, expires {}", chaos::time::rfc3339(&e.expires_at)),
     };
     let held = match e.steady_state_held {

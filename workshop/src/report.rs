@@ -113,7 +113,6 @@ pub async fn fetch_local_alarms(console: &str) -> Result<AlarmsView, Error> {
     console_call(console, routes::ALARMS, "", None::<&()>).await
 }
 
-
 pub async fn alarms(source: Source<'_>, as_json: bool) -> Result<String, Error> {
     let rows = match source {
         Source::Local { console } => fetch_local_alarms(console)

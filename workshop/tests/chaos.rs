@@ -131,7 +131,10 @@ async fn every_failing_message_is_dead_lettered_then_redrive_heals() {
         assert_eq!(said.len(), max_receive_count, "{said:#?}");
         let (last, earlier) = said.split_last().unwrap();
         assert!(last.contains("to the DLQ (no more retries)"), "{last}");
-        assert!(earlier.iter().all(|m| m.contains("delivers it again")), "{earlier:#?}");
+        assert!(
+            earlier.iter().all(|m| m.contains("delivers it again")),
+            "{earlier:#?}"
+        );
     }
     assert!(
         statuses(&stack, &ids)
@@ -539,17 +542,18 @@ async fn bad_chaos_requests_are_refused_with_the_reason() {
             "apiLatencyMs is capped at 25000 ms",
         ),
         (
-            vec!["on", "--stop-on", "no-such-alarm"],
+            vec!["on", "--api-error-rate", "1", "--stop-on", "no-such-alarm"],
             "no alarm named \"no-such-alarm\"",
         ),
         (
-            vec!["on", "--for", "5h"],
+            vec!["on", "--api-error-rate", "1", "--for", "5h"],
             "an override must last between 1 second and 240 minutes",
         ),
         (
             vec!["on", "--processor-failure-mode", "sometimes"],
             "unknown variant `sometimes`",
         ),
+        (vec!["on", "--for", "1m"], "no fault given"),
     ] {
         let (ok, _, err) = chaos(&stack, &args);
         assert!(!ok, "{args:?} was accepted");

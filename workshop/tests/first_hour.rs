@@ -33,8 +33,21 @@ async fn a_second_stack_on_the_same_data_dir_is_refused_naming_the_first() {
     let port = first.url.rsplit(':').next().unwrap().to_owned();
     let data_dir = dir.path().to_str().unwrap();
     let err = refused(
-        &["up", "--port", "0", "--console-port", "0", "--quiet", "--data-dir", data_dir],
-        &["another local stack is running on the data dir", &port, "pid"],
+        &[
+            "up",
+            "--port",
+            "0",
+            "--console-port",
+            "0",
+            "--quiet",
+            "--data-dir",
+            data_dir,
+        ],
+        &[
+            "another local stack is running on the data dir",
+            &port,
+            "pid",
+        ],
     );
     assert!(err.contains(&first.console), "{err}");
     // The first one kept its queue and its API.
@@ -55,7 +68,10 @@ fn commands_that_read_a_stack_refuse_a_folder_without_one() {
         vec!["dlq", "redrive", "--data-dir", typo],
         vec!["chaos", "journal", "--data-dir", typo],
     ] {
-        refused(&args, &["no local stack has run in", "not-the-stack", "--data-dir"]);
+        refused(
+            &args,
+            &["no local stack has run in", "not-the-stack", "--data-dir"],
+        );
     }
     assert!(
         !empty.path().join("not-the-stack").exists(),
@@ -70,7 +86,15 @@ fn a_data_dir_that_is_a_file_is_named_as_such() {
     std::fs::write(&file, "not a folder").unwrap();
     let file = file.to_str().unwrap();
     for args in [
-        vec!["up", "--port", "0", "--console-port", "0", "--data-dir", file],
+        vec![
+            "up",
+            "--port",
+            "0",
+            "--console-port",
+            "0",
+            "--data-dir",
+            file,
+        ],
         vec!["dlq", "list", "--data-dir", file],
     ] {
         let err = refused(&args, &["is a file, not a folder", "orders.txt"]);
@@ -85,11 +109,29 @@ fn a_busy_port_names_the_flag_that_moves_it() {
     let dir = tempfile::tempdir().unwrap();
     let data_dir = dir.path().to_str().unwrap();
     refused(
-        &["up", "--port", "0", "--console-port", &port, "--quiet", "--data-dir", data_dir],
+        &[
+            "up",
+            "--port",
+            "0",
+            "--console-port",
+            &port,
+            "--quiet",
+            "--data-dir",
+            data_dir,
+        ],
         &[&port, "pass --console-port to pick another port"],
     );
     refused(
-        &["up", "--port", &port, "--console-port", "0", "--quiet", "--data-dir", data_dir],
+        &[
+            "up",
+            "--port",
+            &port,
+            "--console-port",
+            "0",
+            "--quiet",
+            "--data-dir",
+            data_dir,
+        ],
         &[&port, "pass --port to pick another port"],
     );
 }
@@ -98,7 +140,10 @@ fn a_busy_port_names_the_flag_that_moves_it() {
 fn bad_arguments_are_refused_with_the_problem_named() {
     // A bare number is not a duration: 10 minutes of load instead of 10 seconds is not a typo
     // a person notices.
-    refused(&["load", "--duration", "10"], &["has no unit", "10s, 10m or 10h"]);
+    refused(
+        &["load", "--duration", "10"],
+        &["has no unit", "10s, 10m or 10h"],
+    );
     refused(&["chaos", "on", "--for", "5"], &["has no unit"]);
     refused(&["metrics", "--minutes", "0"], &["--minutes", "0"]);
 }
@@ -109,7 +154,16 @@ fn chaos_on_without_a_fault_is_refused() {
     let stack = Stack::start(dir.path(), &["--chaos-armed"]);
     let data_dir = dir.path().to_str().unwrap();
     refused(
-        &["chaos", "on", "--for", "1m", "--console", &stack.console, "--data-dir", data_dir],
+        &[
+            "chaos",
+            "on",
+            "--for",
+            "1m",
+            "--console",
+            &stack.console,
+            "--data-dir",
+            data_dir,
+        ],
         &["no fault given"],
     );
 }
@@ -129,7 +183,12 @@ fn a_reader_that_stops_reading_is_no_panic() {
         .unwrap();
     drop(child.stdout.take());
     let mut err = String::new();
-    child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
     let status = child.wait().unwrap();
     assert!(!err.contains("panicked"), "{err}");
     assert!(status.success(), "{status}: {err}");
@@ -138,7 +197,15 @@ fn a_reader_that_stops_reading_is_no_panic() {
 /// The lines `workshop up` prints to the terminal while `wanted` is not yet seen (or 60 s).
 fn terminal_lines(dir: &std::path::Path, wanted: impl Fn(&[String]) -> bool) -> Vec<String> {
     let mut child = workshop()
-        .args(["up", "--port", "0", "--console-port", "0", "--sweep-interval", "1"])
+        .args([
+            "up",
+            "--port",
+            "0",
+            "--console-port",
+            "0",
+            "--sweep-interval",
+            "1",
+        ])
         .arg("--data-dir")
         .arg(dir)
         .stdout(Stdio::piped())
@@ -235,12 +302,20 @@ async fn the_graphs_and_the_alarm_history_survive_a_sigkill() {
     stack.kill();
 
     let again = Stack::start(dir.path(), &[]);
-    assert_eq!(orders_created(&again), 3.0, "the datapoints before the kill");
+    assert_eq!(
+        orders_created(&again),
+        3.0,
+        "the datapoints before the kill"
+    );
     let after = alarms_view(&again.console).await;
     let kept = before["history"].as_array().cloned().unwrap_or_default();
     let history = after["history"].as_array().cloned().unwrap_or_default();
     assert!(history.len() >= kept.len(), "{after}");
-    assert_eq!(history[..kept.len()], kept[..], "the history before the kill, in order");
+    assert_eq!(
+        history[..kept.len()],
+        kept[..],
+        "the history before the kill, in order"
+    );
     // Each alarm resumes in the state it had: no alarm starts over in INSUFFICIENT_DATA.
     for (name, status) in after["alarms"].as_object().cloned().unwrap_or_default() {
         assert_eq!(status["state"], before["alarms"][&name]["state"], "{name}");

@@ -127,8 +127,7 @@ async fn throttled_invocations_look_like_api_gateway_and_are_counted() {
         .iter()
         .filter(|l| {
             l["type"] == "platform.report"
-                && l
-                    .get("record.metrics.initDurationMs")
+                && l.get("record.metrics.initDurationMs")
                     .is_some_and(|d| !d.is_null())
         })
         .count();

@@ -93,7 +93,8 @@ fn history_serialises_for_the_console() {
     let json = serde_json::to_value(&tracker.history()[0]).unwrap();
     assert_eq!(json["from"], "INSUFFICIENT_DATA");
     assert_eq!(json["to"], "OK");
-    assert_eq!(json["timestamp"], "2023-11-14T22:16:00+00:00");
+    // Milliseconds in UTC, as CloudWatch shows them.
+    assert_eq!(json["timestamp"], "2023-11-14T22:16:00.000Z");
 }
 
 #[test]

@@ -29,7 +29,11 @@ mod tests {
         let e = super::cloudwatch_alarms().await.unwrap_err().to_string();
         assert!(e.starts_with("--aws talks to AWS"), "{e}");
         assert!(e.contains("--features aws"), "{e}");
-        let e = super::wiring().await.err().map(|e| e.to_string()).unwrap_or_default();
+        let e = super::wiring()
+            .await
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
         assert!(e.starts_with("--backend aws talks to AWS"), "{e}");
     }
 }

@@ -25,6 +25,7 @@ pub enum TracesCommand {
         /// How many minutes back.
         #[arg(long, default_value_t = 60)]
         minutes: u64,
+        /// Show at most this many traces.
         #[arg(long, default_value_t = 20)]
         limit: usize,
         /// Print JSON instead of a table.
@@ -34,9 +35,11 @@ pub enum TracesCommand {
     /// One trace as a waterfall with its log lines: give its id (32 hex digits or the X-Ray
     /// form 1-xxxxxxxx-…) or an order id (its create, processing, retries and redrive).
     Show {
+        /// A trace id (32 hex digits, or 1-xxxxxxxx-…) or an order id.
         id: String,
         #[command(flatten)]
         console: ConsoleArgs,
+        /// Print JSON (the trace's spans and log lines) instead of the waterfall.
         #[arg(long)]
         json: bool,
     },

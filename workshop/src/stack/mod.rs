@@ -72,7 +72,9 @@ impl StackOptions {
 
 #[derive(Debug, thiserror::Error)]
 pub enum StackError {
-    #[error("cannot listen on {addr}: {source} (is another program using it? pass {flag} to pick another port)")]
+    #[error(
+        "cannot listen on {addr}: {source} (is another program using it? pass {flag} to pick another port)"
+    )]
     Bind {
         addr: SocketAddr,
         /// The flag that sets this address's port.

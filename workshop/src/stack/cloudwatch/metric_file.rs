@@ -103,7 +103,11 @@ impl MetricFile {
             .map_err(|e| self.sql(e))?;
         let rows = stmt
             .query_map([since_ms], |r| {
-                Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, f64>(2)?))
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, f64>(2)?,
+                ))
             })
             .map_err(|e| self.sql(e))?;
         for row in rows {
@@ -146,7 +150,10 @@ impl MetricFile {
                     message: format!("dimensions of metric {id}: {e}"),
                 })?;
             let mut metric = Metric::new(namespace, name);
-            metric.dimensions = dims.into_iter().map(|(n, v)| Dimension::new(n, v)).collect();
+            metric.dimensions = dims
+                .into_iter()
+                .map(|(n, v)| Dimension::new(n, v))
+                .collect();
             out.insert(id, metric);
         }
         Ok(out)

@@ -5,9 +5,9 @@
 
 use super::logs::LocalLogs;
 use super::metric_file::{MetricFile, MetricFileError, RETENTION};
-use alarms::{InMemoryMetrics, Metric, Transition};
 use alarms::catalog::aws_metrics::{api, sqs};
 use alarms::catalog::names::{STAGE, local as names};
+use alarms::{InMemoryMetrics, Metric, Transition};
 use chrono::{DateTime, Duration as ChronoDuration, Utc};
 use orders_sqlite::QueueCounts;
 use serde::{Deserialize, Serialize};
@@ -116,7 +116,11 @@ impl MetricStore {
                 }
             })
             .await;
-            since_prune = if prune { FLUSH_EVERY } else { since_prune + FLUSH_EVERY };
+            since_prune = if prune {
+                FLUSH_EVERY
+            } else {
+                since_prune + FLUSH_EVERY
+            };
             if stopping {
                 return;
             }
