@@ -98,10 +98,10 @@ impl Server {
         let url = format!("http://127.0.0.1:{port}");
         let http = reqwest::Client::new();
         for _ in 0..600 {
-            if let Ok(r) = http.get(format!("{url}/health")).send().await {
-                if r.status().is_success() {
-                    return Ok(Server { _child: child, url });
-                }
+            if let Ok(r) = http.get(format!("{url}/health")).send().await
+                && r.status().is_success()
+            {
+                return Ok(Server { _child: child, url });
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }

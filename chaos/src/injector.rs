@@ -305,13 +305,13 @@ impl Chaos {
         let Some(faults) = self.active().await else {
             return Ok(());
         };
-        if let Some(sku) = &faults.poison_sku {
-            if order.items.iter().any(|i| &i.sku == sku) {
-                return Err(fault(
-                    Fault::PoisonMessage,
-                    format!("the order holds poison SKU {sku}"),
-                ));
-            }
+        if let Some(sku) = &faults.poison_sku
+            && order.items.iter().any(|i| &i.sku == sku)
+        {
+            return Err(fault(
+                Fault::PoisonMessage,
+                format!("the order holds poison SKU {sku}"),
+            ));
         }
         if faults.processor_failure_mode == FailureMode::Record
             && self.roll(faults.processor_failure_rate)

@@ -101,11 +101,14 @@ pub async fn stop(target: Target<'_>, as_json: bool) -> Result<String, Error> {
             parameter: name,
             data_dir,
         } => {
-            crate::aws::chaos_write(name, &Live::Off {
+            crate::aws::chaos_write(
+                name,
+                &Live::Off {
                     since: chaos::time::now(),
-                })
-                .await
-                .map_err(send)?;
+                },
+            )
+            .await
+            .map_err(send)?;
             end_running_aws(&journal(data_dir)?, EndReason::SwitchedOff).await?
         }
     };
@@ -201,7 +204,7 @@ pub async fn status(target: Target<'_>, as_json: bool) -> Result<String, Error> 
             let live = match &s.live {
                 Live::Unset => "no override (the flags apply)".to_owned(),
                 Live::Off { since } => {
-                    format!("switched off since {}", chaos::time::rfc3339(&since))
+                    format!("switched off since {}", chaos::time::rfc3339(since))
                 }
                 Live::On(o) => format!("override until {}", chaos::time::rfc3339(&o.expires_at)),
             };

@@ -189,14 +189,14 @@ async fn one(
     let response = request.send().await.map_err(|_| ())?;
     let status = response.status().as_u16();
     if op == Operation::Create && status == 201 {
-        if let Ok(v) = response.json::<serde_json::Value>().await {
-            if let Some(id) = v["id"].as_str() {
-                let mut t = tally.lock().unwrap_or_else(PoisonError::into_inner);
-                if t.ids.len() > 10_000 {
-                    t.ids.drain(..5_000);
-                }
-                t.ids.push(id.to_owned());
+        if let Ok(v) = response.json::<serde_json::Value>().await
+            && let Some(id) = v["id"].as_str()
+        {
+            let mut t = tally.lock().unwrap_or_else(PoisonError::into_inner);
+            if t.ids.len() > 10_000 {
+                t.ids.drain(..5_000);
             }
+            t.ids.push(id.to_owned());
         }
     } else {
         let _ = response.bytes().await;

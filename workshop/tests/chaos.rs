@@ -275,7 +275,7 @@ async fn a_poison_sku_dead_letters_exactly_its_orders_every_time() {
     let poisoned = |i: usize| {
         json!({"customerName": "P", "items": [
             {"sku": "OK-1", "qty": 1, "price": 1.0},
-            {"sku": if i % 3 == 0 { "POISON-1" } else { "OK-2" }, "qty": 1, "price": 2.0}
+            {"sku": if i.is_multiple_of(3) { "POISON-1" } else { "OK-2" }, "qty": 1, "price": 2.0}
         ]})
     };
     let c = stack.client();

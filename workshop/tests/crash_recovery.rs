@@ -58,13 +58,13 @@ async fn send(
                         .send()
                         .await;
                     let Ok(resp) = sent else { return };
-                    if resp.status().as_u16() == 201 {
-                        if let Ok(v) = resp.json::<Value>().await {
-                            accepted
-                                .lock()
-                                .await
-                                .insert(v["id"].as_str().unwrap().to_owned(), expected);
-                        }
+                    if resp.status().as_u16() == 201
+                        && let Ok(v) = resp.json::<Value>().await
+                    {
+                        accepted
+                            .lock()
+                            .await
+                            .insert(v["id"].as_str().unwrap().to_owned(), expected);
                     }
                 }
             })

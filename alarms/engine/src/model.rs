@@ -411,7 +411,7 @@ impl MetricAlarm {
 }
 
 fn validate_period(period: u32) -> std::result::Result<(), String> {
-    if matches!(period, 10 | 20 | 30) || (period > 0 && period % 60 == 0) {
+    if matches!(period, 10 | 20 | 30) || (period > 0 && period.is_multiple_of(60)) {
         Ok(())
     } else {
         Err(format!(

@@ -195,12 +195,12 @@ pub fn sign_request(
     service: &str,
     time: SystemTime,
 ) -> Result<(), SigV4Error> {
-    if !request.headers().contains_key(HOST) {
-        if let Some(authority) = request.uri().authority() {
-            let host = HeaderValue::from_str(authority.as_str())
-                .map_err(|e| SigV4Error::Signing(e.to_string()))?;
-            request.headers_mut().insert(HOST, host);
-        }
+    if !request.headers().contains_key(HOST)
+        && let Some(authority) = request.uri().authority()
+    {
+        let host = HeaderValue::from_str(authority.as_str())
+            .map_err(|e| SigV4Error::Signing(e.to_string()))?;
+        request.headers_mut().insert(HOST, host);
     }
     let identity = credentials.into();
     let params = v4::SigningParams::builder()

@@ -269,14 +269,13 @@ impl LocalMetrics {
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner),
         );
-        if invocation.cold_start {
-            if let Values::Counter(n) = start
+        if invocation.cold_start
+            && let Values::Counter(n) = start
                 .entry(&Key::from_static_name(Metric::ColdStart.name()), || {
                     Values::Counter(0)
                 })
-            {
-                *n += 1;
-            }
+        {
+            *n += 1;
         }
         start.function_name = invocation.function_name;
         start.properties.insert(

@@ -300,10 +300,10 @@ impl LocalChaos {
         {
             self.known_alarm(name)?;
         }
-        if let Some(alarm) = &experiment.stop_on {
-            if self.in_alarm(alarm) {
-                return Err(ChaosControlError::StopConditionFiring(alarm.clone()));
-            }
+        if let Some(alarm) = &experiment.stop_on
+            && self.in_alarm(alarm)
+        {
+            return Err(ChaosControlError::StopConditionFiring(alarm.clone()));
         }
         let now = o.started_at;
         let mut current = self.current.lock().unwrap_or_else(PoisonError::into_inner);
@@ -397,19 +397,19 @@ impl LocalChaos {
     pub fn tick(&self) -> Result<(), ChaosControlError> {
         let mut current = self.current.lock().unwrap_or_else(PoisonError::into_inner);
         let now = self.clock.now();
-        if let Live::On(o) = self.live.get() {
-            if o.expired(now) {
-                self.save(&Live::Unset)?;
-                self.live.set(Live::Unset);
-                warn!(
-                    kind = "chaos.expired",
-                    "chaos: the override expired; back to the flags"
-                );
-                if let Some(e) = current.take() {
-                    self.finish(e, o.expires_at, EndReason::Expired)?;
-                }
-                return Ok(());
+        if let Live::On(o) = self.live.get()
+            && o.expired(now)
+        {
+            self.save(&Live::Unset)?;
+            self.live.set(Live::Unset);
+            warn!(
+                kind = "chaos.expired",
+                "chaos: the override expired; back to the flags"
+            );
+            if let Some(e) = current.take() {
+                self.finish(e, o.expires_at, EndReason::Expired)?;
             }
+            return Ok(());
         }
         let stop_on = current.as_ref().and_then(|e| e.stop_on.clone());
         if let Some(alarm) = stop_on.filter(|a| self.in_alarm(a)) {

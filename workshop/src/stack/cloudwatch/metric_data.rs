@@ -108,12 +108,12 @@ fn parse_row(i: usize, row: &Value, stat: &str, period: u32) -> Result<Row, Stri
         .parse()
         .map_err(|_| format!("row {i}: unknown statistic {stat_text:?}"))?;
     // One time axis per widget: a row with a period of its own would not line up with it.
-    if let Some(own) = options.get("period").and_then(Value::as_u64) {
-        if own != u64::from(period) {
-            return Err(format!(
-                "row {i}: period {own} differs from the widget's {period}; the console draws one period per widget"
-            ));
-        }
+    if let Some(own) = options.get("period").and_then(Value::as_u64)
+        && own != u64::from(period)
+    {
+        return Err(format!(
+            "row {i}: period {own} differs from the widget's {period}; the console draws one period per widget"
+        ));
     }
     // CloudWatch's default label: the metric name, with the dimension values that tell
     // series apart (not the Service/Environment every business metric carries).

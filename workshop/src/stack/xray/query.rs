@@ -185,10 +185,10 @@ pub async fn list(
 
 /// What `id` names: a trace (either form) or an order (its traces, newest first).
 pub async fn resolve(store: &SpanStore, id: &str) -> Result<Vec<String>, SpanStoreError> {
-    if let Some(trace) = parse_trace_id(id) {
-        if store.has_trace(&trace).await? {
-            return Ok(vec![trace]);
-        }
+    if let Some(trace) = parse_trace_id(id)
+        && store.has_trace(&trace).await?
+    {
+        return Ok(vec![trace]);
     }
     store.traces_of_order(id.trim()).await
 }
@@ -255,10 +255,10 @@ fn log_lines(dir: &Path, ids: &[String]) -> Vec<Value> {
             continue;
         };
         for line in std::io::BufReader::new(file).lines().map_while(Result::ok) {
-            if needles.iter().any(|n| line.contains(n.as_str())) {
-                if let Ok(v) = serde_json::from_str::<Value>(&line) {
-                    out.push(v);
-                }
+            if needles.iter().any(|n| line.contains(n.as_str()))
+                && let Ok(v) = serde_json::from_str::<Value>(&line)
+            {
+                out.push(v);
             }
         }
     }
