@@ -3,6 +3,7 @@
 
 pub mod error;
 pub mod events;
+pub mod first_build;
 pub mod fixture;
 pub mod function;
 pub mod http_load;

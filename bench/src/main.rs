@@ -57,6 +57,28 @@ enum Command {
         #[arg(long, default_value = "scripts/bench.sh")]
         command: String,
     },
+    /// Write table 9 (the first build of the local stack, cold) into the report; its
+    /// figures come from `scripts/cold-build.sh --record`, which measures them.
+    FirstBuild {
+        #[arg(long, default_value = "BENCHMARKS.md")]
+        out: PathBuf,
+        /// One cold build, `LABEL=COMMIT,SECONDS,CRATES,TARGET_BYTES`; repeatable, in table
+        /// order.
+        #[arg(long = "build", required = true)]
+        builds: Vec<order_bench::first_build::Build>,
+        /// The command line to print in the report.
+        #[arg(long)]
+        command: String,
+        /// What changed between the builds, printed under the table.
+        #[arg(long, default_value = "")]
+        note: String,
+        /// When the builds ran (UTC).
+        #[arg(long)]
+        measured: String,
+        /// The cores they had.
+        #[arg(long)]
+        cores: usize,
+    },
     /// The ceiling the local stack is compared with.
     MinimalServer {
         #[arg(long)]
@@ -78,6 +100,24 @@ async fn main() -> std::process::ExitCode {
 async fn run(cli: Cli) -> Result<(), order_bench::error::BenchError> {
     match cli.command {
         Command::MinimalServer { port } => order_bench::http_load::serve_minimal(port).await,
+        Command::FirstBuild {
+            out,
+            builds,
+            command,
+            note,
+            measured,
+            cores,
+        } => {
+            use order_bench::first_build;
+            let mut section = first_build::render(&builds, &command, &measured, cores);
+            if !note.is_empty() {
+                section = format!("{section}\n{note}\n");
+            }
+            let previous = read_previous(&out)?;
+            write(&out, first_build::replace(&previous, &section))?;
+            eprintln!("wrote {} of {}", first_build::HEADING, out.display());
+            Ok(())
+        }
         Command::Run {
             quick,
             out,
@@ -120,18 +160,14 @@ async fn run(cli: Cli) -> Result<(), order_bench::error::BenchError> {
                 command: &command,
                 profile: &profile,
             };
-            let text = report.render();
+            // Table 9 is measured by scripts/cold-build.sh, not by this run: keep it.
+            let text =
+                order_bench::first_build::carry_over(&read_previous(&out)?, &report.render());
             let json = serde_json::to_string_pretty(&results).unwrap_or_default();
             // The raw runs, for anyone who wants more than the medians.
             let json_path = inputs.work.join("results.json");
             for (path, body) in [(&out, text), (&json_path, json)] {
-                std::fs::write(path, body).map_err(|source| {
-                    order_bench::error::BenchError::File {
-                        what: "writing",
-                        path: path.clone(),
-                        source,
-                    }
-                })?;
+                write(path, body)?;
             }
             eprintln!("wrote {} and {}", out.display(), json_path.display());
             // Written anyway, to show what ran; but a run that cannot fill a table has failed.
@@ -146,6 +182,26 @@ async fn run(cli: Cli) -> Result<(), order_bench::error::BenchError> {
             }
         }
     }
+}
+
+/// The report as it is before this run rewrites it; none yet is an empty one.
+fn read_previous(path: &std::path::Path) -> Result<String, order_bench::error::BenchError> {
+    match std::fs::read_to_string(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(String::new()),
+        read => read.map_err(|source| order_bench::error::BenchError::File {
+            what: "reading",
+            path: path.to_owned(),
+            source,
+        }),
+    }
+}
+
+fn write(path: &std::path::Path, body: String) -> Result<(), order_bench::error::BenchError> {
+    std::fs::write(path, body).map_err(|source| order_bench::error::BenchError::File {
+        what: "writing",
+        path: path.to_owned(),
+        source,
+    })
 }
 
 fn parse_variant(dir: &str) -> Result<(String, PathBuf), String> {

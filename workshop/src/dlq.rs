@@ -40,6 +40,8 @@ macro_rules! row_from {
     };
 }
 row_from!(orders_sqlite::DeadLetter);
+#[cfg(feature = "aws")]
+row_from!(orders_aws::DeadLetter);
 
 async fn rows(backend: Backend, dir: &DataDir, limit: usize) -> Result<Vec<Row>, Error> {
     let local = || dir.open_queue(&QUEUE, Arc::new(SystemClock));

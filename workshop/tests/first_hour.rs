@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{PATIENCE, Stack, eventually, outcome, workshop};
+use common::{PATIENCE, Stack, eventually, outcome, up_args, workshop};
 use serde_json::Value;
 use std::io::{BufRead, BufReader, Read};
 use std::process::Stdio;
@@ -33,16 +33,7 @@ async fn a_second_stack_on_the_same_data_dir_is_refused_naming_the_first() {
     let port = first.url.rsplit(':').next().unwrap().to_owned();
     let data_dir = dir.path().to_str().unwrap();
     let err = refused(
-        &[
-            "up",
-            "--port",
-            "0",
-            "--console-port",
-            "0",
-            "--quiet",
-            "--data-dir",
-            data_dir,
-        ],
+        &[&up_args("0", "0")[..], &[data_dir]].concat(),
         &[
             "another local stack is running on the data dir",
             &port,
@@ -86,15 +77,7 @@ fn a_data_dir_that_is_a_file_is_named_as_such() {
     std::fs::write(&file, "not a folder").unwrap();
     let file = file.to_str().unwrap();
     for args in [
-        vec![
-            "up",
-            "--port",
-            "0",
-            "--console-port",
-            "0",
-            "--data-dir",
-            file,
-        ],
+        [&up_args("0", "0")[..], &[file]].concat(),
         vec!["dlq", "list", "--data-dir", file],
     ] {
         let err = refused(&args, &["is a file, not a folder", "orders.txt"]);
@@ -109,29 +92,11 @@ fn a_busy_port_names_the_flag_that_moves_it() {
     let dir = tempfile::tempdir().unwrap();
     let data_dir = dir.path().to_str().unwrap();
     refused(
-        &[
-            "up",
-            "--port",
-            "0",
-            "--console-port",
-            &port,
-            "--quiet",
-            "--data-dir",
-            data_dir,
-        ],
+        &[&up_args("0", &port)[..], &[data_dir]].concat(),
         &[&port, "pass --console-port to pick another port"],
     );
     refused(
-        &[
-            "up",
-            "--port",
-            &port,
-            "--console-port",
-            "0",
-            "--quiet",
-            "--data-dir",
-            data_dir,
-        ],
+        &[&up_args(&port, "0")[..], &[data_dir]].concat(),
         &[&port, "pass --port to pick another port"],
     );
 }

@@ -241,18 +241,6 @@ async fn sqs_dead_letters() -> Result<SqsDeadLetters, Error> {
     Ok(SqsDeadLetters::new(sqs, dlq_url, dlq_arn, queue_arn).with_redrive_method(method))
 }
 
-impl From<orders_aws::DeadLetter> for Row {
-    fn from(m: orders_aws::DeadLetter) -> Row {
-        Row {
-            message_id: m.message_id,
-            receive_count: m.receive_count,
-            sent_at: m.sent_at,
-            body: m.body,
-            attributes: m.attributes,
-        }
-    }
-}
-
 pub(crate) async fn dlq_rows(limit: usize) -> Result<Vec<Row>, Error> {
     Ok(sqs_dead_letters()
         .await?

@@ -30,6 +30,19 @@ pub fn workshop() -> Command {
     Command::new(env!("CARGO_BIN_EXE_workshop"))
 }
 
+/// `workshop up` quiet on these ports (`"0"`: a free one); the data dir comes next.
+pub fn up_args<'a>(api_port: &'a str, console_port: &'a str) -> [&'a str; 7] {
+    [
+        "up",
+        "--port",
+        api_port,
+        "--console-port",
+        console_port,
+        "--quiet",
+        "--data-dir",
+    ]
+}
+
 impl Stack {
     /// A stack on a data dir of its own, for tests that never look at the dir or restart.
     pub fn fresh(extra: &[&str]) -> Stack {
@@ -45,15 +58,7 @@ impl Stack {
 
     pub fn start_with_env(data_dir: &Path, extra: &[&str], env: &[(&str, &str)]) -> Stack {
         let mut child = workshop()
-            .args([
-                "up",
-                "--port",
-                "0",
-                "--console-port",
-                "0",
-                "--quiet",
-                "--data-dir",
-            ])
+            .args(up_args("0", "0"))
             .arg(data_dir)
             .args(extra)
             .envs(env.iter().copied())

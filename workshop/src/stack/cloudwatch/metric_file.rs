@@ -102,13 +102,7 @@ impl MetricFile {
             .prepare("SELECT metric, at_ms, value FROM datapoints WHERE at_ms >= ?1 ORDER BY at_ms")
             .map_err(|e| self.sql(e))?;
         let rows = stmt
-            .query_map([since_ms], |r| {
-                Ok((
-                    r.get::<_, i64>(0)?,
-                    r.get::<_, i64>(1)?,
-                    r.get::<_, f64>(2)?,
-                ))
-            })
+            .query_map([since_ms], |r| <(i64, i64, f64)>::try_from(r))
             .map_err(|e| self.sql(e))?;
         for row in rows {
             let (id, at_ms, value) = row.map_err(|e| self.sql(e))?;
@@ -132,14 +126,8 @@ impl MetricFile {
             .prepare("SELECT id, namespace, name, dimensions FROM metrics")
             .map_err(|e| self.sql(e))?;
         let rows = stmt
-            .query_map([], |r| {
-                Ok((
-                    r.get::<_, i64>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, String>(3)?,
-                ))
-            })
+            // rusqlite reads a row into a tuple of the column types.
+            .query_map([], |r| <(i64, String, String, String)>::try_from(r))
             .map_err(|e| self.sql(e))?;
         let mut out = HashMap::new();
         for row in rows {
@@ -169,13 +157,7 @@ impl MetricFile {
             .map_err(|e| self.sql(e))?;
         let rows = stmt
             .query_map([since_ms], |r| {
-                Ok((
-                    r.get::<_, i64>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, String>(3)?,
-                    r.get::<_, String>(4)?,
-                ))
+                <(i64, String, String, String, String)>::try_from(r)
             })
             .map_err(|e| self.sql(e))?;
         let mut out = Vec::new();
