@@ -68,7 +68,7 @@ fi
 before=$(measure "$record")
 after=$(measure "")
 command="scripts/cold-build.sh --record $record"
-[ -z "$note" ] || command="$command --note '$note'"
+[ -z "$note" ] || command="$command --note NOTE"  # the note is printed under the table
 cargo run -q --locked -p order-bench -- first-build \
   --build "before=$before" --build "after=$after" --note "$note" \
   --command "$command" \
