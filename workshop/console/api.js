@@ -12,10 +12,9 @@ export class ApiError extends Error {
 
 async function request(method, path, body) {
   const init = { method, headers: { accept: 'application/json' } };
-  if (body !== undefined) {
-    init.headers['content-type'] = 'application/json';
-    init.body = JSON.stringify(body);
-  }
+  // The control plane takes a change only as JSON (what a cross-site form cannot send).
+  if (method !== 'GET') init.headers['content-type'] = 'application/json';
+  if (body !== undefined) init.body = JSON.stringify(body);
   let res;
   try {
     res = await fetch(path, init);

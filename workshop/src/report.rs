@@ -23,6 +23,9 @@ pub async fn console_call<T: serde::de::DeserializeOwned>(
     let mut request = reqwest::Client::new().request(route.method.http(), &url);
     if let Some(body) = body {
         request = request.json(body);
+    } else if route.method != routes::Method::Get {
+        // The control plane takes a change only as JSON, body or not.
+        request = request.header(reqwest::header::CONTENT_TYPE, "application/json");
     }
     let response = request.send().await.map_err(|e| {
         format!("cannot reach the local stack at {console} ({e}); is `workshop up` running?")

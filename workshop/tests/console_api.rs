@@ -135,7 +135,11 @@ async fn every_widget_of_the_shipped_dashboards_can_be_fed() {
     );
 
     assert_eq!(get(&http, format!("{console}/api/dlq")).await, json!([]));
-    let redriven = answer(http.post(format!("{console}/api/dlq/redrive"))).await;
+    let redriven = answer(
+        http.post(format!("{console}/api/dlq/redrive"))
+            .header("content-type", "application/json"),
+    )
+    .await;
     assert_eq!(redriven["moved"], 0);
 
     let page = http.get(format!("{console}/")).send().await.unwrap();

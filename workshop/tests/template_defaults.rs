@@ -5,7 +5,7 @@
 //!
 //! CloudFormation's short-form tags (`!Ref`, `!Sub`, `!GetAtt`, `!If`) parse as tagged values.
 
-use orders::settings::{Function, QUEUE, ROUTES, SWEEPER, env, table};
+use orders::settings::{CORS, Function, QUEUE, ROUTES, SWEEPER, env, table};
 use serde_norway::{Mapping, Value};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -620,6 +620,31 @@ fn routes_match_settings() {
         t.resource(api)["Type"].as_str(),
         Some("AWS::Serverless::HttpApi")
     );
+}
+
+#[test]
+fn the_local_gateway_answers_cors_with_the_templates_configuration() {
+    let t = Template::load();
+    let cors = &t.resource("OrdersApi")["Properties"]["CorsConfiguration"];
+    let list = |key: &str| -> Vec<String> {
+        cors[key]
+            .as_sequence()
+            .unwrap_or_else(|| panic!("CorsConfiguration.{key} is a list"))
+            .iter()
+            .map(|v| v.as_str().expect("a string").to_owned())
+            .collect()
+    };
+    let ours = |v: &[&str]| -> Vec<String> { v.iter().map(|s| (*s).to_owned()).collect() };
+    assert_eq!(list("AllowOrigins"), ours(CORS.allow_origins));
+    assert_eq!(list("AllowMethods"), ours(CORS.allow_methods));
+    assert_eq!(list("AllowHeaders"), ours(CORS.allow_headers));
+    assert_eq!(list("ExposeHeaders"), ours(CORS.expose_headers));
+    assert_eq!(
+        cors["MaxAge"].as_u64(),
+        Some(u64::from(CORS.max_age_seconds))
+    );
+    // Credentials would change what the gateway answers (no `*`); neither side sets them.
+    assert!(cors["AllowCredentials"].is_null() || cors["AllowCredentials"] == false);
 }
 
 // ---- table ---------------------------------------------------------------------------------

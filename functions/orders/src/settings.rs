@@ -177,6 +177,35 @@ pub const ROUTES: [Route; 4] = [
     },
 ];
 
+/// The HTTP API's CORS configuration (`CorsConfiguration` of `OrdersApi` in `template.yaml`):
+/// API Gateway answers preflights and adds the headers from it, and so does the local
+/// gateway. Any origin: the API has no cookies and no credentials to protect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cors {
+    pub allow_origins: &'static [&'static str],
+    pub allow_methods: &'static [&'static str],
+    /// Lowercase, as API Gateway sends them back.
+    pub allow_headers: &'static [&'static str],
+    pub expose_headers: &'static [&'static str],
+    pub max_age_seconds: u32,
+}
+
+pub const CORS: Cors = Cors {
+    allow_origins: &["*"],
+    allow_methods: &["GET", "POST", "OPTIONS"],
+    allow_headers: &[
+        "content-type",
+        crate::http::IDEMPOTENCY_HEADER,
+        crate::http::CORRELATION_HEADER,
+    ],
+    expose_headers: &[
+        "location",
+        crate::http::CORRELATION_HEADER,
+        crate::http::IDEMPOTENT_REPLAY_HEADER,
+    ],
+    max_age_seconds: 600,
+};
+
 /// The DynamoDB table design, shared by the DynamoDB adapter and `template.yaml`.
 ///
 /// The names the local stack gives its queue, DLQ and table (on AWS they come from the

@@ -164,7 +164,8 @@ export function ordersIn(stack, ids, status, ms = 60_000) {
 export async function control(stack, method, route, body) {
   const res = await fetch(`${stack.console}${route}`, {
     method,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    // The control plane takes a change only as JSON, body or not.
+    headers: method === 'GET' ? {} : { 'content-type': 'application/json' },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const text = await res.text();

@@ -30,6 +30,12 @@ pub struct UpArgs {
     /// Address to bind. Loopback by default: nothing is reachable from other machines.
     #[arg(long, default_value_t = IpAddr::V4(Ipv4Addr::LOCALHOST))]
     host: IpAddr,
+    /// A host name the console may also be reached by, as NAME (any port) or NAME:PORT
+    /// (repeatable), e.g. a workshop VM behind a tunnel. The control plane answers only
+    /// 127.0.0.1, localhost and [::1] on its port otherwise: any other name in `Host` is
+    /// refused, as DNS rebinding would send it.
+    #[arg(long = "allow-host", value_name = "NAME[:PORT]")]
+    allow_host: Vec<workshop::stack::console::guard::AllowedHost>,
     #[command(flatten)]
     data: DataArgs,
     /// Concurrency limit of a function, as FUNCTION=N (repeatable), e.g. create-order=2.
@@ -117,6 +123,7 @@ pub async fn up(args: UpArgs) -> Result<(), Error> {
     .install()?;
     let mut opts = StackOptions::new(SocketAddr::new(args.host, args.port), data_dir);
     opts.console_addr = SocketAddr::new(args.host, args.console_port);
+    opts.allowed_hosts = args.allow_host;
     opts.metrics = store;
     opts.alarms = alarms::catalog::alarm_set(alarms::catalog::names::Target::Local);
     opts.limits = Limits(args.concurrency.into_iter().collect());

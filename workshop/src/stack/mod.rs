@@ -49,6 +49,8 @@ pub struct StackOptions {
     /// The data dir's lock, when the caller took it before anything else (`workshop up`);
     /// the stack takes it itself when `None`.
     pub lock: Option<Arc<crate::data_dir::StackLock>>,
+    /// The names besides loopback the control plane answers to (`--allow-host`).
+    pub allowed_hosts: Vec<console::guard::AllowedHost>,
 }
 
 impl StackOptions {
@@ -66,6 +68,7 @@ impl StackOptions {
             chaos: ::chaos::Settings::default(),
             spans: None,
             lock: None,
+            allowed_hosts: Vec::new(),
         }
     }
 }
@@ -203,6 +206,20 @@ fn spawn_workers(
     workers
 }
 
+/// A console bound to a specific address other than loopback (`--host 192.0.2.10`) is also
+/// reached by that address: an IP literal in `Host` cannot come from DNS rebinding.
+fn bound_address(addr: SocketAddr) -> Option<console::guard::AllowedHost> {
+    let ip = addr.ip();
+    if ip.is_loopback() || ip.is_unspecified() {
+        return None;
+    }
+    let host = match ip {
+        std::net::IpAddr::V4(v4) => format!("{v4}:{}", addr.port()),
+        std::net::IpAddr::V6(v6) => format!("[{v6}]:{}", addr.port()),
+    };
+    host.parse().ok()
+}
+
 /// Runs the stack until `shutdown` resolves, then stops taking requests, lets in-flight
 /// invocations finish and returns.
 pub async fn run(
@@ -226,6 +243,13 @@ pub async fn run(
         Some(s) => s.clone(),
         None => xray::store::SpanStore::open(&opts.data_dir.traces_file())?,
     };
+    let guard = Arc::new(console::guard::Guard::new(
+        console_addr.port(),
+        bound_address(console_addr)
+            .into_iter()
+            .chain(opts.allowed_hosts.iter().cloned())
+            .collect(),
+    ));
     let control = control::Control {
         metrics: opts.metrics.clone(),
         alarms: parts.alarms,
@@ -235,6 +259,7 @@ pub async fn run(
         functions: functions_view,
         api_url: format!("http://{addr}"),
         spans,
+        guard,
     }
     .router();
     let (console_stop_tx, mut console_stop_rx) = watch::channel(false);

@@ -13,7 +13,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use lambda_http::request::LambdaRequest;
 use lambda_http::{Adapter, Body, Context, LambdaEvent, Request, Response, Service, service_fn};
 use order_functions::HttpFunction;
-use orders::settings::{Function, ROUTES, Route};
+use orders::settings::{CORS, Function, ROUTES, Route};
 use serde_json::{Map, Value, json};
 use std::collections::HashMap;
 use std::convert::Infallible;
@@ -116,10 +116,25 @@ async fn serve(State(gw): State<Gateway>, req: AxumRequest) -> AxumResponse {
     let span = telemetry::trace::spans::http_server(&method, route, &path);
     let client_context = req.headers().get(TRACEPARENT).and_then(|v| v.to_str().ok());
     telemetry::trace::Carrier::from_parts(client_context, None).continue_in(&span);
-    let response = gw
-        .route(req, &api_request_id)
-        .instrument(span.clone())
-        .await;
+    let request_headers = req.headers().clone();
+    let mut response = if req.method() == http::Method::OPTIONS {
+        // No route takes OPTIONS: the gateway answers CORS itself, no function runs.
+        let (status, headers) = super::cors::options(&CORS, &request_headers);
+        let mut r = AxumResponse::new(AxumBody::empty());
+        *r.status_mut() = status;
+        *r.headers_mut() = headers;
+        r
+    } else {
+        let mut r = gw
+            .route(req, &api_request_id)
+            .instrument(span.clone())
+            .await;
+        super::cors::decorate(&CORS, &request_headers, r.headers_mut());
+        r
+    };
+    if let Ok(v) = http::HeaderValue::from_str(&api_request_id) {
+        response.headers_mut().insert("apigw-requestid", v);
+    }
     let integration = response
         .extensions()
         .get::<IntegrationLatency>()

@@ -40,6 +40,8 @@ pub struct Control {
     pub api_url: String,
     /// The local X-Ray's spans.
     pub spans: SpanStore,
+    /// What the control plane refuses (rebinding `Host`s, cross-site requests).
+    pub guard: Arc<super::guard::Guard>,
 }
 
 /// One function's pool as the functions panel sees it: name, limit, live counters.
@@ -216,12 +218,15 @@ struct About {
     api: String,
     /// The dead-letter queue's name, as the DLQ panel shows it.
     dlq: &'static str,
+    /// The requests the control plane refused since the start, by code.
+    refused: super::guard::Refusals,
 }
 
 async fn about(State(control): State<Control>) -> Json<About> {
     Json(About {
         api: control.api_url.clone(),
         dlq: alarms::catalog::names::local::DEAD_LETTER_QUEUE,
+        refused: control.guard.refusals(),
     })
 }
 
@@ -421,6 +426,10 @@ impl Control {
         let r = serve(r, routes::TRACES, traces);
         let r = serve(r, routes::TRACE, trace);
         let r = serve(r, routes::SERVICE_MAP, service_map);
-        r.fallback(super::assets::asset).with_state(self)
+        let guard = self.guard.clone();
+        // Outermost: nothing, not even an asset, answers a request the guard refuses.
+        r.fallback(super::assets::asset).with_state(self).layer(
+            axum::middleware::from_fn_with_state(guard, super::guard::enforce),
+        )
     }
 }

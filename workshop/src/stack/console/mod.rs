@@ -3,4 +3,5 @@
 
 pub mod assets;
 pub mod control;
+pub mod guard;
 pub mod routes;
