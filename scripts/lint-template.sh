@@ -15,11 +15,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-VENV_ROOT="${KIT_VENV_DIR:-$HOME/.cache/order-kit/venvs}"
 REQUIREMENTS=scripts/requirements-lint.txt
 TEMPLATE=template.yaml
 WORKFLOW_DIR=.github/workflows
-PYTHON="${PYTHON:-python3}"
 
 # --- no AWS, no telemetry -------------------------------------------------------------------
 export SAM_CLI_TELEMETRY=0
@@ -42,6 +40,8 @@ export PIP_DISABLE_PIP_VERSION_CHECK=1
 step() { printf '\n== %s\n' "$*"; }
 
 # --- tools ----------------------------------------------------------------------------------
+# shellcheck source=scripts/lib/venvs.sh
+source scripts/lib/venvs.sh
 if ! command -v "$PYTHON" >/dev/null; then
   echo "lint-template: $PYTHON not found; install Python 3.10 or newer" >&2
   exit 1
@@ -50,45 +50,8 @@ if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 10))'; then
   echo "lint-template: aws-sam-cli needs Python 3.10 or newer; $PYTHON is $("$PYTHON" --version 2>&1)" >&2
   exit 1
 fi
-if ! "$PYTHON" -c 'import venv, ensurepip' 2>/dev/null; then
-  echo "lint-template: $PYTHON cannot create virtualenvs (Debian: apt-get install python3-venv)" >&2
-  exit 1
-fi
-
-# Prints the requirement lines of one "# venv: NAME" section.
-requirements_of() {
-  awk -v want="$1" '
-    /^# venv:/ { name = $3; next }
-    /^[[:space:]]*(#|$)/ { next }
-    name == want { print $1 }
-  ' "$REQUIREMENTS"
-}
-
-venv_names() { awk '/^# venv:/ { print $3 }' "$REQUIREMENTS"; }
-
-# Creates or refreshes one venv; the stamp is a hash of its pins and the Python version.
-ensure_venv() {
-  local name=$1 dir="$VENV_ROOT/$1" reqs stamp
-  reqs=$(requirements_of "$name")
-  if [[ -z "$reqs" ]]; then
-    echo "lint-template: no requirements for venv $name in $REQUIREMENTS" >&2
-    exit 1
-  fi
-  stamp=$({ printf '%s\n' "$reqs"; "$PYTHON" -c 'import sys; print(sys.version)'; } | sha256sum | cut -d' ' -f1)
-  if [[ -f "$dir/.requirements.sha256" && "$(cat "$dir/.requirements.sha256")" == "$stamp" ]]; then
-    return 0
-  fi
-  step "installing $name into $dir"
-  rm -rf "$dir"
-  mkdir -p "$VENV_ROOT"
-  "$PYTHON" -m venv "$dir"
-  # shellcheck disable=SC2086 # one requirement per word, by design
-  "$dir/bin/pip" install --quiet --no-input $reqs
-  printf '%s\n' "$stamp" >"$dir/.requirements.sha256"
-}
-
-for name in $(venv_names); do
-  ensure_venv "$name"
+for name in $(venv_names "$REQUIREMENTS"); do
+  ensure_venv "$REQUIREMENTS" "$name"
 done
 
 # --- the four checks ------------------------------------------------------------------------

@@ -40,6 +40,9 @@ step "browser console: headless Chromium (Debian) driven by playwright-core"
 step "Postman collection with newman against the local stack"
 ./scripts/postman-test.sh
 
+step "API contract: openapi-spec-validator, then schemathesis against the local stack"
+./scripts/api-test.sh
+
 step "labs: every command of every lab's local track, against a fresh local stack"
 ./scripts/labs-test.sh
 

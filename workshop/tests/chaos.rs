@@ -492,9 +492,19 @@ async fn an_expired_override_injects_nothing_and_off_beats_the_flags() {
             "3s",
         ],
     );
-    let r = c.create(&order(1, "1.00")).await;
+    let r = c
+        .send(
+            c.http
+                .post(format!("{}/orders", c.url))
+                .header("content-type", "application/json")
+                .header("x-correlation-id", "lab-07-api-error")
+                .body(order(1, "1.00").to_string()),
+        )
+        .await;
     assert_eq!(r.status, 502, "{}", r.text);
     assert_eq!(r.body["code"], "INJECTED_FAULT");
+    // An injected answer is still an answer of the API: it carries the correlation id.
+    assert_eq!(r.headers["x-correlation-id"], "lab-07-api-error");
     wait_for("the override to expire", async || {
         chaos_json(&stack, &["status"])["live"]["state"] == "unset"
     })

@@ -3,7 +3,9 @@
 
 mod common;
 
-use common::{PATIENCE, Stack, chaos_json, dlq_rows, eventually, read_log, wait_for, workshop};
+use common::{
+    PATIENCE, Stack, chaos_json, dlq_rows, eventually, read_log, up_args, wait_for, workshop,
+};
 use serde_json::{Value, json};
 use std::time::Duration;
 
@@ -32,14 +34,13 @@ fn port_of(url: &str) -> &str {
     url.rsplit(':').next().unwrap()
 }
 
+async fn get_json(url: String) -> Value {
+    let reply = reqwest::get(url).await.expect("the control plane answers");
+    reply.json().await.expect("a JSON answer")
+}
+
 async fn chaos_active(console: &str) -> bool {
-    let status: Value = reqwest::get(format!("{console}/api/chaos"))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    !status["active"].is_null()
+    !get_json(format!("{console}/api/chaos")).await["active"].is_null()
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -165,12 +166,7 @@ async fn requests_a_hostile_page_can_send_are_refused_and_change_nothing() {
     );
 
     // Counted, by code, and logged with the offending header.
-    let about: Value = reqwest::get(format!("{console}/api/about"))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let about = get_json(format!("{console}/api/about")).await;
     assert_eq!(
         about["refused"],
         json!({"FORBIDDEN_HOST": 6, "FORBIDDEN_ORIGIN": 2, "UNSUPPORTED_CONTENT_TYPE": 1}),
@@ -226,16 +222,11 @@ async fn allow_host_adds_a_name_and_refuses_a_url() {
     .await;
     assert_eq!(status, 200, "{body}");
 
+    let dir = tempfile::tempdir().unwrap();
     let out = workshop()
-        .args([
-            "up",
-            "--port",
-            "0",
-            "--console-port",
-            "0",
-            "--allow-host",
-            "http://vm.example",
-        ])
+        .args(up_args("0", "0"))
+        .arg(dir.path())
+        .args(["--allow-host", "http://vm.example"])
         .output()
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);

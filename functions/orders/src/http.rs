@@ -31,6 +31,24 @@ pub enum ErrorCode {
     InjectedFault,
 }
 
+impl ErrorCode {
+    /// Every code the API can answer (`api/openapi.yaml` documents each, by operation).
+    pub const ALL: [ErrorCode; 12] = [
+        ErrorCode::ValidationFailed,
+        ErrorCode::InvalidJson,
+        ErrorCode::PayloadTooLarge,
+        ErrorCode::InvalidId,
+        ErrorCode::InvalidQuery,
+        ErrorCode::InvalidNextToken,
+        ErrorCode::InvalidHeader,
+        ErrorCode::NotFound,
+        ErrorCode::IdempotencyKeyReused,
+        ErrorCode::DependencyFailed,
+        ErrorCode::Internal,
+        ErrorCode::InjectedFault,
+    ];
+}
+
 /// An error response: status, code, message, and the per-field problems if any.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiError {

@@ -26,7 +26,11 @@ macro_rules! http_function {
                 req: Request,
             ) -> lambda_http::BoxFuture<'static, Response<Body>> {
                 Box::pin(async move {
-                    chaos::wrap::http(&self.chaos, self.handler.handle(req)).await
+                    // An injected error answers in the handler's place: it carries the
+                    // request's correlation id as every answer does.
+                    let correlation = orders::handlers::request_info(&req).correlation_id;
+                    let response = chaos::wrap::http(&self.chaos, self.handler.handle(req)).await;
+                    orders::http::with_correlation(response, &correlation)
                 })
             }
         }

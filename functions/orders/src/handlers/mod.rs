@@ -14,6 +14,6 @@ pub use context::{RequestInfo, request_info};
 pub use create::CreateOrder;
 pub use get::GetOrder;
 pub use health::Health;
-pub use list::ListOrders;
+pub use list::{DEFAULT_LIMIT, ListOrders, MAX_LIMIT};
 pub use processor::{ProcessOrders, ProcessingFailure, record_span};
 pub use sweeper::{SweepReport, Sweeper};

@@ -25,8 +25,16 @@ pub fn options(cors: &Cors, request: &HeaderMap) -> (StatusCode, HeaderMap) {
         && allows_headers(cors, request)
     {
         out.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
-        insert_list(&mut out, header::ACCESS_CONTROL_ALLOW_METHODS, &sorted(cors.allow_methods));
-        insert_list(&mut out, header::ACCESS_CONTROL_ALLOW_HEADERS, cors.allow_headers);
+        insert_list(
+            &mut out,
+            header::ACCESS_CONTROL_ALLOW_METHODS,
+            &sorted(cors.allow_methods),
+        );
+        insert_list(
+            &mut out,
+            header::ACCESS_CONTROL_ALLOW_HEADERS,
+            cors.allow_headers,
+        );
         out.insert(
             header::ACCESS_CONTROL_MAX_AGE,
             HeaderValue::from(cors.max_age_seconds),
@@ -52,7 +60,11 @@ pub fn decorate(cors: &Cors, request: &HeaderMap, response: &mut HeaderMap) {
         return;
     };
     response.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
-    insert_list(response, header::ACCESS_CONTROL_EXPOSE_HEADERS, cors.expose_headers);
+    insert_list(
+        response,
+        header::ACCESS_CONTROL_EXPOSE_HEADERS,
+        cors.expose_headers,
+    );
     if !cors.allow_origins.contains(&"*") {
         response.append(header::VARY, HeaderValue::from_static("origin"));
     }
@@ -96,11 +108,7 @@ fn allows_headers(cors: &Cors, request: &HeaderMap) -> bool {
                 list.split(',')
                     .map(str::trim)
                     .filter(|h| !h.is_empty())
-                    .all(|h| {
-                        cors.allow_headers
-                            .iter()
-                            .any(|a| a.eq_ignore_ascii_case(h))
-                    })
+                    .all(|h| cors.allow_headers.iter().any(|a| a.eq_ignore_ascii_case(h)))
             })
         })
 }
@@ -145,12 +153,18 @@ mod tests {
             &request(&[
                 ("origin", "http://app.example"),
                 ("access-control-request-method", "POST"),
-                ("access-control-request-headers", "Content-Type, Idempotency-Key"),
+                (
+                    "access-control-request-headers",
+                    "Content-Type, Idempotency-Key",
+                ),
             ]),
         );
         assert_eq!(status, StatusCode::NO_CONTENT);
         assert_eq!(get(&h, "access-control-allow-origin"), Some("*"));
-        assert_eq!(get(&h, "access-control-allow-methods"), Some("GET,OPTIONS,POST"));
+        assert_eq!(
+            get(&h, "access-control-allow-methods"),
+            Some("GET,OPTIONS,POST")
+        );
         assert_eq!(
             get(&h, "access-control-allow-headers"),
             Some("content-type,idempotency-key,x-correlation-id")
@@ -163,7 +177,10 @@ mod tests {
     #[test]
     fn a_preflight_outside_the_configuration_gets_no_cors_headers() {
         for asked in [
-            vec![("access-control-request-method", "POST"), ("access-control-request-headers", "content-type,x-evil")],
+            vec![
+                ("access-control-request-method", "POST"),
+                ("access-control-request-headers", "content-type,x-evil"),
+            ],
             vec![("access-control-request-method", "DELETE")],
             vec![("access-control-request-method", "OPTIONS")],
             // Not a preflight at all.
@@ -183,7 +200,11 @@ mod tests {
             ("location", "/orders/1"),
             ("access-control-allow-origin", "http://lambda-says.example"),
         ]);
-        decorate(&CORS, &request(&[("origin", "http://app.example")]), &mut response);
+        decorate(
+            &CORS,
+            &request(&[("origin", "http://app.example")]),
+            &mut response,
+        );
         assert_eq!(get(&response, "access-control-allow-origin"), Some("*"));
         assert_eq!(
             get(&response, "access-control-expose-headers"),
@@ -205,7 +226,10 @@ mod tests {
             ("access-control-request-method", "GET"),
         ]);
         let (_, h) = options(&cors, &shop);
-        assert_eq!(get(&h, "access-control-allow-origin"), Some("https://shop.example"));
+        assert_eq!(
+            get(&h, "access-control-allow-origin"),
+            Some("https://shop.example")
+        );
         assert_eq!(get(&h, "vary"), Some("origin"));
         let other = request(&[
             ("origin", "https://evil.example"),

@@ -354,7 +354,7 @@ mod tests {
             );
         }
         assert_eq!(
-            reason(Method::POST, &[host.clone()]),
+            reason(Method::POST, std::slice::from_ref(&host)),
             Some(Reason::ContentType)
         );
         // Reads need neither.
