@@ -10,9 +10,23 @@ use std::sync::Arc;
 
 pub const DEFAULT_DATA_DIR: &str = ".workshop";
 
+/// What to do about the I/O errors a person can fix.
+fn io_hint(e: &std::io::Error) -> &'static str {
+    match e.kind() {
+        std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::ReadOnlyFilesystem => {
+            " (this user cannot write there: give the stack a folder it can write with \
+             --data-dir or WORKSHOP_DATA_DIR, or change the folder's permissions)"
+        }
+        std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded => {
+            " (the disk is full: free space there, or give another folder with --data-dir)"
+        }
+        _ => "",
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum DataDirError {
-    #[error("cannot use the data dir {path}: {source}")]
+    #[error("cannot use the data dir {path}: {source}{hint}", hint = io_hint(source))]
     Io {
         path: PathBuf,
         source: std::io::Error,

@@ -27,6 +27,36 @@ pub(crate) struct Schema {
     pub migrations: &'static [&'static str],
 }
 
+enum Integrity {
+    Damaged(String),
+    Sqlite(rusqlite::Error),
+}
+
+/// `PRAGMA quick_check`: a damaged page anywhere fails the start, not a request an hour later
+/// (it reads every page once; the workshop's files take milliseconds).
+fn check_integrity(conn: &Connection, path: &Path) -> Result<(), Integrity> {
+    let mut stmt = conn
+        .prepare("PRAGMA quick_check(3)")
+        .map_err(Integrity::Sqlite)?;
+    let problems: Vec<String> = stmt
+        .query_map([], |r| r.get::<_, String>(0))
+        .and_then(|rows| rows.collect())
+        .map_err(|e| match e.sqlite_error_code() {
+            Some(rusqlite::ErrorCode::DatabaseCorrupt | rusqlite::ErrorCode::NotADatabase) => {
+                Integrity::Damaged(e.to_string())
+            }
+            _ => Integrity::Sqlite(e),
+        })?;
+    match problems.as_slice() {
+        [ok] if ok == "ok" => Ok(()),
+        [] => Ok(()),
+        found => {
+            tracing::error!(path = %path.display(), problems = ?found, "SQLite file is damaged");
+            Err(Integrity::Damaged(found.join("; ")))
+        }
+    }
+}
+
 #[derive(Clone)]
 pub(crate) struct Db {
     conn: Arc<Mutex<Connection>>,
@@ -34,9 +64,17 @@ pub(crate) struct Db {
 
 impl Db {
     pub fn open(path: &Path, schema: &Schema) -> Result<Db, SqliteError> {
-        let open_err = |source| SqliteError::Open {
-            path: path.to_path_buf(),
-            source,
+        let open_err = |source: rusqlite::Error| match source.sqlite_error_code() {
+            Some(rusqlite::ErrorCode::DatabaseCorrupt | rusqlite::ErrorCode::NotADatabase) => {
+                SqliteError::Damaged {
+                    path: path.to_path_buf(),
+                    problem: source.to_string(),
+                }
+            }
+            _ => SqliteError::Open {
+                path: path.to_path_buf(),
+                source,
+            },
         };
         let conn = Connection::open(path).map_err(open_err)?;
         // Set first: the pragmas and the schema transaction below may wait for another process.
@@ -54,6 +92,13 @@ impl Db {
         // per message.
         conn.pragma_update(None, "synchronous", "NORMAL")
             .map_err(open_err)?;
+        check_integrity(&conn, path).map_err(|e| match e {
+            Integrity::Damaged(problem) => SqliteError::Damaged {
+                path: path.to_path_buf(),
+                problem,
+            },
+            Integrity::Sqlite(source) => open_err(source),
+        })?;
         Self::prepare(conn, path.to_path_buf(), schema)
     }
 

@@ -13,6 +13,15 @@ pub enum SqliteError {
         source: rusqlite::Error,
     },
 
+    /// The file is not a whole SQLite database any more (truncated, overwritten, a damaged
+    /// page): nothing in it can be trusted, and the stack must not start on it.
+    #[error(
+        "{path} is damaged ({problem}); the stack will not start on it. Stop the stack, then \
+         move the file aside (mv {path} {path}.damaged) to start with an empty one, or put back \
+         a copy you trust"
+    )]
+    Damaged { path: PathBuf, problem: String },
+
     /// The file belongs to another component (e.g. the queue's file given to the store).
     #[error("{path} is not a {expected} database (application_id {found:#x})")]
     WrongDatabase {
@@ -29,7 +38,7 @@ pub enum SqliteError {
         supported: i32,
     },
 
-    #[error("{operation} failed: {source}")]
+    #[error("{operation} failed: {source}{hint}", hint = disk_hint(.source))]
     Sqlite {
         operation: &'static str,
         #[source]
@@ -80,6 +89,7 @@ impl SqliteError {
     pub fn operation(&self) -> &'static str {
         match self {
             SqliteError::Open { .. }
+            | SqliteError::Damaged { .. }
             | SqliteError::WrongDatabase { .. }
             | SqliteError::SchemaTooNew { .. } => "open database",
             SqliteError::Sqlite { operation, .. }
@@ -97,7 +107,10 @@ impl From<SqliteError> for DependencyError {
         match e {
             SqliteError::Corrupt { message, .. } => DependencyError::Corrupt { operation, message },
             // The port's message already starts with the operation; keep only the cause.
-            SqliteError::Sqlite { source, .. } => DependencyError::failed(operation, source),
+            SqliteError::Sqlite { source, .. } => {
+                let hint = disk_hint(&source);
+                DependencyError::failed(operation, format!("{source}{hint}"))
+            }
             SqliteError::InvalidInput { message, .. } | SqliteError::Join { message, .. } => {
                 DependencyError::failed(operation, message)
             }
@@ -106,6 +119,20 @@ impl From<SqliteError> for DependencyError {
             }
             other => DependencyError::failed(operation, other),
         }
+    }
+}
+
+/// What a write the disk refused means for the person reading the log: SQLite says "database
+/// or disk is full" for a full disk, and "disk I/O error" when a write past a file-size limit
+/// fails (EFBIG), which reads like broken hardware.
+fn disk_hint(e: &rusqlite::Error) -> &'static str {
+    use rusqlite::ErrorCode::{DiskFull, SystemIoFailure};
+    match e.sqlite_error_code() {
+        Some(DiskFull | SystemIoFailure) => {
+            " (the disk is full, or a file-size limit was reached: free space where the data \
+             dir is; nothing was written)"
+        }
+        _ => "",
     }
 }
 

@@ -102,7 +102,21 @@ async fn shutdown_signal() {
     let _ = ctrl_c.await;
 }
 
+/// A file-size limit (`ulimit -f`, or a quota) must fail the write that passes it (EFBIG,
+/// which SQLite reports as a full disk: the request is refused, nothing accepted is lost)
+/// rather than kill the stack with SIGXFSZ, whose default action is to terminate.
+#[cfg(unix)]
+fn survive_file_size_limit() -> Result<(), Error> {
+    use tokio::signal::unix::{SignalKind, signal};
+    // tokio's handler replaces the default action for the rest of the process's life, even
+    // once the stream is dropped.
+    drop(signal(SignalKind::from_raw(libc::SIGXFSZ))?);
+    Ok(())
+}
+
 pub async fn up(args: UpArgs) -> Result<(), Error> {
+    #[cfg(unix)]
+    survive_file_size_limit()?;
     let data_dir = DataDir::new(&args.data.data_dir)?;
     // Before anything writes there: a second stack on this dir fails here, naming the first.
     let lock = Arc::new(data_dir.lock()?);

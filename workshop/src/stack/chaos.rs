@@ -210,9 +210,24 @@ impl LocalChaos {
     }
 
     fn restore(&self) -> Result<(), ChaosControlError> {
-        let saved = std::fs::read_to_string(&self.state_file)
-            .ok()
-            .and_then(|text| Live::parse(&text).ok());
+        let saved = match std::fs::read_to_string(&self.state_file) {
+            Err(_) => None,
+            Ok(text) => match Live::parse(&text) {
+                Ok(live) => Some(live),
+                // Whether the kill switch was on is unknown: hold it on, the safe side, until
+                // the next `chaos on`.
+                Err(e) => {
+                    warn!(
+                        path = %self.state_file.display(),
+                        error = %e,
+                        "chaos: the saved state is damaged; chaos stays off until `workshop chaos on`"
+                    );
+                    Some(Live::Off {
+                        since: self.clock.now(),
+                    })
+                }
+            },
+        };
         // The journal may also hold `workshop chaos --aws` experiments: not ours to end.
         let running = self
             .journal

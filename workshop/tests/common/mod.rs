@@ -57,11 +57,18 @@ impl Stack {
     }
 
     pub fn start_with_env(data_dir: &Path, extra: &[&str], env: &[(&str, &str)]) -> Stack {
-        let mut child = workshop()
-            .args(up_args("0", "0"))
+        let mut cmd = workshop();
+        cmd.args(up_args("0", "0"))
             .arg(data_dir)
             .args(extra)
-            .envs(env.iter().copied())
+            .envs(env.iter().copied());
+        Self::spawn(cmd, data_dir)
+    }
+
+    /// `workshop up` as `cmd` runs it (its arguments already given, e.g. under a wrapper),
+    /// once it has printed its ready line.
+    pub fn spawn(mut cmd: Command, data_dir: &Path) -> Stack {
+        let mut child = cmd
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
