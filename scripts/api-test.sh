@@ -46,7 +46,10 @@ done
 printf '\n== schemathesis against %s\n' "$api"
 seed=()
 [ -n "${API_TEST_SEED:-}" ] && seed=(--seed "$API_TEST_SEED")
-# Run from api/ so schemathesis reads api/schemathesis.toml; its reports stay in the scratch dir.
-(cd api && "$bin/schemathesis" --no-color run openapi.yaml --url "$api" \
-  --max-examples "${API_TEST_EXAMPLES:-100}" "${seed[@]}" --workers 1 \
+# Run from the scratch dir: schemathesis and hypothesis keep their caches in the working
+# directory, and none of it belongs in the tree.
+root=$PWD
+(cd "$work" && "$bin/schemathesis" --no-color --config-file "$root/api/schemathesis.toml" \
+  run "$root/api/openapi.yaml" --url "$api" \
+  --max-examples "${API_TEST_EXAMPLES:-100}" ${seed[@]+"${seed[@]}"} --workers 1 \
   --report-dir "$work/reports")

@@ -37,7 +37,9 @@ ensure_venv() {
   mkdir -p "$VENV_ROOT"
   stamp=$({ printf '%s\n' "$reqs"; "$PYTHON" -c 'import sys; print(sys.version)'; } | sha256sum | cut -d' ' -f1)
   (
-    flock 9
+    set -e
+    # util-linux's flock; where there is none (macOS), two installs at once are the risk.
+    if command -v flock >/dev/null; then flock 9; fi
     if [[ -f "$dir/.requirements.sha256" && "$(cat "$dir/.requirements.sha256")" == "$stamp" ]]; then
       exit 0
     fi

@@ -221,6 +221,19 @@ async fn allow_host_adds_a_name_and_refuses_a_url() {
     )
     .await;
     assert_eq!(status, 200, "{body}");
+    // Only that name: another is still refused.
+    let (status, body) = forged(
+        reqwest::Method::GET,
+        &format!("{}/api/about", stack.console),
+        &[("host", "other-vm.example:8443")],
+        "",
+    )
+    .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (403, Some("FORBIDDEN_HOST")),
+        "{body}"
+    );
 
     let dir = tempfile::tempdir().unwrap();
     let out = workshop()

@@ -1,16 +1,16 @@
 //! `api/openapi.yaml` and the handlers agree: the document has exactly the API's routes and
 //! error codes, its bounds and headers are the code's own constants, and every status and code
-//! it documents for an operation is one the running stack answers there (each provoked below,
-//! and checked against the document's schema). What the handlers answer to generated input is
-//! checked the other way by schemathesis (`scripts/api-test.sh`).
+//! it documents for an operation is one the running stack answers there, and no other (each
+//! provoked below). That every body conforms to the document's schemas, for generated input
+//! too, is schemathesis's check (`scripts/api-test.sh`).
 
 mod common;
 
 use common::{Stack, chaos_json};
-use orders::handlers::{DEFAULT_LIMIT, MAX_LIMIT};
+use orders::handlers::{DEFAULT_LIMIT, IDEMPOTENCY_KEY_MAX, MAX_LIMIT};
 use orders::http::{CORRELATION_HEADER, ErrorCode, IDEMPOTENCY_HEADER, IDEMPOTENT_REPLAY_HEADER};
 use orders::settings::{MAX_BODY_BYTES, ROUTES};
-use orders::validation::{CUSTOMER_NAME_MAX, ITEMS_MAX, QTY_MAX, SKU_MAX};
+use orders::validation::{CUSTOMER_NAME_MAX, ITEMS_MAX, PRICE_MAX, QTY_MAX, SKU_MAX};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -125,6 +125,9 @@ fn the_documents_bounds_and_headers_are_the_codes_constants() {
     assert_eq!(new["items"]["maxItems"], ITEMS_MAX);
     assert_eq!(item["sku"]["maxLength"], SKU_MAX);
     assert_eq!(item["qty"]["maximum"], QTY_MAX);
+    assert_eq!(item["price"]["maximum"].to_string(), PRICE_MAX.to_string());
+    let key = resolve(&doc, &doc["components"]["parameters"]["IdempotencyKey"]);
+    assert_eq!(key["schema"]["maxLength"], IDEMPOTENCY_KEY_MAX);
     let list = &doc["paths"]["/orders"]["get"]["parameters"];
     let param = |name: &str| {
         list.as_array()

@@ -49,6 +49,34 @@ impl ErrorCode {
     ];
 }
 
+#[cfg(test)]
+mod tests {
+    use super::ErrorCode;
+
+    /// A new code must join `ALL` (the document and its test read it): the match below stops
+    /// compiling when a variant is added, and its index must then find it in `ALL`.
+    #[test]
+    fn all_holds_every_code_once() {
+        for (i, code) in ErrorCode::ALL.iter().enumerate() {
+            let at = match code {
+                ErrorCode::ValidationFailed => 0,
+                ErrorCode::InvalidJson => 1,
+                ErrorCode::PayloadTooLarge => 2,
+                ErrorCode::InvalidId => 3,
+                ErrorCode::InvalidQuery => 4,
+                ErrorCode::InvalidNextToken => 5,
+                ErrorCode::InvalidHeader => 6,
+                ErrorCode::NotFound => 7,
+                ErrorCode::IdempotencyKeyReused => 8,
+                ErrorCode::DependencyFailed => 9,
+                ErrorCode::Internal => 10,
+                ErrorCode::InjectedFault => 11,
+            };
+            assert_eq!(at, i, "{code:?} is not where ALL lists it");
+        }
+    }
+}
+
 /// An error response: status, code, message, and the per-field problems if any.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiError {

@@ -126,13 +126,17 @@ impl From<SqliteError> for DependencyError {
 /// or disk is full" for a full disk, and "disk I/O error" when a write past a file-size limit
 /// fails (EFBIG), which reads like broken hardware.
 fn disk_hint(e: &rusqlite::Error) -> &'static str {
-    use rusqlite::ErrorCode::{DiskFull, SystemIoFailure};
-    match e.sqlite_error_code() {
-        Some(DiskFull | SystemIoFailure) => {
-            " (the disk is full, or a file-size limit was reached: free space where the data \
-             dir is; nothing was written)"
+    let refused_write = match e {
+        rusqlite::Error::SqliteFailure(f, _) => {
+            f.code == rusqlite::ErrorCode::DiskFull
+                || f.extended_code == rusqlite::ffi::SQLITE_IOERR_WRITE
         }
-        _ => "",
+        _ => false,
+    };
+    if refused_write {
+        " (the disk is full, or a file-size limit was reached: free space where the data dir is)"
+    } else {
+        ""
     }
 }
 

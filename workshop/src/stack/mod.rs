@@ -206,20 +206,6 @@ fn spawn_workers(
     workers
 }
 
-/// A console bound to a specific address other than loopback (`--host 192.0.2.10`) is also
-/// reached by that address: an IP literal in `Host` cannot come from DNS rebinding.
-fn bound_address(addr: SocketAddr) -> Option<console::guard::AllowedHost> {
-    let ip = addr.ip();
-    if ip.is_loopback() || ip.is_unspecified() {
-        return None;
-    }
-    let host = match ip {
-        std::net::IpAddr::V4(v4) => format!("{v4}:{}", addr.port()),
-        std::net::IpAddr::V6(v6) => format!("[{v6}]:{}", addr.port()),
-    };
-    host.parse().ok()
-}
-
 /// Runs the stack until `shutdown` resolves, then stops taking requests, lets in-flight
 /// invocations finish and returns.
 pub async fn run(
@@ -245,10 +231,7 @@ pub async fn run(
     };
     let guard = Arc::new(console::guard::Guard::new(
         console_addr.port(),
-        bound_address(console_addr)
-            .into_iter()
-            .chain(opts.allowed_hosts.iter().cloned())
-            .collect(),
+        opts.allowed_hosts.clone(),
     ));
     let control = control::Control {
         metrics: opts.metrics.clone(),

@@ -11,7 +11,7 @@ mod processor;
 mod sweeper;
 
 pub use context::{RequestInfo, request_info};
-pub use create::CreateOrder;
+pub use create::{CreateOrder, IDEMPOTENCY_KEY_MAX};
 pub use get::GetOrder;
 pub use health::Health;
 pub use list::{DEFAULT_LIMIT, ListOrders, MAX_LIMIT};

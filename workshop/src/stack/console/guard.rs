@@ -2,8 +2,8 @@
 //! send to 127.0.0.1 while the attendee browses the web.
 //!
 //! - DNS rebinding: a hostile name that resolves to 127.0.0.1 reaches this port with its own
-//!   name in `Host`. Only loopback names with the stack's port, and the names given with
-//!   `--allow-host`, are answered.
+//!   name in `Host`. Only loopback names and IP addresses (which no DNS answer can put there)
+//!   with the stack's port, and the names given with `--allow-host`, are answered.
 //! - Cross-site requests (CSRF): a state-changing request with an `Origin` other than the
 //!   console's own, or whose body is not `application/json` (a form or `text/plain` POST is
 //!   what a browser sends without a preflight). Requests without an `Origin` come from the
@@ -86,6 +86,11 @@ impl std::str::FromStr for AllowedHost {
         if name.is_empty() || name == "*" || name.contains(['*', ' ', ',']) {
             return Err(refuse("one name, without wildcards"));
         }
+        if name.contains(':') && !name.starts_with('[') {
+            return Err(refuse(
+                "an IPv6 address goes in brackets, as in [fd00::1]:3001",
+            ));
+        }
         Ok(AllowedHost {
             name: name.to_ascii_lowercase(),
             port,
@@ -140,8 +145,15 @@ impl Guard {
         }
         if let Some(origin) = headers.get(header::ORIGIN) {
             let origin = origin.to_str().unwrap_or("");
+            // The console's own pages, over http or through a TLS tunnel's https.
             let own = format!("http://{host}");
-            if !origin.eq_ignore_ascii_case(&own) {
+            let same = ["http://", "https://"].iter().any(|scheme| {
+                origin
+                    .get(..scheme.len())
+                    .is_some_and(|s| s.eq_ignore_ascii_case(scheme))
+                    && origin[scheme.len()..].eq_ignore_ascii_case(host)
+            });
+            if !same {
                 return Err(Refusal {
                     reason: Reason::Origin,
                     message: format!(
@@ -185,7 +197,15 @@ impl Guard {
             ))
         })?;
         let name = name.to_ascii_lowercase();
-        let loopback = LOOPBACK_NAMES.contains(&name.as_str()) && port == Some(self.port);
+        // A browser leaves out port 80.
+        let ours = port.unwrap_or(80) == self.port;
+        let ip_literal = name
+            .strip_prefix('[')
+            .and_then(|n| n.strip_suffix(']'))
+            .unwrap_or(&name)
+            .parse::<std::net::IpAddr>()
+            .is_ok();
+        let loopback = (LOOPBACK_NAMES.contains(&name.as_str()) || ip_literal) && ours;
         let allowed = self
             .allowed
             .iter()
@@ -194,7 +214,7 @@ impl Guard {
             Ok(value)
         } else {
             Err(refuse(format!(
-                "Host {value:?} refused: the control plane answers 127.0.0.1:{port}, localhost:{port} and [::1]:{port} (and the names given with {ALLOW_HOST_FLAG}); a page that reached it under another name is what DNS rebinding looks like",
+                "Host {value:?} refused: the control plane answers localhost:{port} and IP addresses such as 127.0.0.1:{port} (and the names given with {ALLOW_HOST_FLAG}); a page that reached it under another name is what DNS rebinding looks like",
                 port = self.port
             )))
         }
@@ -294,6 +314,9 @@ mod tests {
             "vm.example:4000",
             "vm.example",
             "tunnel.example:8443",
+            // IP addresses: no DNS answer puts them in Host (a console on --host 0.0.0.0).
+            "192.0.2.10:3001",
+            "[fd00::1]:3001",
         ] {
             assert_eq!(reason(Method::GET, &[(header::HOST, host)]), None, "{host}");
         }
@@ -309,6 +332,9 @@ mod tests {
             "tunnel.example:3001",
             "localhost:30x1",
             "[::1",
+            "127.0.0.1:3001.evil.example",
+            "localhost.:3001",
+            "192.0.2.10:3002",
         ] {
             assert_eq!(
                 reason(Method::GET, &[(header::HOST, host)]),
@@ -330,6 +356,10 @@ mod tests {
             reason(Method::DELETE, &[host.clone(), json.clone(), own]),
             None
         );
+        // Through a TLS tunnel the page is https, under the tunnel's name.
+        let tunnel = (header::HOST, "tunnel.example:8443");
+        let https = (header::ORIGIN, "https://tunnel.example:8443");
+        assert_eq!(reason(Method::PUT, &[tunnel, json.clone(), https]), None);
         // A cross-site page, even with a JSON body (it would have needed a preflight).
         for origin in ["http://evil.example", "null", "http://localhost:3001"] {
             let o = (header::ORIGIN, origin);
@@ -379,6 +409,7 @@ mod tests {
             "*.example",
             "",
             "vm:x",
+            "fe80::1",
         ] {
             let err = bad.parse::<AllowedHost>().unwrap_err().to_string();
             assert!(err.contains(ALLOW_HOST_FLAG), "{err}");
