@@ -30,6 +30,11 @@ async fn forged(
     (status, serde_json::from_str(&text).unwrap_or(Value::Null))
 }
 
+/// A GET under the `Host` a rebinding page would send.
+async fn get_as(url: &str, host: &str) -> (u16, Value) {
+    forged(reqwest::Method::GET, url, &[("host", host)], "").await
+}
+
 fn port_of(url: &str) -> &str {
     url.rsplit(':').next().unwrap()
 }
@@ -93,13 +98,7 @@ async fn requests_a_hostile_page_can_send_are_refused_and_change_nothing() {
         "/api/alarms",
         "/",
     ] {
-        let (status, body) = forged(
-            reqwest::Method::GET,
-            &format!("{console}{path}"),
-            &[host],
-            "",
-        )
-        .await;
+        let (status, body) = get_as(&format!("{console}{path}"), host.1).await;
         assert_eq!(
             (status, body["code"].as_str()),
             (403, Some("FORBIDDEN_HOST")),
@@ -213,20 +212,16 @@ async fn requests_a_hostile_page_can_send_are_refused_and_change_nothing() {
 #[tokio::test(flavor = "multi_thread")]
 async fn allow_host_adds_a_name_and_refuses_a_url() {
     let stack = Stack::fresh(&["--allow-host", "workshop-vm.example"]);
-    let (status, body) = forged(
-        reqwest::Method::GET,
+    let (status, body) = get_as(
         &format!("{}/api/about", stack.console),
-        &[("host", "workshop-vm.example:8443")],
-        "",
+        "workshop-vm.example:8443",
     )
     .await;
     assert_eq!(status, 200, "{body}");
     // Only that name: another is still refused.
-    let (status, body) = forged(
-        reqwest::Method::GET,
+    let (status, body) = get_as(
         &format!("{}/api/about", stack.console),
-        &[("host", "other-vm.example:8443")],
-        "",
+        "other-vm.example:8443",
     )
     .await;
     assert_eq!(
