@@ -2,6 +2,7 @@
 //! the local metric store, with CloudWatch's semantics (the `alarms` crate), and logs every
 //! state change where the attendee sees it.
 
+use super::logs::STATE_CHANGE;
 use super::metric_store::MetricStore;
 use alarms::{Alarm, AlarmState, AlarmStatus, AlarmTracker, Transition};
 use serde::Serialize;
@@ -114,6 +115,3 @@ fn summary(view: &AlarmsView) {
         EVALUATE_EVERY.as_secs()
     );
 }
-
-/// The `kind` of a state change's log line.
-pub const STATE_CHANGE: &str = "alarm.state_change";

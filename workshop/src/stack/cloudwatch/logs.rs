@@ -13,6 +13,10 @@ use tracing::Level;
 /// Log group for lines outside any function (the gateway, the event source).
 pub const STACK_LOG: &str = "workshop";
 
+/// The `kind` of an alarm state change's log line (the alarm loop writes it, the terminal
+/// filter reads it).
+pub const STATE_CHANGE: &str = "alarm.state_change";
+
 /// Cheap to clone: the tracing layer and the EMF sink write through the same open files.
 #[derive(Clone)]
 pub struct LocalLogs(Arc<Files>);
@@ -118,7 +122,7 @@ pub fn for_terminal(record: &LogRecord) -> bool {
         field("type"),
         "platform.start" | "platform.end" | "platform.report"
     );
-    let first_evaluation = field("kind") == super::alarm_loop::STATE_CHANGE
+    let first_evaluation = field("kind") == STATE_CHANGE
         && field("from") == alarms::AlarmState::InsufficientData.as_str()
         && field("to") == alarms::AlarmState::Ok.as_str();
     record.level <= Level::INFO && !platform_noise && !first_evaluation
