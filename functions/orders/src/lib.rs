@@ -1,6 +1,7 @@
 //! The order system: domain, validation, ports and handlers. No AWS SDK and no I/O of its own:
 //! handlers are plain async functions over the traits in [`ports`].
 
+pub mod capacity;
 pub mod domain;
 pub mod handlers;
 pub mod http;
