@@ -527,6 +527,70 @@ mod tests {
         assert_eq!((dollars * 100.0).round(), 813.0, "{dollars}");
     }
 
+    /// The design docs/table-design.md chose (not built yet): index keys sharded 32 ways from
+    /// the order id, both indexes keys-only, a plain conditional put, no marker. The model
+    /// says it meets issue 17's bounds: 6 units an order, no key above 1,000 units/s at
+    /// 10,000 orders/s, and DynamoDB writes more than 40% cheaper than today's $8.13.
+    #[test]
+    fn the_sharded_outbox_design_costs_6_units_an_order_and_no_key_above_625_per_second() {
+        const SHARDS: u32 = 32;
+        const INDEXES: [Index; 2] = [
+            Index {
+                name: "byStatus",
+                hash: "statusShard",
+                range: "createdAtId",
+                projection: Projection::KeysOnly,
+            },
+            Index {
+                name: "byCreatedAt",
+                hash: "listShard",
+                range: "createdAtId",
+                projection: Projection::KeysOnly,
+            },
+        ];
+        let design = Table {
+            hash: "pk",
+            indexes: &INDEXES,
+        };
+        let mut load = KeyLoad::default();
+        for n in 0..(SHARDS * 100) {
+            let shard = n % SHARDS;
+            let id = format!("{n:08}-0000-4000-8000-000000000000");
+            let created = item(&[
+                ("pk", s(&format!("ORDER#{id}"))),
+                ("customerName", s("Ada Lovelace")),
+                ("status", s("PENDING")),
+                ("statusShard", s(&format!("PENDING#{shard:02}"))),
+                ("listShard", s(&format!("ALL#{shard:02}"))),
+                ("createdAtId", s(&format!("2026-12-02T10:00:00.000Z#{id}"))),
+                ("updatedAt", s("2026-12-02T10:00:00.000Z")),
+                ("createdIn", s(&format!("00-{n:032x}-{n:016x}-01"))),
+            ]);
+            let mut confirmed = created.clone();
+            confirmed.insert("status".into(), s("CONFIRMED"));
+            confirmed.insert("statusShard".into(), s(&format!("CONFIRMED#{shard:02}")));
+            confirmed.insert("updatedAt".into(), s("2026-12-02T10:00:01.000Z"));
+            let mut life = design.write(Write {
+                before: None,
+                after: Some(&created),
+                transactional: false,
+            });
+            life.extend(design.write(Write {
+                before: Some(&created),
+                after: Some(&confirmed),
+                transactional: false,
+            }));
+            load.add_order(life);
+        }
+        assert!((load.units_per_order() - 6.0).abs() < 1e-9);
+        let (index, key, rate) = load.hottest(10_000.0).unwrap_or_default();
+        assert_eq!(index, Some("byStatus"));
+        assert!(key.starts_with("PENDING#"), "{key}");
+        assert!((rate - 625.0).abs() < 1e-6, "{rate}");
+        let dollars = cost_per_million_orders(load.units_per_order(), 0.0);
+        assert!(dollars <= 0.6 * 8.13, "{dollars}");
+    }
+
     #[test]
     fn the_hottest_key_scales_with_the_order_rate_and_the_cost_with_the_units() {
         let mut load = KeyLoad::default();
