@@ -581,8 +581,9 @@ fn with_status(orders: &[Order], status: OrderStatus) -> Vec<Order> {
         .collect()
 }
 
-/// 55 orders, most of them created in the same few milliseconds, listed 7 at a time: every
-/// order exactly once, in order, in both directions, with and without a status filter.
+/// 55 orders, most of them created in the same few milliseconds, listed with every page size
+/// from 1 to 100: every order exactly once, in order, in both directions, with and without a
+/// status filter.
 pub async fn list_paginates_every_order_once(store: &dyn OrderStore) {
     let mut orders = Vec::new();
     for i in 0..55i64 {
@@ -595,7 +596,7 @@ pub async fn list_paginates_every_order_once(store: &dyn OrderStore) {
         orders.push(create(store, &sample_order(at(ms))).await);
     }
     for sort in [SortOrder::Desc, SortOrder::Asc] {
-        for limit in [7, 1, 55, 100] {
+        for limit in 1..=100 {
             let got = list_all(store, None, sort, limit, orders.len()).await;
             assert_same_sequence(
                 &format!("all orders {} limit {limit}", sort.as_str()),
@@ -611,12 +612,14 @@ pub async fn list_paginates_every_order_once(store: &dyn OrderStore) {
     for status in [OrderStatus::Confirmed, OrderStatus::Pending] {
         let want = with_status(&orders, status);
         for sort in [SortOrder::Desc, SortOrder::Asc] {
-            let got = list_all(store, Some(status), sort, 7, want.len()).await;
-            assert_same_sequence(
-                &format!("status {status} {} limit 7", sort.as_str()),
-                &ids(&got),
-                &sorted(&want, sort),
-            );
+            for limit in 1..=100 {
+                let got = list_all(store, Some(status), sort, limit, want.len()).await;
+                assert_same_sequence(
+                    &format!("status {status} {} limit {limit}", sort.as_str()),
+                    &ids(&got),
+                    &sorted(&want, sort),
+                );
+            }
         }
     }
 }
