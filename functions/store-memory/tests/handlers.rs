@@ -715,6 +715,25 @@ async fn a_next_token_is_signed_and_bound_to_its_query() {
             reply.text
         );
     }
+    // Altered in any one position (payload, separator or signature), the token is refused.
+    for i in 0..token.len() {
+        let mut bytes = token.clone().into_bytes();
+        bytes[i] = if bytes[i] == b'A' { b'B' } else { b'A' };
+        let altered = String::from_utf8(bytes).unwrap_or_default();
+        let reply = kit
+            .list_orders(&[
+                ("limit", "2"),
+                ("status", "PENDING"),
+                ("nextToken", &altered),
+            ])
+            .await;
+        assert_eq!(
+            (reply.status, reply.json["code"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("INVALID_NEXT_TOKEN")),
+            "position {i} of {token}: {}",
+            reply.text
+        );
+    }
 }
 
 fn tokens_with_another_key() -> PageTokens {
