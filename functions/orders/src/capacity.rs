@@ -184,6 +184,22 @@ impl Table {
         out
     }
 
+    /// The writes of one item's life: created as `states[0]` (in a transaction if
+    /// `transactional_create`), then updated to each following state in turn.
+    pub fn life(&self, states: &[&Item], transactional_create: bool) -> Vec<Landing> {
+        let mut out = Vec::new();
+        let mut before = None;
+        for (i, state) in states.iter().enumerate() {
+            out.extend(self.write(Write {
+                before,
+                after: Some(state),
+                transactional: i == 0 && transactional_create,
+            }));
+            before = Some(state);
+        }
+        out
+    }
+
     /// The index entry of `item`, if the item is in the index (it has both index keys).
     fn entry(&self, index: &Index, item: &Item) -> Option<Item> {
         if !item.contains_key(index.hash) || !item.contains_key(index.range) {
@@ -498,22 +514,7 @@ mod tests {
             let mut confirmed = published.clone();
             confirmed.insert(t::STATUS_ATTRIBUTE.into(), s("CONFIRMED"));
             confirmed.insert("updatedAt".into(), s("2026-12-02T10:00:01.000Z"));
-            let mut life = today.write(Write {
-                before: None,
-                after: Some(&created),
-                transactional: true,
-            });
-            life.extend(today.write(Write {
-                before: Some(&created),
-                after: Some(&published),
-                transactional: false,
-            }));
-            life.extend(today.write(Write {
-                before: Some(&published),
-                after: Some(&confirmed),
-                transactional: false,
-            }));
-            load.add_order(life);
+            load.add_order(today.life(&[&created, &published, &confirmed], true));
         }
         assert!((load.units_per_order() - 13.0).abs() < 1e-9);
         let (index, key, rate) = load.hottest(10_000.0).unwrap_or_default();
@@ -570,17 +571,7 @@ mod tests {
             confirmed.insert("status".into(), s("CONFIRMED"));
             confirmed.insert("statusShard".into(), s(&format!("CONFIRMED#{shard:02}")));
             confirmed.insert("updatedAt".into(), s("2026-12-02T10:00:01.000Z"));
-            let mut life = design.write(Write {
-                before: None,
-                after: Some(&created),
-                transactional: false,
-            });
-            life.extend(design.write(Write {
-                before: Some(&created),
-                after: Some(&confirmed),
-                transactional: false,
-            }));
-            load.add_order(life);
+            load.add_order(design.life(&[&created, &confirmed], false));
         }
         assert!((load.units_per_order() - 6.0).abs() < 1e-9);
         let (index, key, rate) = load.hottest(10_000.0).unwrap_or_default();
