@@ -5,6 +5,7 @@ pub mod capacity;
 pub mod domain;
 pub mod handlers;
 pub mod http;
+pub mod merge;
 pub mod pagination;
 pub mod ports;
 pub mod settings;

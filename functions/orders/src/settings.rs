@@ -217,26 +217,80 @@ pub mod local {
 }
 
 /// One table. Items are orders (`pk = ORDER#<id>`) and idempotency records
-/// (`pk = IDEMPOTENCY#<key>`, removed by TTL). Three global secondary indexes, all sorted by
+/// (`pk = IDEMPOTENCY#<key>`, removed by TTL). Global secondary indexes, all sorted by
 /// `createdAtId` (`<createdAt>#<id>`, so orders created in the same millisecond still have a
 /// total order):
-/// - by status, for `GET /orders?status=`;
-/// - by `listPk` (one constant value), for newest-first across all orders without a Scan. One
-///   partition takes about 1,000 writes/s, far above this workshop's load; shard the key by
-///   day if you need more;
-/// - by `unpublished`, a sparse index holding only orders whose message is not yet sent, which
+/// - `byStatusShard` on `statusShard = <status>#<shard>`, for `GET /orders?status=`;
+/// - `byCreatedAtShard` on `listShard = ORDERS#<shard>`, for the list of every order without
+///   a Scan;
+/// - `unpublished`, a sparse index holding only orders whose message is not yet sent, which
 ///   is all the sweeper reads.
+///
+/// DynamoDB serves about 1,000 write units a second per partition key and cannot split a key
+/// whose sort key only grows, so one key per status (or one for every order) would cap the
+/// whole system near 330 orders/s. The shard, from the order id, spreads each key over
+/// [`SHARDS`] partitions; a listing reads them all and merges them ([`crate::merge`]). Both
+/// listing indexes are keys-only: a page is read back from the table by key, and a status
+/// change writes only the index whose key it moves. `docs/table-design.md` has the figures.
 pub mod table {
+    use crate::domain::OrderStatus;
+    use uuid::Uuid;
+
     pub const PARTITION_KEY: &str = "pk";
     pub const ORDER_PREFIX: &str = "ORDER#";
     pub const IDEMPOTENCY_PREFIX: &str = "IDEMPOTENCY#";
     pub const SORT_ATTRIBUTE: &str = "createdAtId";
     pub const STATUS_ATTRIBUTE: &str = "status";
-    pub const LIST_ATTRIBUTE: &str = "listPk";
-    pub const LIST_VALUE: &str = "ORDERS";
+    pub const STATUS_SHARD_ATTRIBUTE: &str = "statusShard";
+    pub const LIST_SHARD_ATTRIBUTE: &str = "listShard";
+    pub const LIST_SHARD_PREFIX: &str = "ORDERS";
     pub const UNPUBLISHED_ATTRIBUTE: &str = "unpublished";
     pub const TTL_ATTRIBUTE: &str = "expiresAt";
-    pub const STATUS_INDEX: &str = "byStatus";
-    pub const LIST_INDEX: &str = "byCreatedAt";
+    pub const STATUS_INDEX: &str = "byStatusShard";
+    pub const LIST_INDEX: &str = "byCreatedAtShard";
     pub const UNPUBLISHED_INDEX: &str = "unpublished";
+
+    /// Partitions each listing key is spread over. At 10,000 orders/s a `PENDING#<shard>` key
+    /// takes 2 writes an order (entry and exit) over 32 shards: 625 units/s, under the 1,000
+    /// a key can take. Changing it re-keys every order: it is part of the table's layout.
+    pub const SHARDS: u32 = 32;
+
+    /// The shard of an order: from the random bits of its (v4) id, so orders spread evenly
+    /// and an order never moves.
+    pub fn shard_of(id: Uuid) -> u32 {
+        // The remainder is below SHARDS, which fits a u32.
+        u32::try_from(id.as_u128() % u128::from(SHARDS)).unwrap_or(0)
+    }
+
+    /// `statusShard` of an order in `status` on `shard`: `PENDING#07`.
+    pub fn status_key(status: OrderStatus, shard: u32) -> String {
+        format!("{}#{shard:02}", status.as_str())
+    }
+
+    /// `listShard` of an order on `shard`: `ORDERS#07`.
+    pub fn list_key(shard: u32) -> String {
+        format!("{LIST_SHARD_PREFIX}#{shard:02}")
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn orders_spread_evenly_over_the_shards_and_keys_name_them() {
+            let mut count = [0u32; SHARDS as usize];
+            for _ in 0..32_000 {
+                count[shard_of(Uuid::new_v4()) as usize] += 1;
+            }
+            // 1,000 expected on each; 6 standard deviations either side.
+            assert!(
+                count.iter().all(|&c| (810..=1190).contains(&c)),
+                "{count:?}"
+            );
+            let id = Uuid::parse_str("4f9c3b8e-2d1a-4c7e-9b6f-00000000002a").unwrap();
+            assert_eq!(shard_of(id), 10);
+            assert_eq!(status_key(OrderStatus::Pending, shard_of(id)), "PENDING#10");
+            assert_eq!(list_key(3), "ORDERS#03");
+        }
+    }
 }

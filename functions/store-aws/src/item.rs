@@ -106,7 +106,14 @@ pub fn order_item(order: &Order) -> Item {
             table::SORT_ATTRIBUTE.to_owned(),
             s(created_at_id(&order.created_at, order.id)),
         ),
-        (table::LIST_ATTRIBUTE.to_owned(), s(table::LIST_VALUE)),
+        (
+            table::STATUS_SHARD_ATTRIBUTE.to_owned(),
+            s(table::status_key(order.status, table::shard_of(order.id))),
+        ),
+        (
+            table::LIST_SHARD_ATTRIBUTE.to_owned(),
+            s(table::list_key(table::shard_of(order.id))),
+        ),
         (
             table::UNPUBLISHED_ATTRIBUTE.to_owned(),
             s(UNPUBLISHED_VALUE),
@@ -271,8 +278,9 @@ fn corrupt(op: &'static str, message: impl std::fmt::Display) -> DependencyError
 }
 
 /// Where a listing stopped: the table key and the sort key of the last order returned. The
-/// index's partition key is not in it: it follows from the query (status or the list value),
-/// so a cursor cannot move a listing to another index partition.
+/// index's partition keys are not in it: every shard of the query resumes strictly after the
+/// sort key (the merged order is one order over all shards), so a cursor cannot move a
+/// listing to another status, and stays this small however many shards there are.
 ///
 /// Text form: base64url (no padding) of `{"pk":"ORDER#<id>","sk":"<createdAt>#<id>"}`. Not
 /// signed: the handler seals it into the public `nextToken`.
@@ -283,6 +291,7 @@ pub(crate) struct Cursor {
 }
 
 impl Cursor {
+    #[cfg(test)]
     pub(crate) fn after(order: &Order) -> Cursor {
         Cursor {
             pk: order_pk(order.id),
@@ -391,6 +400,21 @@ mod tests {
             other => panic!("{other:?}"),
         };
         assert!(sk.starts_with("2026-01-01T00:00:00.123Z#"), "{sk}");
+    }
+
+    #[test]
+    fn an_order_carries_the_index_keys_of_its_shard() {
+        let o = order();
+        let item = order_item(&o);
+        let shard = table::shard_of(o.id);
+        assert_eq!(
+            item[table::STATUS_SHARD_ATTRIBUTE],
+            s(format!("PENDING#{shard:02}"))
+        );
+        assert_eq!(
+            item[table::LIST_SHARD_ATTRIBUTE],
+            s(format!("ORDERS#{shard:02}"))
+        );
     }
 
     #[test]

@@ -46,12 +46,26 @@ pub enum Provisioned {
     AlreadyExisted,
 }
 
-/// The indexes of the table: (name, partition key attribute). All sort by `createdAtId` and
-/// project every attribute, so a listing needs no second read.
-pub const INDEXES: [(&str, &str); 3] = [
-    (table::STATUS_INDEX, table::STATUS_ATTRIBUTE),
-    (table::LIST_INDEX, table::LIST_ATTRIBUTE),
-    (table::UNPUBLISHED_INDEX, table::UNPUBLISHED_ATTRIBUTE),
+/// The indexes of the table: (name, partition key attribute, projection). All sort by
+/// `createdAtId`. The listing indexes are keys-only (a page is read back by key, and a
+/// status change writes only the index whose key it moves); the sweeper's sparse index
+/// projects everything, as it holds only the few orders whose message is not yet sent.
+pub const INDEXES: [(&str, &str, ProjectionType); 3] = [
+    (
+        table::STATUS_INDEX,
+        table::STATUS_SHARD_ATTRIBUTE,
+        ProjectionType::KeysOnly,
+    ),
+    (
+        table::LIST_INDEX,
+        table::LIST_SHARD_ATTRIBUTE,
+        ProjectionType::KeysOnly,
+    ),
+    (
+        table::UNPUBLISHED_INDEX,
+        table::UNPUBLISHED_ATTRIBUTE,
+        ProjectionType::All,
+    ),
 ];
 
 fn key(name: &str, key_type: KeyType) -> Result<KeySchemaElement, ProvisionError> {
@@ -82,18 +96,14 @@ pub async fn create_table(
         string_attribute(table::SORT_ATTRIBUTE)?,
     ];
     let mut indexes = Vec::new();
-    for (name, partition) in INDEXES {
+    for (name, partition, projection) in INDEXES {
         attributes.push(string_attribute(partition)?);
         indexes.push(
             GlobalSecondaryIndex::builder()
                 .index_name(name)
                 .key_schema(key(partition, KeyType::Hash)?)
                 .key_schema(key(table::SORT_ATTRIBUTE, KeyType::Range)?)
-                .projection(
-                    Projection::builder()
-                        .projection_type(ProjectionType::All)
-                        .build(),
-                )
+                .projection(Projection::builder().projection_type(projection).build())
                 .build()
                 .map_err(|e| failed("CreateTable", e))?,
         );

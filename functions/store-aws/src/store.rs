@@ -11,9 +11,12 @@ use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::error::TransactionCanceledException;
-use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValue, TransactWriteItem};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, KeysAndAttributes, Put, ReturnValue, TransactWriteItem,
+};
 use chrono::{DateTime, Utc};
 use orders::domain::{Order, OrderStatus, timestamp};
+use orders::merge::{self, ShardPage};
 use orders::ports::{
     CreateOutcome, DependencyError, IdempotencyKey, ListQuery, OrderStore, Page, SortOrder,
     Transition, TransitionRequest, Unpublished,
@@ -34,6 +37,19 @@ const PING_KEY: &str = "HEALTH#ping";
 /// record expired or vanished between the failed write and the read, or another transaction
 /// held it). Each retry is a real change of state, so a few are plenty.
 const CREATE_ATTEMPTS: usize = 3;
+
+/// How often a listing asks again for the keys a `BatchGetItem` left unprocessed (DynamoDB
+/// returns them when it throttles), waiting twice as long each time from
+/// [`BATCH_RETRY_BASE`]: AWS's advice for unprocessed keys, which the SDK does not retry.
+const BATCH_ATTEMPTS: u32 = 5;
+const BATCH_RETRY_BASE: std::time::Duration = std::time::Duration::from_millis(25);
+
+/// A listing index entry: the order's table key and its sort key (the indexes are keys-only).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct IndexKey {
+    pk: String,
+    sk: String,
+}
 
 /// The order store on DynamoDB. Cloning is cheap and shares the client.
 #[derive(Clone, Debug)]
@@ -262,13 +278,146 @@ impl DynamoDbOrderStore {
         Ok((items, more))
     }
 
-    fn start_key(&self, index: &IndexQuery<'_>, cursor: Cursor) -> Item {
-        // A GSI's start key is the table key plus the index's keys.
-        HashMap::from([
-            (table::PARTITION_KEY.to_owned(), s(cursor.pk)),
-            (index.hash_attribute.to_owned(), s(index.hash_value)),
-            (table::SORT_ATTRIBUTE.to_owned(), s(cursor.sk)),
-        ])
+    /// One shard of a listing: up to `limit` index keys strictly beyond `after`.
+    async fn query_shard(
+        &self,
+        status: Option<OrderStatus>,
+        shard: u32,
+        sort: SortOrder,
+        after: Option<String>,
+        limit: usize,
+    ) -> Result<ShardPage<IndexKey>, DependencyError> {
+        const OP: &str = "Query";
+        let (index, hash_attribute, hash_value) = match status {
+            Some(st) => (
+                table::STATUS_INDEX,
+                table::STATUS_SHARD_ATTRIBUTE,
+                table::status_key(st, shard),
+            ),
+            None => (
+                table::LIST_INDEX,
+                table::LIST_SHARD_ATTRIBUTE,
+                table::list_key(shard),
+            ),
+        };
+        let mut q = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(index)
+            .expression_attribute_names("#h", hash_attribute)
+            .expression_attribute_values(":h", s(hash_value))
+            .expression_attribute_names("#pk", table::PARTITION_KEY)
+            .expression_attribute_names("#sk", table::SORT_ATTRIBUTE)
+            .projection_expression("#pk, #sk")
+            .scan_index_forward(sort == SortOrder::Asc)
+            .limit(i32::try_from(limit).unwrap_or(i32::MAX));
+        q = match (after, sort) {
+            (None, _) => q.key_condition_expression("#h = :h"),
+            (Some(after), SortOrder::Asc) => q
+                .key_condition_expression("#h = :h AND #sk > :after")
+                .expression_attribute_values(":after", s(after)),
+            (Some(after), SortOrder::Desc) => q
+                .key_condition_expression("#h = :h AND #sk < :after")
+                .expression_attribute_values(":after", s(after)),
+        };
+        let span = self.span(OP);
+        span.set_attribute("aws.dynamodb.index_name", index);
+        let call = q.customize().interceptor(Attempts::new(&span)).send();
+        let out = traced(span, none, call)
+            .await
+            .map_err(|e| sdk_error(OP, e))?;
+        let more = out.last_evaluated_key.is_some_and(|k| !k.is_empty());
+        let items = out
+            .items
+            .unwrap_or_default()
+            .iter()
+            .map(|item| {
+                let key = |name: &str| match item.get(name) {
+                    Some(AttributeValue::S(v)) => Ok(v.clone()),
+                    _ => Err(DependencyError::corrupt(
+                        OP,
+                        format!("an entry of {index} has no {name}"),
+                    )),
+                };
+                Ok(IndexKey {
+                    pk: key(table::PARTITION_KEY)?,
+                    sk: key(table::SORT_ATTRIBUTE)?,
+                })
+            })
+            .collect::<Result<Vec<_>, DependencyError>>()?;
+        Ok(ShardPage { items, more })
+    }
+
+    /// Reads a page's orders by key, in the page's order, with one `BatchGetItem` (a page is
+    /// at most 100 keys, the call's limit). Strongly consistent: an order the index already
+    /// shows is always found. An order that left `status` since the index was read is left
+    /// out: it is listed under its new status.
+    async fn read_orders(
+        &self,
+        keys: &[IndexKey],
+        status: Option<OrderStatus>,
+    ) -> Result<Vec<Order>, DependencyError> {
+        const OP: &str = "BatchGetItem";
+        let mut found: HashMap<String, Item> = HashMap::with_capacity(keys.len());
+        let mut pending: Vec<Item> = keys.iter().map(|k| Self::key(k.pk.clone())).collect();
+        let mut attempt = 0;
+        while !pending.is_empty() {
+            if attempt == BATCH_ATTEMPTS {
+                return Err(DependencyError::failed(
+                    OP,
+                    format!(
+                        "{} keys still unprocessed after {BATCH_ATTEMPTS} attempts",
+                        pending.len()
+                    ),
+                ));
+            }
+            if attempt > 0 {
+                tokio::time::sleep(BATCH_RETRY_BASE * 2u32.pow(attempt - 1)).await;
+            }
+            attempt += 1;
+            let request = KeysAndAttributes::builder()
+                .set_keys(Some(std::mem::take(&mut pending)))
+                .consistent_read(true)
+                .build()
+                .map_err(|e| DependencyError::failed(OP, e))?;
+            let span = self.span(OP);
+            let call = self
+                .client
+                .batch_get_item()
+                .request_items(&self.table, request)
+                .customize()
+                .interceptor(Attempts::new(&span))
+                .send();
+            let out = traced(span, none, call)
+                .await
+                .map_err(|e| sdk_error(OP, e))?;
+            for item in out
+                .responses
+                .and_then(|mut r| r.remove(&self.table))
+                .unwrap_or_default()
+            {
+                if let Some(AttributeValue::S(pk)) = item.get(table::PARTITION_KEY) {
+                    found.insert(pk.clone(), item);
+                }
+            }
+            if let Some(unprocessed) = out.unprocessed_keys.and_then(|mut u| u.remove(&self.table))
+            {
+                pending = unprocessed.keys;
+            }
+        }
+        let mut orders = Vec::with_capacity(keys.len());
+        for key in keys {
+            // Orders are never deleted; one removed by hand leaves the index soon after.
+            let Some(item) = found.get(&key.pk) else {
+                continue;
+            };
+            let order = order_from_item(OP, item)?;
+            if status.is_none_or(|st| st == order.status) {
+                orders.push(order);
+            }
+        }
+        Ok(orders)
     }
 }
 
@@ -309,7 +458,7 @@ fn cancel_reason(cancel: &TransactionCanceledException, has_key: bool) -> Option
     }
 }
 
-/// A query on one of the table's indexes.
+/// A query on the sweeper's index.
 struct IndexQuery<'a> {
     name: &'static str,
     hash_attribute: &'static str,
@@ -319,20 +468,6 @@ struct IndexQuery<'a> {
 }
 
 impl<'a> IndexQuery<'a> {
-    fn listing(status: Option<OrderStatus>) -> IndexQuery<'a> {
-        let (name, hash_attribute, hash_value) = match status {
-            Some(st) => (table::STATUS_INDEX, table::STATUS_ATTRIBUTE, st.as_str()),
-            None => (table::LIST_INDEX, table::LIST_ATTRIBUTE, table::LIST_VALUE),
-        };
-        IndexQuery {
-            name,
-            hash_attribute,
-            hash_value,
-            condition: "#h = :h",
-            sort_before: None,
-        }
-    }
-
     fn unpublished(created_before: &DateTime<Utc>) -> IndexQuery<'a> {
         IndexQuery {
             name: table::UNPUBLISHED_INDEX,
@@ -393,22 +528,36 @@ impl OrderStore for DynamoDbOrderStore {
     async fn list(&self, query: &ListQuery) -> Result<Page, DependencyError> {
         const OP: &str = "Query";
         let want = limit_of(OP, query.limit)?;
-        let index = IndexQuery::listing(query.status);
-        let start = query
+        let after = query
             .cursor
             .as_deref()
             .map(|c| Cursor::decode(OP, c))
             .transpose()?
-            .map(|c| self.start_key(&index, c));
-        let (items, more) = self
-            .query_index(index, query.sort == SortOrder::Asc, want, start)
-            .await?;
-        let orders = items
-            .iter()
-            .map(|i| order_from_item(OP, i))
-            .collect::<Result<Vec<_>, _>>()?;
-        let cursor = match (more, orders.last()) {
-            (true, Some(last)) => Some(Cursor::after(last).encode()),
+            .map(|c| c.sk);
+        let shards = usize::try_from(table::SHARDS).unwrap_or(1);
+        let page = merge::merge(
+            shards,
+            query.sort,
+            want,
+            after,
+            |k: &IndexKey| k.sk.clone(),
+            |shard, after, limit| {
+                let shard = u32::try_from(shard).unwrap_or(0);
+                self.query_shard(query.status, shard, query.sort, after, limit)
+            },
+        )
+        .await?;
+        let orders = self.read_orders(&page.items, query.status).await?;
+        // From the last key read, not the last order kept: one left out still moves the
+        // listing past it.
+        let cursor = match (page.more, page.items.last()) {
+            (true, Some(last)) => Some(
+                Cursor {
+                    pk: last.pk.clone(),
+                    sk: last.sk.clone(),
+                }
+                .encode(),
+            ),
             _ => None,
         };
         Ok(Page { orders, cursor })
@@ -425,17 +574,23 @@ impl OrderStore for DynamoDbOrderStore {
             // Also false for a missing item, so a transition never creates one.
             .condition_expression("#status = :from")
             .expression_attribute_names("#status", table::STATUS_ATTRIBUTE)
+            .expression_attribute_names("#shard", table::STATUS_SHARD_ATTRIBUTE)
             .expression_attribute_names("#updatedAt", attr::UPDATED_AT)
             .expression_attribute_names("#reason", attr::STATUS_REASON)
             .expression_attribute_values(":from", s(from.as_str()))
             .expression_attribute_values(":to", s(to.as_str()))
+            .expression_attribute_values(":toShard", s(table::status_key(to, table::shard_of(id))))
             .expression_attribute_values(":at", s(timestamp::format(&request.at)))
             .return_values(ReturnValue::AllNew);
         update = match &request.reason {
             Some(r) => update
-                .update_expression("SET #status = :to, #updatedAt = :at, #reason = :reason")
+                .update_expression(
+                    "SET #status = :to, #shard = :toShard, #updatedAt = :at, #reason = :reason",
+                )
                 .expression_attribute_values(":reason", s(r)),
-            None => update.update_expression("SET #status = :to, #updatedAt = :at REMOVE #reason"),
+            None => update.update_expression(
+                "SET #status = :to, #shard = :toShard, #updatedAt = :at REMOVE #reason",
+            ),
         };
         let span = self.span(OP);
         let call = update.customize().interceptor(Attempts::new(&span)).send();
@@ -541,14 +696,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn listings_pick_the_index_for_the_query() {
-        let by_status = IndexQuery::listing(Some(OrderStatus::Confirmed));
-        assert_eq!(by_status.name, table::STATUS_INDEX);
-        assert_eq!(by_status.hash_attribute, table::STATUS_ATTRIBUTE);
-        assert_eq!(by_status.hash_value, "CONFIRMED");
-        let all = IndexQuery::listing(None);
-        assert_eq!(all.name, table::LIST_INDEX);
-        assert_eq!(all.hash_value, table::LIST_VALUE);
+    fn the_sweep_reads_the_sparse_index_before_its_cutoff() {
         let sweep =
             IndexQuery::unpublished(&DateTime::from_timestamp_millis(5).unwrap_or_default());
         assert_eq!(sweep.name, table::UNPUBLISHED_INDEX);

@@ -61,7 +61,15 @@ async fn the_item_follows_the_table_design() {
     let item = raw_item(&client, &name, pk.clone()).await;
     let s = |v: &str| AttributeValue::S(v.to_owned());
     assert_eq!(item[table::STATUS_ATTRIBUTE], s("PENDING"));
-    assert_eq!(item[table::LIST_ATTRIBUTE], s(table::LIST_VALUE));
+    let shard = table::shard_of(order.id);
+    assert_eq!(
+        item[table::STATUS_SHARD_ATTRIBUTE],
+        s(&format!("PENDING#{shard:02}"))
+    );
+    assert_eq!(
+        item[table::LIST_SHARD_ATTRIBUTE],
+        s(&format!("ORDERS#{shard:02}"))
+    );
     assert_eq!(item[table::UNPUBLISHED_ATTRIBUTE], s("1"));
     assert_eq!(
         item[table::SORT_ATTRIBUTE],
@@ -82,10 +90,28 @@ async fn the_item_follows_the_table_design() {
     );
 
     store.mark_published(order.id).await.unwrap();
-    let item = raw_item(&client, &name, pk).await;
+    let item = raw_item(&client, &name, pk.clone()).await;
     assert!(
         !item.contains_key(table::UNPUBLISHED_ATTRIBUTE),
         "published orders leave the sparse index: {item:?}"
+    );
+
+    // A status change moves the order to its new status's key, on the same shard.
+    let moved = store
+        .transition(&orders::ports::TransitionRequest {
+            id: order.id,
+            from: orders::domain::OrderStatus::Pending,
+            to: orders::domain::OrderStatus::Confirmed,
+            reason: None,
+            at: conformance::at(43),
+        })
+        .await
+        .unwrap();
+    assert!(matches!(moved, orders::ports::Transition::Applied(_)));
+    let item = raw_item(&client, &name, pk).await;
+    assert_eq!(
+        item[table::STATUS_SHARD_ATTRIBUTE],
+        s(&format!("CONFIRMED#{shard:02}"))
     );
 }
 
@@ -189,34 +215,46 @@ async fn the_table_matches_the_table_design() {
         .global_secondary_indexes()
         .iter()
         .map(|i| {
-            assert_eq!(
-                i.projection().and_then(|p| p.projection_type()),
-                Some(&ProjectionType::All)
-            );
             (
                 i.index_name().unwrap_or_default().to_owned(),
                 keys(i.key_schema()),
+                i.projection().and_then(|p| p.projection_type()).cloned(),
             )
         })
         .collect();
-    indexes.sort();
+    indexes.sort_by(|a, b| a.0.cmp(&b.0));
+    // The listing indexes are keys-only (pages are read back by key); the sweeper's sparse
+    // index carries whole orders.
     let mut want: Vec<_> = [
-        (table::STATUS_INDEX, table::STATUS_ATTRIBUTE),
-        (table::LIST_INDEX, table::LIST_ATTRIBUTE),
-        (table::UNPUBLISHED_INDEX, table::UNPUBLISHED_ATTRIBUTE),
+        (
+            table::STATUS_INDEX,
+            table::STATUS_SHARD_ATTRIBUTE,
+            ProjectionType::KeysOnly,
+        ),
+        (
+            table::LIST_INDEX,
+            table::LIST_SHARD_ATTRIBUTE,
+            ProjectionType::KeysOnly,
+        ),
+        (
+            table::UNPUBLISHED_INDEX,
+            table::UNPUBLISHED_ATTRIBUTE,
+            ProjectionType::All,
+        ),
     ]
     .into_iter()
-    .map(|(index, partition)| {
+    .map(|(index, partition, projection)| {
         (
             index.to_owned(),
             vec![
                 (partition.to_owned(), KeyType::Hash),
                 (table::SORT_ATTRIBUTE.to_owned(), KeyType::Range),
             ],
+            Some(projection),
         )
     })
     .collect();
-    want.sort();
+    want.sort_by(|a, b| a.0.cmp(&b.0));
     assert_eq!(indexes, want);
 
     let ttl = client

@@ -28,7 +28,12 @@ const PRICE_MAX = 1_000_000;
 // The table design of settings::table, so the Rust readers and the status index see these
 // orders like their own.
 const ORDER_PREFIX = 'ORDER#';
-const LIST_VALUE = 'ORDERS';
+const LIST_SHARD_PREFIX = 'ORDERS';
+const SHARDS = 32;
+
+// settings::table::shard_of: the id as a 128-bit number modulo SHARDS, which (32 dividing
+// 256) is its last byte modulo SHARDS. Keys are zero-padded to two digits.
+const shardOf = (id) => String(parseInt(id.slice(-2), 16) % SHARDS).padStart(2, '0');
 
 let coldStart = true;
 
@@ -77,7 +82,8 @@ export const handler = async (event, context) => {
           pk: ORDER_PREFIX + id,
           ...order,
           createdAtId: `${now}#${id}`,
-          listPk: LIST_VALUE,
+          statusShard: `${order.status}#${shardOf(id)}`,
+          listShard: `${LIST_SHARD_PREFIX}#${shardOf(id)}`,
         },
         ConditionExpression: 'attribute_not_exists(pk)',
       }),
