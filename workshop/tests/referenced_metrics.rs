@@ -87,6 +87,15 @@ async fn every_metric_a_dashboard_or_alarm_reads_is_emitted() {
     }
     assert_eq!(c.get("/orders?limit=2").await.status, 200);
     assert_eq!(c.get("/health").await.status, 200);
+    // With an Idempotency-Key the create is a transaction (TransactWriteItems), without one a
+    // plain put: both operations have their series.
+    let keyed = c
+        .post_raw(
+            order(1, "2.00").to_string(),
+            &[("Idempotency-Key", "referenced-metrics")],
+        )
+        .await;
+    assert_eq!(keyed.status, 201, "{}", keyed.text);
 
     // A duplicate delivery, a message that keeps failing (to the DLQ), and an order whose
     // message was never sent (the sweeper publishes it).

@@ -179,7 +179,14 @@ pub mod dynamodb {
 
     /// The DynamoDB operations the order store calls (functions/store-aws), which are the
     /// `Operation` values DynamoDB publishes for this table and the local stack records.
-    pub const OPERATIONS: &[&str] = &["GetItem", "Query", "UpdateItem", "TransactWriteItems"];
+    pub const OPERATIONS: &[&str] = &[
+        "PutItem",
+        "GetItem",
+        "Query",
+        "BatchGetItem",
+        "UpdateItem",
+        "TransactWriteItems",
+    ];
 
     pub const LATENCY: AwsMetric = metric(
         NAMESPACE,

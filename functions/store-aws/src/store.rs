@@ -8,6 +8,7 @@ use crate::trace::{Attempts, none, traced};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata};
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::error::TransactionCanceledException;
@@ -111,12 +112,54 @@ impl DynamoDbOrderStore {
             .transpose()
     }
 
-    /// One attempt at the create transaction: `Ok(Some(..))` is the answer, `Ok(None)` means
-    /// the idempotency record changed under us and the caller should try again.
+    /// A create without an `Idempotency-Key`: one conditional `PutItem`, 1 write unit where a
+    /// one-item transaction costs 2, and the same guarantee (the order is written once, or
+    /// the call fails).
+    async fn put_order(
+        &self,
+        order: &Order,
+        created_in: Option<&str>,
+    ) -> Result<CreateOutcome, DependencyError> {
+        const OP: &str = "PutItem";
+        let mut item = order_item(order);
+        if let Some(traceparent) = created_in {
+            item.insert(attr::CREATED_IN.to_owned(), s(traceparent));
+        }
+        let span = self.span(OP);
+        let call = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(#pk)")
+            .expression_attribute_names("#pk", table::PARTITION_KEY)
+            .customize()
+            .interceptor(Attempts::new(&span))
+            .send();
+        match traced(span, none, call).await {
+            Ok(_) => Ok(CreateOutcome::Created(order.clone())),
+            Err(e)
+                if matches!(
+                    e.as_service_error(),
+                    Some(PutItemError::ConditionalCheckFailedException(_))
+                ) =>
+            {
+                Err(DependencyError::failed(
+                    OP,
+                    format!("order {} already exists", order.id),
+                ))
+            }
+            Err(e) => Err(sdk_error(OP, e)),
+        }
+    }
+
+    /// One attempt at the create transaction (the order and its idempotency record):
+    /// `Ok(Some(..))` is the answer, `Ok(None)` means the idempotency record changed under us
+    /// and the caller should try again.
     async fn try_create(
         &self,
         order: &Order,
-        key: Option<&IdempotencyKey>,
+        key: &IdempotencyKey,
         created_in: Option<&str>,
     ) -> Result<Option<CreateOutcome>, DependencyError> {
         const OP: &str = "TransactWriteItems";
@@ -125,7 +168,19 @@ impl DynamoDbOrderStore {
         if let Some(traceparent) = created_in {
             item.insert(attr::CREATED_IN.to_owned(), s(traceparent));
         }
-        let mut writes = vec![
+        // The store has no clock: the order carries the request's time, and that is the "now"
+        // against which an old record's expiry is judged (see the port's doc).
+        let now = epoch_secs_floor(&order.created_at);
+        let record = HashMap::from([
+            (table::PARTITION_KEY.to_owned(), s(idempotency_pk(&key.key))),
+            (attr::REQUEST_HASH.to_owned(), s(&key.request_hash)),
+            (attr::ORDER_ID.to_owned(), s(order.id.to_string())),
+            (
+                table::TTL_ATTRIBUTE.to_owned(),
+                n(epoch_secs_ceil(&key.expires_at)),
+            ),
+        ]);
+        let writes = vec![
             TransactWriteItem::builder()
                 .put(
                     Put::builder()
@@ -137,38 +192,22 @@ impl DynamoDbOrderStore {
                         .map_err(build)?,
                 )
                 .build(),
+            TransactWriteItem::builder()
+                .put(
+                    Put::builder()
+                        .table_name(&self.table)
+                        .set_item(Some(record))
+                        // TTL deletes lazily (within days), so an expired record may still be
+                        // there: it counts as absent and is overwritten.
+                        .condition_expression("attribute_not_exists(#pk) OR #exp <= :now")
+                        .expression_attribute_names("#pk", table::PARTITION_KEY)
+                        .expression_attribute_names("#exp", table::TTL_ATTRIBUTE)
+                        .expression_attribute_values(":now", n(now))
+                        .build()
+                        .map_err(build)?,
+                )
+                .build(),
         ];
-        if let Some(k) = key {
-            // The store has no clock: the order carries the request's time, and that is the
-            // "now" against which an old record's expiry is judged (see the port's doc).
-            let now = epoch_secs_floor(&order.created_at);
-            let record = HashMap::from([
-                (table::PARTITION_KEY.to_owned(), s(idempotency_pk(&k.key))),
-                (attr::REQUEST_HASH.to_owned(), s(&k.request_hash)),
-                (attr::ORDER_ID.to_owned(), s(order.id.to_string())),
-                (
-                    table::TTL_ATTRIBUTE.to_owned(),
-                    n(epoch_secs_ceil(&k.expires_at)),
-                ),
-            ]);
-            writes.push(
-                TransactWriteItem::builder()
-                    .put(
-                        Put::builder()
-                            .table_name(&self.table)
-                            .set_item(Some(record))
-                            // TTL deletes lazily (within days), so an expired record may still
-                            // be there: it counts as absent and is overwritten.
-                            .condition_expression("attribute_not_exists(#pk) OR #exp <= :now")
-                            .expression_attribute_names("#pk", table::PARTITION_KEY)
-                            .expression_attribute_names("#exp", table::TTL_ATTRIBUTE)
-                            .expression_attribute_values(":now", n(now))
-                            .build()
-                            .map_err(build)?,
-                    )
-                    .build(),
-            );
-        }
 
         let span = self.span(OP);
         let call = self
@@ -178,10 +217,9 @@ impl DynamoDbOrderStore {
             .customize()
             .interceptor(Attempts::new(&span))
             .send();
-        let has_key = key.is_some();
         let handled = |e: &TransactWriteItemsError| {
             matches!(
-                cancelled(e, has_key),
+                cancelled(e),
                 Some(Cancelled::KeyInUse | Cancelled::Conflict)
             )
         };
@@ -189,11 +227,8 @@ impl DynamoDbOrderStore {
             Ok(_) => return Ok(Some(CreateOutcome::Created(order.clone()))),
             Err(e) => e,
         };
-        match err.as_service_error().and_then(|e| cancelled(e, has_key)) {
-            Some(Cancelled::KeyInUse) => match key {
-                Some(k) => self.resolve_existing_key(order, k).await,
-                None => Err(sdk_error(OP, err)),
-            },
+        match err.as_service_error().and_then(cancelled) {
+            Some(Cancelled::KeyInUse) => self.resolve_existing_key(order, key).await,
             Some(Cancelled::OrderExists) => Err(DependencyError::failed(
                 OP,
                 format!("order {} already exists", order.id),
@@ -433,21 +468,21 @@ enum Cancelled {
     Conflict,
 }
 
-fn cancelled(err: &TransactWriteItemsError, has_key: bool) -> Option<Cancelled> {
+fn cancelled(err: &TransactWriteItemsError) -> Option<Cancelled> {
     let TransactWriteItemsError::TransactionCanceledException(cancel) = err else {
         return None;
     };
-    cancel_reason(cancel, has_key)
+    cancel_reason(cancel)
 }
 
-fn cancel_reason(cancel: &TransactionCanceledException, has_key: bool) -> Option<Cancelled> {
+fn cancel_reason(cancel: &TransactionCanceledException) -> Option<Cancelled> {
     let codes: Vec<Option<&str>> = cancel
         .cancellation_reasons()
         .iter()
         .map(|r| r.code())
         .collect();
     let is = |i: usize, code: &str| codes.get(i).copied().flatten() == Some(code);
-    if has_key && is(1, "ConditionalCheckFailed") {
+    if is(1, "ConditionalCheckFailed") {
         Some(Cancelled::KeyInUse)
     } else if is(0, "ConditionalCheckFailed") {
         Some(Cancelled::OrderExists)
@@ -509,8 +544,11 @@ impl OrderStore for DynamoDbOrderStore {
     ) -> Result<CreateOutcome, DependencyError> {
         // The request's span: the link a republish makes points at it.
         let created_in = Carrier::of(&Span::current()).traceparent;
+        let Some(key) = idempotency else {
+            return self.put_order(order, created_in.as_deref()).await;
+        };
         for _ in 0..CREATE_ATTEMPTS {
-            let attempt = self.try_create(order, idempotency, created_in.as_deref());
+            let attempt = self.try_create(order, key, created_in.as_deref());
             if let Some(outcome) = attempt.await? {
                 return Ok(outcome);
             }
