@@ -696,34 +696,31 @@ fn table_matches_settings() {
         .iter()
         .map(|i| (i["IndexName"].as_str().expect("IndexName"), i))
         .collect();
-    // The listing indexes are keys-only (a page is read back by key), the sweeper's sparse
-    // index carries whole orders.
-    let expected = [
-        (
-            table::STATUS_INDEX,
-            table::STATUS_SHARD_ATTRIBUTE,
-            "KEYS_ONLY",
-        ),
-        (table::LIST_INDEX, table::LIST_SHARD_ATTRIBUTE, "KEYS_ONLY"),
-        (
-            table::UNPUBLISHED_INDEX,
-            table::UNPUBLISHED_ATTRIBUTE,
-            "ALL",
-        ),
-    ];
+    // The indexes of the design, with their projections (CloudFormation's names for them).
+    let expected: Vec<(&str, &str, &str, &str)> = table::INDEXES
+        .iter()
+        .map(|i| {
+            let projection = match i.projection {
+                orders::capacity::Projection::All => "ALL",
+                orders::capacity::Projection::KeysOnly => "KEYS_ONLY",
+                orders::capacity::Projection::Include(_) => "INCLUDE",
+            };
+            (i.name, i.hash, i.range, projection)
+        })
+        .collect();
     assert_eq!(
         indexes.keys().copied().collect::<BTreeSet<_>>(),
         expected
             .iter()
-            .map(|(name, _, _)| *name)
+            .map(|(name, ..)| *name)
             .collect::<BTreeSet<_>>(),
         "{id} index names"
     );
-    for (name, hash, projection) in expected {
+    for (name, hash, range, projection) in expected {
         let index = indexes[name];
         assert_eq!(
             key_schema(&index["KeySchema"]),
-            hash_range(hash, table::SORT_ATTRIBUTE),
+            hash_range(hash, range),
             "{id} index {name} keys"
         );
         assert_eq!(
@@ -756,6 +753,13 @@ fn table_matches_settings() {
     .map(|k| (k, "S"))
     .collect();
     assert_eq!(declared, keys, "{id} AttributeDefinitions");
+
+    // The stream the write-unit count (and the outbox) reads: every write's before and after.
+    assert_eq!(
+        p["StreamSpecification"]["StreamViewType"].as_str(),
+        Some("NEW_AND_OLD_IMAGES"),
+        "{id} stream"
+    );
 
     assert_eq!(
         p["TimeToLiveSpecification"]["AttributeName"].as_str(),

@@ -266,6 +266,35 @@ impl KeyLoad {
     }
 }
 
+impl KeyLoad {
+    /// Like [`KeyLoad::hottest`], for keys spread evenly over a family of keys: `spread` names
+    /// a key's family and how many keys share its load (`PENDING#07` → `("PENDING#*", 32)`
+    /// when the shard comes from a random id), or `None` for a key only one order ever writes
+    /// (the order's own item). A sample of a few orders says little about one shard key, but
+    /// exactly what an order writes to its family; the rate of each key follows from it.
+    pub fn hottest_spread(
+        &self,
+        orders_per_second: f64,
+        spread: impl Fn(Option<&str>, &str) -> Option<(String, u32)>,
+    ) -> Option<(Option<&'static str>, String, f64)> {
+        let mut families: BTreeMap<(Option<&'static str>, String), (u64, u32)> = BTreeMap::new();
+        for ((index, key), units) in &self.per_key {
+            if let Some((family, keys)) = spread(*index, key) {
+                let entry = families.entry((*index, family)).or_insert((0, keys.max(1)));
+                entry.0 += units;
+            }
+        }
+        let orders = self.orders.max(1) as f64;
+        families
+            .into_iter()
+            .map(|((index, family), (units, keys))| {
+                let rate = units as f64 / orders * orders_per_second / f64::from(keys);
+                (index, family, rate)
+            })
+            .max_by(|a, b| a.2.total_cmp(&b.2))
+    }
+}
+
 /// On-demand prices in us-east-1 (since November 2024), US dollars per million request units.
 pub const WRITE_PRICE_PER_MILLION: f64 = 0.625;
 pub const READ_PRICE_PER_MILLION: f64 = 0.125;
@@ -533,30 +562,7 @@ mod tests {
     fn the_table_as_built_costs_9_units_an_order_and_the_marker_key_is_hottest() {
         use crate::domain::OrderStatus::{Confirmed, Pending};
         use crate::settings::table as t;
-        const INDEXES: [Index; 3] = [
-            Index {
-                name: t::STATUS_INDEX,
-                hash: t::STATUS_SHARD_ATTRIBUTE,
-                range: t::SORT_ATTRIBUTE,
-                projection: Projection::KeysOnly,
-            },
-            Index {
-                name: t::LIST_INDEX,
-                hash: t::LIST_SHARD_ATTRIBUTE,
-                range: t::SORT_ATTRIBUTE,
-                projection: Projection::KeysOnly,
-            },
-            Index {
-                name: t::UNPUBLISHED_INDEX,
-                hash: t::UNPUBLISHED_ATTRIBUTE,
-                range: t::SORT_ATTRIBUTE,
-                projection: Projection::All,
-            },
-        ];
-        let built = Table {
-            hash: t::PARTITION_KEY,
-            indexes: &INDEXES,
-        };
+        let built = t::DESIGN;
         let mut load = KeyLoad::default();
         for n in 0..(t::SHARDS * 10) {
             let shard = n % t::SHARDS;
@@ -663,6 +669,41 @@ mod tests {
         assert!((rate - 625.0).abs() < 1e-6, "{rate}");
         let dollars = cost_per_million_orders(load.units_per_order(), 0.0);
         assert!(dollars <= 0.6 * 8.13, "{dollars}");
+    }
+
+    #[test]
+    fn a_family_of_shard_keys_shares_its_load_and_an_own_key_takes_none() {
+        let mut load = KeyLoad::default();
+        // Four orders: two on shard 0, one each on 1 and 2 (a small, uneven sample).
+        for (n, shard) in [0, 0, 1, 2].into_iter().enumerate() {
+            load.add_order([
+                Landing {
+                    index: None,
+                    key: format!("ORDER#{n}"),
+                    units: 3,
+                },
+                Landing {
+                    index: Some("byStatusShard"),
+                    key: format!("PENDING#{shard:02}"),
+                    units: 2,
+                },
+            ]);
+        }
+        let spread = |index: Option<&str>, key: &str| {
+            index?;
+            let (family, _) = key.rsplit_once('#')?;
+            Some((format!("{family}#*"), 32))
+        };
+        let (index, family, rate) = load.hottest_spread(10_000.0, spread).unwrap_or_default();
+        assert_eq!(
+            (index, family.as_str()),
+            (Some("byStatusShard"), "PENDING#*")
+        );
+        // 2 units an order over 32 keys, whatever the sample's own spread.
+        assert!((rate - 625.0).abs() < 1e-9, "{rate}");
+        // Read key by key, the sample's two orders on shard 0 make it look 16 times as hot.
+        let (_, key, naive) = load.hottest(10_000.0).unwrap_or_default();
+        assert_eq!((key.as_str(), naive), ("PENDING#00", 10_000.0));
     }
 
     #[test]

@@ -233,6 +233,7 @@ pub mod local {
 /// listing indexes are keys-only: a page is read back from the table by key, and a status
 /// change writes only the index whose key it moves. `docs/table-design.md` has the figures.
 pub mod table {
+    use crate::capacity::{Index, Projection, Table};
     use crate::domain::OrderStatus;
     use uuid::Uuid;
 
@@ -249,6 +250,38 @@ pub mod table {
     pub const STATUS_INDEX: &str = "byStatusShard";
     pub const LIST_INDEX: &str = "byCreatedAtShard";
     pub const UNPUBLISHED_INDEX: &str = "unpublished";
+
+    /// The global secondary indexes, all sorted by `createdAtId`. The listing indexes are
+    /// keys-only (a page is read back by key, and a status change writes only the index whose
+    /// key it moves); the sweeper's sparse index carries whole orders, as it holds only the
+    /// few whose message is not sent yet. `provision` creates them, `template.yaml` declares
+    /// them (a test holds it to this), the capacity model prices them.
+    pub const INDEXES: [Index; 3] = [
+        Index {
+            name: STATUS_INDEX,
+            hash: STATUS_SHARD_ATTRIBUTE,
+            range: SORT_ATTRIBUTE,
+            projection: Projection::KeysOnly,
+        },
+        Index {
+            name: LIST_INDEX,
+            hash: LIST_SHARD_ATTRIBUTE,
+            range: SORT_ATTRIBUTE,
+            projection: Projection::KeysOnly,
+        },
+        Index {
+            name: UNPUBLISHED_INDEX,
+            hash: UNPUBLISHED_ATTRIBUTE,
+            range: SORT_ATTRIBUTE,
+            projection: Projection::All,
+        },
+    ];
+
+    /// The table and its indexes, as the capacity model sees them.
+    pub const DESIGN: Table = Table {
+        hash: PARTITION_KEY,
+        indexes: &INDEXES,
+    };
 
     /// Partitions each listing key is spread over. At 10,000 orders/s a `PENDING#<shard>` key
     /// takes 2 writes an order (entry and exit) over 32 shards: 625 units/s, under the 1,000
@@ -272,6 +305,21 @@ pub mod table {
         format!("{LIST_SHARD_PREFIX}#{shard:02}")
     }
 
+    /// How the write load of a key of this design spreads (for
+    /// [`crate::capacity::KeyLoad::hottest_spread`]): a listing index key's family (its
+    /// value with the shard replaced by `*`) and the [`SHARDS`] keys that share it evenly,
+    /// any other index key alone, and `None` for a table key, which only its own order writes.
+    pub fn key_family(index: Option<&str>, key: &str) -> Option<(String, u32)> {
+        let index = index?;
+        let sharded = [STATUS_INDEX, LIST_INDEX].contains(&index);
+        match key.rsplit_once('#') {
+            Some((family, shard)) if sharded && shard.parse::<u32>().is_ok_and(|s| s < SHARDS) => {
+                Some((format!("{family}#*"), SHARDS))
+            }
+            _ => Some((key.to_owned(), 1)),
+        }
+    }
+
     #[cfg(test)]
     mod tests {
         use super::*;
@@ -291,6 +339,15 @@ pub mod table {
             assert_eq!(shard_of(id), 10);
             assert_eq!(status_key(OrderStatus::Pending, shard_of(id)), "PENDING#10");
             assert_eq!(list_key(3), "ORDERS#03");
+            assert_eq!(
+                key_family(Some(STATUS_INDEX), "PENDING#10"),
+                Some(("PENDING#*".into(), SHARDS))
+            );
+            assert_eq!(
+                key_family(Some(UNPUBLISHED_INDEX), "1"),
+                Some(("1".into(), 1))
+            );
+            assert_eq!(key_family(None, "ORDER#x"), None);
         }
     }
 }

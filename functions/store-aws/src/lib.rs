@@ -17,6 +17,7 @@ mod item;
 pub mod provision;
 mod queue;
 mod store;
+pub mod stream;
 mod trace;
 
 pub use consumer::SqsConsumer;

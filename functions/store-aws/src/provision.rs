@@ -7,9 +7,11 @@ use aws_sdk_dynamodb::error::DisplayErrorContext;
 use aws_sdk_dynamodb::operation::create_table::CreateTableError;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
-    ProjectionType, ScalarAttributeType, TimeToLiveSpecification, TimeToLiveStatus,
+    ProjectionType, ScalarAttributeType, StreamSpecification, StreamViewType,
+    TimeToLiveSpecification, TimeToLiveStatus,
 };
 use aws_sdk_sqs::types::QueueAttributeName;
+use orders::capacity as table_design;
 use orders::settings::{QUEUE, table};
 use std::collections::HashMap;
 use std::time::Duration;
@@ -46,27 +48,21 @@ pub enum Provisioned {
     AlreadyExisted,
 }
 
-/// The indexes of the table: (name, partition key attribute, projection). All sort by
-/// `createdAtId`. The listing indexes are keys-only (a page is read back by key, and a
-/// status change writes only the index whose key it moves); the sweeper's sparse index
-/// projects everything, as it holds only the few orders whose message is not yet sent.
-pub const INDEXES: [(&str, &str, ProjectionType); 3] = [
-    (
-        table::STATUS_INDEX,
-        table::STATUS_SHARD_ATTRIBUTE,
-        ProjectionType::KeysOnly,
-    ),
-    (
-        table::LIST_INDEX,
-        table::LIST_SHARD_ATTRIBUTE,
-        ProjectionType::KeysOnly,
-    ),
-    (
-        table::UNPUBLISHED_INDEX,
-        table::UNPUBLISHED_ATTRIBUTE,
-        ProjectionType::All,
-    ),
-];
+/// The SDK's projection for one of the design's.
+fn projection(p: table_design::Projection) -> Projection {
+    match p {
+        table_design::Projection::All => Projection::builder()
+            .projection_type(ProjectionType::All)
+            .build(),
+        table_design::Projection::KeysOnly => Projection::builder()
+            .projection_type(ProjectionType::KeysOnly)
+            .build(),
+        table_design::Projection::Include(attributes) => Projection::builder()
+            .projection_type(ProjectionType::Include)
+            .set_non_key_attributes(Some(attributes.iter().map(|a| (*a).to_owned()).collect()))
+            .build(),
+    }
+}
 
 fn key(name: &str, key_type: KeyType) -> Result<KeySchemaElement, ProvisionError> {
     KeySchemaElement::builder()
@@ -84,8 +80,9 @@ fn string_attribute(name: &str) -> Result<AttributeDefinition, ProvisionError> {
         .map_err(|e| failed("CreateTable", e))
 }
 
-/// Creates the orders table (on-demand, `pk` only, the three indexes of
-/// `settings::table`), waits until it is active, and turns on TTL for idempotency records.
+/// Creates the orders table (on-demand, `pk` only, the indexes of `settings::table`, a
+/// stream of old and new images as `template.yaml` has), waits until it is active, and turns
+/// on TTL for idempotency records.
 /// An existing table of that name is left as it is (TTL is still ensured).
 pub async fn create_table(
     client: &aws_sdk_dynamodb::Client,
@@ -96,14 +93,14 @@ pub async fn create_table(
         string_attribute(table::SORT_ATTRIBUTE)?,
     ];
     let mut indexes = Vec::new();
-    for (name, partition, projection) in INDEXES {
-        attributes.push(string_attribute(partition)?);
+    for index in table::INDEXES {
+        attributes.push(string_attribute(index.hash)?);
         indexes.push(
             GlobalSecondaryIndex::builder()
-                .index_name(name)
-                .key_schema(key(partition, KeyType::Hash)?)
-                .key_schema(key(table::SORT_ATTRIBUTE, KeyType::Range)?)
-                .projection(Projection::builder().projection_type(projection).build())
+                .index_name(index.name)
+                .key_schema(key(index.hash, KeyType::Hash)?)
+                .key_schema(key(index.range, KeyType::Range)?)
+                .projection(projection(index.projection))
                 .build()
                 .map_err(|e| failed("CreateTable", e))?,
         );
@@ -115,6 +112,13 @@ pub async fn create_table(
         .key_schema(key(table::PARTITION_KEY, KeyType::Hash)?)
         .set_attribute_definitions(Some(attributes))
         .set_global_secondary_indexes(Some(indexes))
+        .stream_specification(
+            StreamSpecification::builder()
+                .stream_enabled(true)
+                .stream_view_type(StreamViewType::NewAndOldImages)
+                .build()
+                .map_err(|e| failed("CreateTable", e))?,
+        )
         .send()
         .await;
     let outcome = match created {

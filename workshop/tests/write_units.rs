@@ -1,0 +1,142 @@
+//! What an order costs DynamoDB in writes, counted rather than estimated: `workshop up
+//! --backend aws` on moto server, orders through the API until they are final, then every
+//! write the table's stream recorded (its item before and after) run through DynamoDB's index
+//! rules (`orders::capacity`): the write units each order lands on the table and on each
+//! index key, and the write rate of the hottest key at 10,000 orders/s.
+//!
+//! The stream cannot tell a transactional write (billed twice) from a plain one, so the orders
+//! here carry no `Idempotency-Key`: every create is a plain conditional put.
+#![cfg(feature = "aws")]
+
+mod common;
+
+use common::{Moto, order};
+use orders::capacity::{KeyLoad, Landing, Value, Write};
+use orders::settings::table;
+use std::collections::BTreeMap;
+
+/// Enough orders that every status and every processing path of a confirmed order is seen
+/// several times; the per-key rates come from the shard function's even spread, not from how
+/// these few ids happen to fall.
+const ORDERS: usize = 48;
+
+const ORDERS_PER_SECOND: f64 = 10_000.0;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_stream_counts_9_write_units_an_order_with_the_marker_key_the_hottest() {
+    // Figures as built; issue 17's design (the outbox, no marker) takes them to 6 units and
+    // no key above 1,000 units/s.
+    let moto = Moto::start();
+    let dir = tempfile::tempdir().unwrap();
+    let stack = moto.up(dir.path());
+    let c = stack.client();
+
+    let mut ids = Vec::new();
+    for n in 0..ORDERS {
+        let r = c.create(&order(1 + n % 3, "1.00")).await;
+        assert_eq!(r.status, 201, "{}", r.text);
+        ids.push(r.body["id"].as_str().unwrap().to_owned());
+    }
+    for id in &ids {
+        assert_eq!(c.wait_final(id).await["status"], "CONFIRMED");
+    }
+
+    let config = moto.sdk_config().await;
+    let dynamodb = aws_sdk_dynamodb::Client::new(&config);
+    let streams = orders_aws::stream::StreamsClient::new(&config);
+    let table_name = workshop::stack::backend::EMULATOR_TABLE;
+    let changes = orders_aws::stream::changes(&dynamodb, &streams, table_name)
+        .await
+        .unwrap();
+
+    // Each order's writes, from its own item's changes.
+    let mut per_order: BTreeMap<String, Vec<Landing>> = BTreeMap::new();
+    for change in &changes {
+        let item = change.after.as_ref().or(change.before.as_ref()).unwrap();
+        let Some(Value::S(pk)) = item.get(table::PARTITION_KEY) else {
+            panic!(
+                "a change without a string {}: {item:?}",
+                table::PARTITION_KEY
+            );
+        };
+        let landings = table::DESIGN.write(Write {
+            before: change.before.as_ref(),
+            after: change.after.as_ref(),
+            transactional: false,
+        });
+        per_order.entry(pk.clone()).or_default().extend(landings);
+    }
+    assert_eq!(
+        per_order.keys().cloned().collect::<Vec<_>>(),
+        {
+            let mut keys: Vec<String> = ids
+                .iter()
+                .map(|id| format!("{}{id}", table::ORDER_PREFIX))
+                .collect();
+            keys.sort();
+            keys
+        },
+        "the stream holds the writes of these orders and nothing else"
+    );
+
+    // Per order: the put (table 1, a status key 1, a list key 1, the marker 1), the marker's
+    // clear (table 1, the marker's exit 1), PENDING -> CONFIRMED (table 1, the status key's
+    // delete and put 2). The list index, keys-only, is not touched after the put. When the
+    // processor confirms an order before create-order has cleared its marker (the message can
+    // outrun the clear), the status change also rewrites the marker's entry, which projects
+    // every attribute: one unit more on that order.
+    let mut load = KeyLoad::default();
+    let mut raced = 0;
+    for landings in per_order.values() {
+        let units = |index: Option<&str>| -> u32 {
+            landings
+                .iter()
+                .filter(|l| l.index == index)
+                .map(|l| l.units)
+                .sum()
+        };
+        let marker = units(Some(table::UNPUBLISHED_INDEX));
+        assert!(marker == 2 || marker == 3, "{landings:#?}");
+        raced += u32::from(marker == 3);
+        assert_eq!(
+            (
+                units(None),
+                units(Some(table::STATUS_INDEX)),
+                units(Some(table::LIST_INDEX)),
+            ),
+            (3, 3, 1),
+            "{landings:#?}"
+        );
+        load.add_order(landings.clone());
+    }
+    let orders = ORDERS as f64;
+    let raced = f64::from(raced);
+    let close = |a: f64, b: f64| (a - b).abs() < 1e-9;
+    assert!(close(load.units_per_order(), 9.0 + raced / orders));
+
+    let (index, family, rate) = load
+        .hottest_spread(ORDERS_PER_SECOND, table::key_family)
+        .unwrap();
+    // The one key of the sparse marker index takes each order's entry and exit: 20,000 units/s
+    // at 10,000 orders/s, far above the 1,000 a key can take. The outbox removes it.
+    assert_eq!(
+        (index, family.as_str()),
+        (Some(table::UNPUBLISHED_INDEX), "1")
+    );
+    assert!(
+        close(rate, (2.0 + raced / orders) * ORDERS_PER_SECOND),
+        "{rate}"
+    );
+    // The sharded listing keys: PENDING#<shard> takes 2 units an order over 32 keys.
+    let listing = |key: &str| -> f64 {
+        let (_, _, rate) = load
+            .hottest_spread(ORDERS_PER_SECOND, |i, k| {
+                table::key_family(i, k).filter(|(f, _)| f == key)
+            })
+            .unwrap();
+        rate
+    };
+    assert!(close(listing("PENDING#*"), 625.0));
+    assert!(close(listing("CONFIRMED#*"), 312.5));
+    assert!(close(listing("ORDERS#*"), 312.5));
+}
