@@ -8,11 +8,13 @@ use alarm_engine::Alarm;
 use alarms::catalog::{self, Target, aws_metric, business_metric, threshold};
 use orders::settings::{Function, QUEUE};
 use serde_json::{Value, json};
-use telemetry::catalogue::{Fault, Metric, Operation, ProcessedStatus};
+use telemetry::catalogue::{DimensionValue, Fault, Metric, Operation, ProcessedStatus};
 
 use crate::aws_metrics::{self, AwsMetric};
 use crate::layout::{self, Grid};
-use crate::widgets::{Chart, View, alarm_properties, breakdown, hidden, label, log_properties};
+use crate::widgets::{
+    Chart, View, alarm_properties, breakdown, fill_sum, hidden, label, log_properties,
+};
 
 const ALL_LOG_FIELDS: &str =
     "fields @timestamp, function_name, level, message, correlation_id, order_id, trace_id";
@@ -339,6 +341,65 @@ fn dynamodb(g: &mut Grid) {
         Operation::ALL,
     );
     g.chart(6, 6, dependency);
+    capacity(g);
+}
+
+/// What each store operation costs, as DynamoDB reports it on every call
+/// (ReturnConsumedCapacity), and the write units per order that the capacity model predicts
+/// (`functions/orders/src/capacity.rs`). The SQLite store consumes no capacity: locally the
+/// places hold a note.
+fn capacity(g: &mut Grid) {
+    let target = g.target();
+    let writes = [
+        Operation::PutOrder,
+        Operation::UpdateOrder,
+        Operation::MarkPublished,
+    ];
+    let reads = [
+        Operation::GetOrder,
+        Operation::QueryOrders,
+        Operation::QueryUnpublished,
+        Operation::PutOrder,
+        Operation::UpdateOrder,
+        Operation::HealthCheck,
+    ];
+    let local = "DynamoDB reports the capacity each call consumed: on AWS (or `workshop up --backend aws`, in `workshop metrics`) these graphs show it per operation. The SQLite store has none.";
+    let write_units = Chart::new("Write units consumed, by operation", "Sum")
+        .stacked()
+        .per_value(target, Metric::ConsumedWriteUnits, &writes);
+    g.aws_only("metric", 8, 6, write_units.properties(target), local);
+    let read_units = Chart::new("Read units consumed, by operation", "Sum")
+        .stacked()
+        .per_value(target, Metric::ConsumedReadUnits, &reads);
+    g.aws_only("metric", 8, 6, read_units.properties(target), local);
+    let per_order = writes
+        .iter()
+        .enumerate()
+        .fold(
+            Chart::new("Write units per order", "Sum")
+                .view(View::SingleValue)
+                .whole_range(),
+            |c, (i, op)| {
+                c.row(
+                    &business_metric(
+                        target,
+                        Metric::ConsumedWriteUnits,
+                        &[(Operation::KEY, op.as_str())],
+                    ),
+                    hidden(&format!("w{i}")),
+                )
+            },
+        )
+        .row(
+            &business_metric(target, Metric::OrdersCreated, &[]),
+            hidden("created"),
+        )
+        .expression(
+            "perOrder",
+            &format!("({}) / created", fill_sum("w", writes.len())),
+            "Write units per order",
+        );
+    g.aws_only("metric", 8, 6, per_order.properties(target), local);
 }
 
 /// Faults the chaos layer fired.

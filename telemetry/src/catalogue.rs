@@ -318,6 +318,8 @@ pub enum Metric {
     ChaosInjections,
     OrdersSwept,
     ColdStart,
+    ConsumedWriteUnits,
+    ConsumedReadUnits,
 }
 
 impl Metric {
@@ -465,6 +467,22 @@ pub const CATALOGUE: &[MetricDef] = &[
         "ColdStart",
         &[],
         "Invocations that ran in a new instance (one per instance).",
+    ),
+    histogram(
+        Metric::ConsumedWriteUnits,
+        "ConsumedWriteUnits",
+        Unit::Count,
+        &[Operation::DIMENSION],
+        "DynamoDB write capacity units each store call consumed, as DynamoDB reports them \
+         (ReturnConsumedCapacity), by operation: what each operation costs.",
+    ),
+    histogram(
+        Metric::ConsumedReadUnits,
+        "ConsumedReadUnits",
+        Unit::Count,
+        &[Operation::DIMENSION],
+        "DynamoDB read capacity units each store call consumed, as DynamoDB reports them \
+         (ReturnConsumedCapacity), by operation.",
     ),
 ];
 
@@ -632,6 +650,8 @@ mod tests {
             "ChaosInjections",
             "OrdersSwept",
             "ColdStart",
+            "ConsumedWriteUnits",
+            "ConsumedReadUnits",
         ] {
             assert!(find(name).is_some(), "{name}");
         }

@@ -10,10 +10,11 @@
 
 mod common;
 
-use common::{Moto, order};
+use common::{Moto, eventually, has_dimensions, metrics, order};
 use orders::capacity::{KeyLoad, Landing, Value, Write};
 use orders::settings::table;
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 /// Enough orders that every status and every processing path of a confirmed order is seen
 /// several times; the per-key rates come from the shard function's even spread, not from how
@@ -139,4 +140,46 @@ async fn the_stream_counts_9_write_units_an_order_with_the_marker_key_the_hottes
     assert!(close(listing("PENDING#*"), 625.0));
     assert!(close(listing("CONFIRMED#*"), 312.5));
     assert!(close(listing("ORDERS#*"), 312.5));
+}
+
+/// The store asks DynamoDB what every call consumed (ReturnConsumedCapacity) and records it by
+/// operation, so the operations dashboard shows what each costs. moto reports a fixed figure
+/// for the calls it implements it on (1 unit a put or a query, 0.5 a read by key, one a key of
+/// a batch read; nothing for updates): the test checks the store records what it is told.
+#[tokio::test(flavor = "multi_thread")]
+async fn every_call_records_the_capacity_dynamodb_reports_by_operation() {
+    let moto = Moto::start();
+    let dir = tempfile::tempdir().unwrap();
+    let stack = moto.up(dir.path());
+    let c = stack.client();
+    let mut ids = Vec::new();
+    for _ in 0..3 {
+        let r = c.create(&order(1, "1.00")).await;
+        assert_eq!(r.status, 201, "{}", r.text);
+        ids.push(r.body["id"].as_str().unwrap().to_owned());
+    }
+    let listed = c.get("/orders?limit=10").await;
+    assert_eq!(listed.status, 200, "{}", listed.text);
+    assert_eq!(c.get(&format!("/orders/{}", ids[0])).await.status, 200);
+
+    let sum = |rows: &[serde_json::Value], name: &str, operation: &str| -> f64 {
+        rows.iter()
+            .filter(|r| r["name"] == name && has_dimensions(r, &[("Operation", operation)]))
+            .filter_map(|r| r["sum"].as_f64())
+            .sum()
+    };
+    eventually(common::PATIENCE, Duration::from_millis(250), async || {
+        let rows = metrics(&stack);
+        let puts = sum(&rows, "ConsumedWriteUnits", "PutOrder");
+        // The list: a query on each of the 32 shards, then one batch read of the 3 orders.
+        let list = sum(&rows, "ConsumedReadUnits", "QueryOrders");
+        let get = sum(&rows, "ConsumedReadUnits", "GetOrder");
+        let shards = f64::from(table::SHARDS);
+        if puts == 3.0 && list == shards + 3.0 && get >= 0.5 {
+            Ok(())
+        } else {
+            Err(format!("PutOrder writes {puts} (3), QueryOrders reads {list} ({}), GetOrder reads {get} (>= 0.5)", shards + 3.0))
+        }
+    })
+    .await;
 }

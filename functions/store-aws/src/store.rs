@@ -13,7 +13,8 @@ use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::error::TransactionCanceledException;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, KeysAndAttributes, Put, ReturnValue, TransactWriteItem,
+    AttributeValue, ConsumedCapacity, KeysAndAttributes, Put, ReturnConsumedCapacity, ReturnValue,
+    TransactWriteItem,
 };
 use chrono::{DateTime, Utc};
 use orders::domain::{Order, OrderStatus, timestamp};
@@ -24,6 +25,7 @@ use orders::ports::{
 };
 use orders::settings::table;
 use std::collections::HashMap;
+use telemetry::catalogue::Operation;
 use telemetry::trace::{Carrier, spans};
 use tracing::Span;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
@@ -44,6 +46,37 @@ const CREATE_ATTEMPTS: usize = 3;
 /// [`BATCH_RETRY_BASE`]: AWS's advice for unprocessed keys, which the SDK does not retry.
 const BATCH_ATTEMPTS: u32 = 5;
 const BATCH_RETRY_BASE: std::time::Duration = std::time::Duration::from_millis(25);
+
+/// Whether a call reads or writes, for the capacity DynamoDB reports it consumed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Units {
+    Read,
+    Write,
+}
+
+/// Records the capacity DynamoDB says a call consumed (every call asks for it with
+/// `ReturnConsumedCapacity=TOTAL`) under the store operation it served, so a dashboard shows
+/// what each operation costs and the capacity model can be checked against it.
+fn consumed<'a>(
+    operation: Operation,
+    units: Units,
+    reported: impl IntoIterator<Item = &'a ConsumedCapacity>,
+) {
+    let total: f64 = reported
+        .into_iter()
+        .map(|c| {
+            let split = match units {
+                Units::Read => c.read_capacity_units(),
+                Units::Write => c.write_capacity_units(),
+            };
+            split.or(c.capacity_units()).unwrap_or(0.0)
+        })
+        .sum();
+    match units {
+        Units::Read => telemetry::metrics::consumed_capacity(operation, total, 0.0),
+        Units::Write => telemetry::metrics::consumed_capacity(operation, 0.0, total),
+    }
+}
 
 /// A listing index entry: the order's table key and its sort key (the indexes are keys-only).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -83,6 +116,7 @@ impl DynamoDbOrderStore {
     async fn get_item(
         &self,
         op: &'static str,
+        served: Operation,
         pk: String,
     ) -> Result<Option<Item>, DependencyError> {
         let span = self.span("GetItem");
@@ -92,21 +126,24 @@ impl DynamoDbOrderStore {
             .table_name(&self.table)
             .set_key(Some(Self::key(pk)))
             .consistent_read(true)
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
             .customize()
             .interceptor(Attempts::new(&span))
             .send();
         let out = traced(span, none, call)
             .await
             .map_err(|e| sdk_error(op, e))?;
+        consumed(served, Units::Read, out.consumed_capacity());
         Ok(out.item)
     }
 
     async fn get_order(
         &self,
         op: &'static str,
+        served: Operation,
         id: Uuid,
     ) -> Result<Option<Order>, DependencyError> {
-        self.get_item(op, order_pk(id))
+        self.get_item(op, served, order_pk(id))
             .await?
             .map(|item| order_from_item(op, &item))
             .transpose()
@@ -133,11 +170,15 @@ impl DynamoDbOrderStore {
             .set_item(Some(item))
             .condition_expression("attribute_not_exists(#pk)")
             .expression_attribute_names("#pk", table::PARTITION_KEY)
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
             .customize()
             .interceptor(Attempts::new(&span))
             .send();
         match traced(span, none, call).await {
-            Ok(_) => Ok(CreateOutcome::Created(order.clone())),
+            Ok(out) => {
+                consumed(Operation::PutOrder, Units::Write, out.consumed_capacity());
+                Ok(CreateOutcome::Created(order.clone()))
+            }
             Err(e)
                 if matches!(
                     e.as_service_error(),
@@ -214,6 +255,7 @@ impl DynamoDbOrderStore {
             .client
             .transact_write_items()
             .set_transact_items(Some(writes))
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
             .customize()
             .interceptor(Attempts::new(&span))
             .send();
@@ -224,7 +266,10 @@ impl DynamoDbOrderStore {
             )
         };
         let err = match traced(span, handled, call).await {
-            Ok(_) => return Ok(Some(CreateOutcome::Created(order.clone()))),
+            Ok(out) => {
+                consumed(Operation::PutOrder, Units::Write, out.consumed_capacity());
+                return Ok(Some(CreateOutcome::Created(order.clone())));
+            }
             Err(e) => e,
         };
         match err.as_service_error().and_then(cancelled) {
@@ -247,7 +292,10 @@ impl DynamoDbOrderStore {
         key: &IdempotencyKey,
     ) -> Result<Option<CreateOutcome>, DependencyError> {
         const OP: &str = "GetItem";
-        let Some(record) = self.get_item(OP, idempotency_pk(&key.key)).await? else {
+        let Some(record) = self
+            .get_item(OP, Operation::PutOrder, idempotency_pk(&key.key))
+            .await?
+        else {
             return Ok(None); // deleted by TTL since: the key is free again
         };
         let record = item::idempotency_from_item(OP, &record)?;
@@ -258,7 +306,7 @@ impl DynamoDbOrderStore {
             return Ok(Some(CreateOutcome::KeyConflict));
         }
         let first = self
-            .get_order(OP, record.order_id)
+            .get_order(OP, Operation::PutOrder, record.order_id)
             .await?
             .ok_or_else(|| DependencyError::dangling_idempotency_key(OP, record.order_id))?;
         Ok(Some(CreateOutcome::Replayed(first)))
@@ -290,6 +338,7 @@ impl DynamoDbOrderStore {
                 .expression_attribute_values(":h", s(index.hash_value))
                 .scan_index_forward(forward)
                 .limit(i32::try_from(ask).unwrap_or(i32::MAX))
+                .return_consumed_capacity(ReturnConsumedCapacity::Total)
                 .set_exclusive_start_key(start.take());
             if let Some(before) = &index.sort_before {
                 q = q
@@ -302,6 +351,11 @@ impl DynamoDbOrderStore {
             let out = traced(span, none, call)
                 .await
                 .map_err(|e| sdk_error(OP, e))?;
+            consumed(
+                Operation::QueryUnpublished,
+                Units::Read,
+                out.consumed_capacity(),
+            );
             items.extend(out.items.unwrap_or_default());
             start = out.last_evaluated_key.filter(|k| !k.is_empty());
             if items.len() > want || start.is_none() {
@@ -345,6 +399,7 @@ impl DynamoDbOrderStore {
             .expression_attribute_names("#pk", table::PARTITION_KEY)
             .expression_attribute_names("#sk", table::SORT_ATTRIBUTE)
             .projection_expression("#pk, #sk")
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
             .scan_index_forward(sort == SortOrder::Asc)
             .limit(i32::try_from(limit).unwrap_or(i32::MAX));
         q = match (after, sort) {
@@ -362,6 +417,7 @@ impl DynamoDbOrderStore {
         let out = traced(span, none, call)
             .await
             .map_err(|e| sdk_error(OP, e))?;
+        consumed(Operation::QueryOrders, Units::Read, out.consumed_capacity());
         let more = out.last_evaluated_key.is_some_and(|k| !k.is_empty());
         let items = out
             .items
@@ -421,12 +477,14 @@ impl DynamoDbOrderStore {
                 .client
                 .batch_get_item()
                 .request_items(&self.table, request)
+                .return_consumed_capacity(ReturnConsumedCapacity::Total)
                 .customize()
                 .interceptor(Attempts::new(&span))
                 .send();
             let out = traced(span, none, call)
                 .await
                 .map_err(|e| sdk_error(OP, e))?;
+            consumed(Operation::QueryOrders, Units::Read, out.consumed_capacity());
             for item in out
                 .responses
                 .and_then(|mut r| r.remove(&self.table))
@@ -560,7 +618,7 @@ impl OrderStore for DynamoDbOrderStore {
     }
 
     async fn get(&self, id: Uuid) -> Result<Option<Order>, DependencyError> {
-        self.get_order("GetItem", id).await
+        self.get_order("GetItem", Operation::GetOrder, id).await
     }
 
     async fn list(&self, query: &ListQuery) -> Result<Page, DependencyError> {
@@ -619,7 +677,8 @@ impl OrderStore for DynamoDbOrderStore {
             .expression_attribute_values(":to", s(to.as_str()))
             .expression_attribute_values(":toShard", s(table::status_key(to, table::shard_of(id))))
             .expression_attribute_values(":at", s(timestamp::format(&request.at)))
-            .return_values(ReturnValue::AllNew);
+            .return_values(ReturnValue::AllNew)
+            .return_consumed_capacity(ReturnConsumedCapacity::Total);
         update = match &request.reason {
             Some(r) => update
                 .update_expression(
@@ -635,6 +694,11 @@ impl OrderStore for DynamoDbOrderStore {
         // A failed condition is the answer "already done" (or "no such order"), not a failure.
         match traced(span, is_conditional_check_failed, call).await {
             Ok(out) => {
+                consumed(
+                    Operation::UpdateOrder,
+                    Units::Write,
+                    out.consumed_capacity(),
+                );
                 let item = out.attributes.unwrap_or_default();
                 Ok(Transition::Applied(order_from_item(OP, &item)?))
             }
@@ -642,10 +706,15 @@ impl OrderStore for DynamoDbOrderStore {
                 if e.as_service_error()
                     .is_some_and(is_conditional_check_failed) =>
             {
-                Ok(match self.get_order("GetItem", id).await? {
-                    Some(order) => Transition::AlreadyDone(order),
-                    None => Transition::NotFound,
-                })
+                Ok(
+                    match self
+                        .get_order("GetItem", Operation::UpdateOrder, id)
+                        .await?
+                    {
+                        Some(order) => Transition::AlreadyDone(order),
+                        None => Transition::NotFound,
+                    },
+                )
             }
             Err(e) => Err(sdk_error(OP, e)),
         }
@@ -665,11 +734,19 @@ impl OrderStore for DynamoDbOrderStore {
             .expression_attribute_names("#u", table::UNPUBLISHED_ATTRIBUTE)
             .expression_attribute_names("#t", attr::CREATED_IN)
             .expression_attribute_names("#pk", table::PARTITION_KEY)
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
             .customize()
             .interceptor(Attempts::new(&span))
             .send();
         match traced(span, is_conditional_check_failed, call).await {
-            Ok(_) => Ok(()),
+            Ok(out) => {
+                consumed(
+                    Operation::MarkPublished,
+                    Units::Write,
+                    out.consumed_capacity(),
+                );
+                Ok(())
+            }
             // Nothing left to publish for an order that does not exist.
             Err(e)
                 if e.as_service_error()
@@ -719,12 +796,14 @@ impl OrderStore for DynamoDbOrderStore {
             .set_key(Some(Self::key(PING_KEY.to_owned())))
             .projection_expression("#pk")
             .expression_attribute_names("#pk", table::PARTITION_KEY)
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
             .customize()
             .interceptor(Attempts::new(&span))
             .send();
-        traced(span, none, call)
+        let out = traced(span, none, call)
             .await
             .map_err(|e| sdk_error(OP, e))?;
+        consumed(Operation::HealthCheck, Units::Read, out.consumed_capacity());
         Ok(())
     }
 }

@@ -169,6 +169,17 @@ pub fn dependency_latency(operation: Operation, elapsed: Duration) {
     );
 }
 
+/// The capacity one DynamoDB call consumed, as DynamoDB reported it. Zero is not written: a
+/// read records no write units and a write no read units.
+pub fn consumed_capacity(operation: Operation, read_units: f64, write_units: f64) {
+    if read_units > 0.0 {
+        observe(Metric::ConsumedReadUnits, &label(operation), read_units);
+    }
+    if write_units > 0.0 {
+        observe(Metric::ConsumedWriteUnits, &label(operation), write_units);
+    }
+}
+
 pub fn chaos_injection(fault: Fault) {
     count(Metric::ChaosInjections, &label(fault), 1);
 }

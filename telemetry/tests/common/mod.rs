@@ -30,6 +30,7 @@ pub fn record_everything() {
     m::processing_lag(Duration::from_millis(1250));
     for op in Operation::ALL {
         m::dependency_latency(*op, Duration::from_micros(4500));
+        m::consumed_capacity(*op, 0.5, 1.0);
     }
     for f in Fault::ALL {
         m::chaos_injection(*f);
