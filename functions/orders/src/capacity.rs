@@ -319,6 +319,32 @@ mod tests {
         Value::S(text.to_owned())
     }
 
+    /// Order `n` as the DynamoDB adapter stores it when created (one line, PENDING, with the
+    /// create's trace context), plus the index keys of the design under test.
+    fn placed(n: u32, keys: &[(&str, Value)]) -> Item {
+        let id = format!("{n:08}-0000-4000-8000-000000000000");
+        let line = Value::M(item(&[
+            ("sku", s("SKU-1")),
+            ("qty", Value::N("2".into())),
+            ("price", Value::N("19.99".into())),
+        ]));
+        let mut order = item(&[
+            ("pk", s(&format!("ORDER#{id}"))),
+            ("id", s(&id)),
+            ("customerName", s("Ada Lovelace")),
+            ("items", Value::L(vec![line])),
+            ("status", s("PENDING")),
+            ("total", Value::N("39.98".into())),
+            ("itemCount", Value::N("2".into())),
+            ("createdAt", s("2026-12-02T10:00:00.000Z")),
+            ("updatedAt", s("2026-12-02T10:00:00.000Z")),
+            ("createdAtId", s(&format!("2026-12-02T10:00:00.000Z#{id}"))),
+            ("createdIn", s(&format!("00-{n:032x}-{n:016x}-01"))),
+        ]);
+        order.extend(item(keys));
+        order
+    }
+
     #[test]
     fn sizes_follow_the_documented_rules() {
         assert_eq!(value_size(&s("héllo")), 6, "UTF-8 bytes");
@@ -513,27 +539,7 @@ mod tests {
         };
         let mut load = KeyLoad::default();
         for n in 0..100 {
-            let id = format!("{n:08}-0000-4000-8000-000000000000");
-            let line = Value::M(item(&[
-                ("sku", s("SKU-1")),
-                ("qty", Value::N("2".into())),
-                ("price", Value::N("19.99".into())),
-            ]));
-            let created = item(&[
-                ("pk", s(&format!("ORDER#{id}"))),
-                ("id", s(&id)),
-                ("customerName", s("Ada Lovelace")),
-                ("items", Value::L(vec![line])),
-                ("status", s("PENDING")),
-                ("total", Value::N("39.98".into())),
-                ("itemCount", Value::N("2".into())),
-                ("createdAt", s("2026-12-02T10:00:00.000Z")),
-                ("updatedAt", s("2026-12-02T10:00:00.000Z")),
-                ("createdAtId", s(&format!("2026-12-02T10:00:00.000Z#{id}"))),
-                ("listPk", s("ORDERS")),
-                ("unpublished", s("1")),
-                ("createdIn", s(&format!("00-{:032x}-{:016x}-01", n, n))),
-            ]);
+            let created = placed(n, &[("listPk", s("ORDERS")), ("unpublished", s("1"))]);
             let mut published = created.clone();
             published.remove("unpublished");
             published.remove("createdIn");
@@ -566,31 +572,14 @@ mod tests {
         let mut load = KeyLoad::default();
         for n in 0..(t::SHARDS * 10) {
             let shard = n % t::SHARDS;
-            let id = format!("{n:08}-0000-4000-8000-000000000000");
-            let line = Value::M(item(&[
-                ("sku", s("SKU-1")),
-                ("qty", Value::N("2".into())),
-                ("price", Value::N("19.99".into())),
-            ]));
-            let created = item(&[
-                (t::PARTITION_KEY, s(&format!("{}{id}", t::ORDER_PREFIX))),
-                ("id", s(&id)),
-                ("customerName", s("Ada Lovelace")),
-                ("items", Value::L(vec![line])),
-                (t::STATUS_ATTRIBUTE, s("PENDING")),
-                (t::STATUS_SHARD_ATTRIBUTE, s(&t::status_key(Pending, shard))),
-                (t::LIST_SHARD_ATTRIBUTE, s(&t::list_key(shard))),
-                ("total", Value::N("39.98".into())),
-                ("itemCount", Value::N("2".into())),
-                ("createdAt", s("2026-12-02T10:00:00.000Z")),
-                ("updatedAt", s("2026-12-02T10:00:00.000Z")),
-                (
-                    t::SORT_ATTRIBUTE,
-                    s(&format!("2026-12-02T10:00:00.000Z#{id}")),
-                ),
-                (t::UNPUBLISHED_ATTRIBUTE, s("1")),
-                ("createdIn", s(&format!("00-{n:032x}-{n:016x}-01"))),
-            ]);
+            let created = placed(
+                n,
+                &[
+                    (t::STATUS_SHARD_ATTRIBUTE, s(&t::status_key(Pending, shard))),
+                    (t::LIST_SHARD_ATTRIBUTE, s(&t::list_key(shard))),
+                    (t::UNPUBLISHED_ATTRIBUTE, s("1")),
+                ],
+            );
             let mut published = created.clone();
             published.remove(t::UNPUBLISHED_ATTRIBUTE);
             published.remove("createdIn");

@@ -221,34 +221,28 @@ impl DynamoDbOrderStore {
                 n(epoch_secs_ceil(&key.expires_at)),
             ),
         ]);
-        let writes = vec![
-            TransactWriteItem::builder()
-                .put(
-                    Put::builder()
-                        .table_name(&self.table)
-                        .set_item(Some(item))
-                        .condition_expression("attribute_not_exists(#pk)")
-                        .expression_attribute_names("#pk", table::PARTITION_KEY)
-                        .build()
-                        .map_err(build)?,
-                )
-                .build(),
-            TransactWriteItem::builder()
-                .put(
-                    Put::builder()
-                        .table_name(&self.table)
-                        .set_item(Some(record))
-                        // TTL deletes lazily (within days), so an expired record may still be
-                        // there: it counts as absent and is overwritten.
-                        .condition_expression("attribute_not_exists(#pk) OR #exp <= :now")
-                        .expression_attribute_names("#pk", table::PARTITION_KEY)
-                        .expression_attribute_names("#exp", table::TTL_ATTRIBUTE)
-                        .expression_attribute_values(":now", n(now))
-                        .build()
-                        .map_err(build)?,
-                )
-                .build(),
-        ];
+        let put = |item: Item, condition: &str| {
+            Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(item))
+                .condition_expression(condition)
+                .expression_attribute_names("#pk", table::PARTITION_KEY)
+        };
+        let writes = [
+            put(item, "attribute_not_exists(#pk)"),
+            // TTL deletes lazily (within days), so an expired record may still be there: it
+            // counts as absent and is overwritten.
+            put(record, "attribute_not_exists(#pk) OR #exp <= :now")
+                .expression_attribute_names("#exp", table::TTL_ATTRIBUTE)
+                .expression_attribute_values(":now", n(now)),
+        ]
+        .into_iter()
+        .map(|p| {
+            Ok(TransactWriteItem::builder()
+                .put(p.build().map_err(build)?)
+                .build())
+        })
+        .collect::<Result<Vec<_>, DependencyError>>()?;
 
         let span = self.span(OP);
         let call = self
