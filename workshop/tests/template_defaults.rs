@@ -754,13 +754,6 @@ fn table_matches_settings() {
     .collect();
     assert_eq!(declared, keys, "{id} AttributeDefinitions");
 
-    // The stream the write-unit count (and the outbox) reads: every write's before and after.
-    assert_eq!(
-        p["StreamSpecification"]["StreamViewType"].as_str(),
-        Some("NEW_AND_OLD_IMAGES"),
-        "{id} stream"
-    );
-
     assert_eq!(
         p["TimeToLiveSpecification"]["AttributeName"].as_str(),
         Some(table::TTL_ATTRIBUTE),

@@ -147,7 +147,8 @@ fn query(status: Option<OrderStatus>, limit: u32, sort: SortOrder) -> ListQuery 
 }
 
 /// Follows cursors to the end and returns every order seen, checking each page on the way:
-/// no page above `limit`, a page that has a cursor is full, and the cursor always advances.
+/// no page above `limit`, a page that has a cursor is full (nothing writes during the walk:
+/// see [`orders::ports::Page`]), and the cursor always advances.
 pub async fn list_all(
     store: &dyn OrderStore,
     status: Option<OrderStatus>,

@@ -110,6 +110,9 @@ pub struct ListQuery {
     pub cursor: Option<String>,
 }
 
+/// A page holds at most `limit` orders. With no writes during the walk, a page that has a
+/// cursor is full; while orders change status a status listing's page can be short (an order
+/// that left the status since the index was read is not listed under it), never wrong.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Page {
     pub orders: Vec<Order>,

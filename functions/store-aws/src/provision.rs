@@ -80,9 +80,11 @@ fn string_attribute(name: &str) -> Result<AttributeDefinition, ProvisionError> {
         .map_err(|e| failed("CreateTable", e))
 }
 
-/// Creates the orders table (on-demand, `pk` only, the indexes of `settings::table`, a
-/// stream of old and new images as `template.yaml` has), waits until it is active, and turns
-/// on TTL for idempotency records.
+/// Creates the orders table (on-demand, `pk` only, the indexes of `settings::table`), waits
+/// until it is active, and turns on TTL for idempotency records. On the emulator the table
+/// also has a stream of old and new images, which the write-unit count reads
+/// (`workshop/tests/write_units.rs`); the template adds its stream with the outbox that
+/// reads it, so no full order images sit readable on AWS before then.
 /// An existing table of that name is left as it is (TTL is still ensured).
 pub async fn create_table(
     client: &aws_sdk_dynamodb::Client,

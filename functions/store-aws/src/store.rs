@@ -47,6 +47,9 @@ const CREATE_ATTEMPTS: usize = 3;
 const BATCH_ATTEMPTS: u32 = 5;
 const BATCH_RETRY_BASE: std::time::Duration = std::time::Duration::from_millis(25);
 
+/// The most keys one `BatchGetItem` may ask for.
+const BATCH_GET_MAX: usize = 100;
+
 /// Whether a call reads or writes, for the capacity DynamoDB reports it consumed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Units {
@@ -434,18 +437,15 @@ impl DynamoDbOrderStore {
         Ok(ShardPage { items, more })
     }
 
-    /// Reads a page's orders by key, in the page's order, with one `BatchGetItem` (a page is
-    /// at most 100 keys, the call's limit). Strongly consistent: an order the index already
-    /// shows is always found. An order that left `status` since the index was read is left
-    /// out: it is listed under its new status.
-    async fn read_orders(
+    /// One `BatchGetItem` of up to 100 keys into `found` (by `pk`), asking again for the keys
+    /// DynamoDB leaves unprocessed.
+    async fn batch_get(
         &self,
-        keys: &[IndexKey],
-        status: Option<OrderStatus>,
-    ) -> Result<Vec<Order>, DependencyError> {
+        keys: Vec<Item>,
+        found: &mut HashMap<String, Item>,
+    ) -> Result<(), DependencyError> {
         const OP: &str = "BatchGetItem";
-        let mut found: HashMap<String, Item> = HashMap::with_capacity(keys.len());
-        let mut pending: Vec<Item> = keys.iter().map(|k| Self::key(k.pk.clone())).collect();
+        let mut pending = keys;
         let mut attempt = 0;
         while !pending.is_empty() {
             if attempt == BATCH_ATTEMPTS {
@@ -492,6 +492,24 @@ impl DynamoDbOrderStore {
             {
                 pending = unprocessed.keys;
             }
+        }
+        Ok(())
+    }
+
+    /// Reads a page's orders by key, in the page's order, with one `BatchGetItem` per 100
+    /// keys (the call's limit; a page of the API is at most 100). Strongly consistent: an
+    /// order the index already shows is always found. An order that left `status` since the
+    /// index was read is left out: it is listed under its new status.
+    async fn read_orders(
+        &self,
+        keys: &[IndexKey],
+        status: Option<OrderStatus>,
+    ) -> Result<Vec<Order>, DependencyError> {
+        const OP: &str = "BatchGetItem";
+        let mut found: HashMap<String, Item> = HashMap::with_capacity(keys.len());
+        for chunk in keys.chunks(BATCH_GET_MAX) {
+            let chunk = chunk.iter().map(|k| Self::key(k.pk.clone())).collect();
+            self.batch_get(chunk, &mut found).await?;
         }
         let mut orders = Vec::with_capacity(keys.len());
         for key in keys {

@@ -24,7 +24,11 @@ pub struct Change {
 const RECORDS_PER_CALL: i32 = 1000;
 
 /// Every change the table's stream holds, oldest first per shard, read from the start
-/// (`TRIM_HORIZON`) up to what is there now. `Failed` if the table has no stream.
+/// (`TRIM_HORIZON`) up to the first empty read. `Failed` if the table has no stream.
+///
+/// A reader for tests and measurements on an emulator, where every record is readable as soon
+/// as its write returns. DynamoDB Streams on AWS may answer an open shard with empty reads
+/// before later records; a consumer there polls on instead (a Lambda event source does).
 pub async fn changes(
     dynamodb: &aws_sdk_dynamodb::Client,
     streams: &aws_sdk_dynamodbstreams::Client,

@@ -167,6 +167,30 @@ async fn concurrent_requests_with_one_key_create_one_order() {
     assert_eq!(all.len(), 1);
 }
 
+/// A page is read back by key in BatchGetItems of at most 100 keys (the call's limit): a
+/// store caller asking for more than the API's 100 still gets its page.
+#[tokio::test]
+async fn a_page_of_more_than_100_orders_is_read_in_batches() {
+    let (store, ()) = fresh().await;
+    for i in 0..120 {
+        let order = conformance::sample_order(conformance::at(i));
+        store.create(&order, None).await.unwrap();
+    }
+    let page = store
+        .list(&orders::ports::ListQuery {
+            status: None,
+            limit: 150,
+            sort: SortOrder::Asc,
+            cursor: None,
+        })
+        .await
+        .unwrap();
+    assert_eq!(page.orders.len(), 120);
+    assert!(page.cursor.is_none());
+    let times: Vec<_> = page.orders.iter().map(|o| o.created_at).collect();
+    assert!(times.windows(2).all(|w| w[0] <= w[1]), "oldest first");
+}
+
 #[tokio::test]
 async fn a_missing_table_names_the_call_that_failed() {
     let client = common::dynamodb().await;
