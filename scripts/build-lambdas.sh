@@ -39,7 +39,7 @@ ZIP_LIMIT_BYTES=$((11 * 512 * 1024))
 lambda_dir="${CARGO_TARGET_DIR:-target}/lambda"
 
 failed=0
-for f in create-order get-order list-orders health order-processor order-sweeper; do
+for f in create-order get-order list-orders health order-processor order-publisher; do
   bin="$lambda_dir/$f/bootstrap"
   if [ ! -f "$bin" ]; then
     echo "missing: $bin" >&2; failed=1; continue

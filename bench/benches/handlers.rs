@@ -41,11 +41,11 @@ use order_bench::memory::{MemoryOrderQueue, MemoryOrderStore};
 use order_functions::build::KeySourceError;
 use order_functions::{Emf, PageKeySource, Ports, invocation};
 use orders::domain::{Order, OrderStatus};
-use orders::handlers::SweepReport;
+use orders::handlers::PublishReport;
 use orders::ports::{
-    DependencyError, ListQuery, OrderCreated, OrderStore, SortOrder, SystemClock, Transition,
+    ListQuery, OrderCreated, OrderStore, OutboxEntry, SortOrder, SystemClock, Transition,
 };
-use orders::settings::{Function, SWEEPER};
+use orders::settings::Function;
 use serde_json::{Map, Value, json};
 use std::cell::Cell;
 use std::future::Future;
@@ -487,8 +487,7 @@ fn seed(store: &MemoryOrderStore, count: i64) -> Vec<Order> {
     (0..count)
         .map(|i| {
             let order = conformance::sample_order(now - chrono::Duration::seconds(count - i));
-            ready(store.create(&order, None)).expect("seed an order");
-            ready(store.mark_published(order.id)).expect("mark it published");
+            ready(store.create(&order, None, "bench")).expect("seed an order");
             if i % 5 == 0 {
                 return order;
             }
@@ -506,13 +505,10 @@ fn seed(store: &MemoryOrderStore, count: i64) -> Vec<Order> {
         .collect()
 }
 
-/// A new `PENDING` order, written and published as create-order leaves it.
-fn pending_order(store: &MemoryOrderStore, age: chrono::Duration, published: bool) -> Order {
+/// A new `PENDING` order, written as create-order leaves it.
+fn pending_order(store: &MemoryOrderStore, age: chrono::Duration) -> Order {
     let order = conformance::sample_order(chrono::Utc::now() - age);
-    ready(store.create(&order, None)).expect("write a pending order");
-    if published {
-        ready(store.mark_published(order.id)).expect("mark it published");
-    }
+    ready(store.create(&order, None, "bench")).expect("write a pending order");
     order
 }
 
@@ -609,7 +605,6 @@ fn ports(store: &Arc<MemoryOrderStore>, queue: &Arc<MemoryOrderQueue>) -> Ports 
         clock: clock.clone(),
         chaos: Arc::new(Chaos::disarmed(clock)),
         page_key: Arc::new(BenchKey),
-        sweeper: SWEEPER,
     }
 }
 
@@ -814,7 +809,7 @@ fn order_processor(c: &mut Criterion, variant: Variant) {
     let mut prepare = || {
         // Processed orders may go; the pending ones this batch prepared must stay.
         bound(&store, &queue, |o| o.status == OrderStatus::Pending);
-        let order = pending_order(&store, chrono::Duration::milliseconds(80), true);
+        let order = pending_order(&store, chrono::Duration::milliseconds(80));
         last.set(order.id);
         let deadline = Instant::now() + function.timeout();
         (
@@ -846,29 +841,45 @@ fn order_processor(c: &mut Criterion, variant: Variant) {
     );
 }
 
-/// The scheduled sweep finding one unpublished order past the grace period: it publishes it
-/// and clears its marker (the path that does work; an idle sweep is one empty query).
-/// PerIteration, since a batch's setup would otherwise leave all its orders to the first call.
-fn order_sweeper(c: &mut Criterion, variant: Variant) {
-    let function = Function::OrderSweeper;
+/// The publisher handed one new order, as the stream's event source mapping hands it a batch
+/// of one record: it sends the order's message.
+fn order_publisher(c: &mut Criterion, variant: Variant) {
+    let function = Function::OrderPublisher;
     let (store, queue) = memory();
-    let sweeper = ports(&store, &queue).order_sweeper();
+    let publisher = ports(&store, &queue).order_publisher();
     let config = lambda_config(function);
+    let mut sequence = 0u64;
     let mut prepare = || {
         bound(&store, &queue, |_| false);
-        let age = chrono::Duration::from_std(SWEEPER.grace * 2).expect("a grace period");
-        pending_order(&store, age, false);
-        ((), lambda_context(&config, function))
+        sequence += 1;
+        let entry = OutboxEntry {
+            sequence: sequence.to_string(),
+            order: conformance::sample_order(chrono::Utc::now()),
+            correlation_id: Some("bench".to_owned()),
+            created_in: telemetry::trace::Carrier::default(),
+        };
+        (vec![entry], lambda_context(&config, function))
     };
-    let check = |result: &Result<SweepReport, DependencyError>| {
-        let report = result.as_ref().expect("a sweep");
-        assert_eq!((report.found, report.published), (1, 1), "{report:?}");
+    let check = |report: &PublishReport| {
+        assert_eq!(
+            (report.published, report.failed.len()),
+            (1, 0),
+            "{report:?}"
+        );
     };
-    let handle = |()| sweeper.handle();
-    let batch = BatchSize::PerIteration;
-    event_function(c, variant, function, batch, &mut prepare, &check, handle);
-    let left = ready(store.unpublished(chrono::Utc::now(), 1)).expect("query unpublished");
-    assert!(left.is_empty(), "the sweeper left an order unpublished");
+    let handle = |entries| {
+        let deadline = std::time::Instant::now() + orders::settings::PUBLISHER_TIMEOUT;
+        publisher.handle(entries, deadline)
+    };
+    event_function(
+        c,
+        variant,
+        function,
+        BatchSize::SmallInput,
+        &mut prepare,
+        &check,
+        handle,
+    );
 }
 
 /// Each function's bench, over `orders::settings::Function`'s one list.
@@ -879,7 +890,7 @@ fn bench(c: &mut Criterion, variant: Variant, function: Function) {
         Function::ListOrders => list_orders(c, variant),
         Function::Health => health(c, variant),
         Function::OrderProcessor => order_processor(c, variant),
-        Function::OrderSweeper => order_sweeper(c, variant),
+        Function::OrderPublisher => order_publisher(c, variant),
     }
 }
 

@@ -1,6 +1,7 @@
 //! The events each function receives on AWS, as JSON: API Gateway HTTP API (payload 2.0)
-//! requests, an SQS batch of one record, an EventBridge scheduled event.
+//! requests, an SQS batch of one record, a DynamoDB Streams batch of one new order.
 
+use orders::domain::Order;
 use orders::ports::OrderCreated;
 use orders::settings::Function;
 use serde_json::{Value, json};
@@ -140,29 +141,37 @@ pub fn sqs(message: &OrderCreated, receive_count: u32) -> Value {
     })
 }
 
-/// The sweeper's EventBridge schedule tick.
-pub fn scheduled() -> Value {
+/// A DynamoDB Streams event of one record, the insert of `order` as the table's stream
+/// carries it to the publisher (new and old images; an insert has no old one).
+pub fn stream_insert(order: &Order, sequence: u64) -> Value {
+    let item = orders_aws::order_item(order);
     json!({
-        "version": "0",
-        "id": Uuid::new_v4().to_string(),
-        "detail-type": "Scheduled Event",
-        "source": "aws.events",
-        "account": "123456789012",
-        "time": "2026-11-24T00:00:00Z",
-        "region": "us-east-1",
-        "resources": ["arn:aws:events:us-east-1:123456789012:rule/bench-sweeper"],
-        "detail": {},
+        "Records": [{
+            "eventID": Uuid::new_v4().simple().to_string(),
+            "eventName": "INSERT",
+            "eventVersion": "1.1",
+            "eventSource": "aws:dynamodb",
+            "awsRegion": "us-east-1",
+            "dynamodb": {
+                "ApproximateCreationDateTime": 1795478400,
+                "Keys": { "pk": { "S": format!("ORDER#{}", order.id) } },
+                "NewImage": orders_aws::image_to_json(&item),
+                "SequenceNumber": sequence.to_string(),
+                "SizeBytes": 400,
+                "StreamViewType": "NEW_AND_OLD_IMAGES",
+            },
+            "eventSourceARN": "arn:aws:dynamodb:us-east-1:123456789012:table/bench-orders/stream/2026-11-24T00:00:00.000",
+        }]
     })
 }
 
 /// Whether a function's answer is the success the run meant to measure: a 2xx for the API,
-/// no failed record for the processor, any report for the sweeper.
+/// no failed record for the processor and the publisher.
 pub fn succeeded(function: &str, answer: &Value) -> bool {
     match function {
-        "order-processor" => answer["batchItemFailures"]
+        "order-processor" | "order-publisher" => answer["batchItemFailures"]
             .as_array()
             .is_some_and(Vec::is_empty),
-        "order-sweeper" => answer.is_object(),
         _ => answer["statusCode"]
             .as_u64()
             .is_some_and(|s| (200..300).contains(&s)),

@@ -87,21 +87,35 @@ pub fn render(builds: &[Build], command: &str, measured: &str, cores: usize) -> 
 }
 
 /// `previous` (the file as it was) with its first-build section replaced by `section`, or
-/// with `section` appended when it had none.
+/// with `section` appended when it had none. The sections after it (other scripts' tables)
+/// are kept.
 pub fn replace(previous: &str, section: &str) -> String {
-    let kept = previous
-        .find(HEADING)
-        .map_or(previous, |at| &previous[..at]);
+    let (kept, after) = match previous.find(HEADING) {
+        Some(at) => {
+            let rest = &previous[at + HEADING.len()..];
+            let end = rest
+                .find("\n## ")
+                .map_or(previous.len(), |i| at + HEADING.len() + i + 1);
+            (&previous[..at], &previous[end..])
+        }
+        None => (previous, ""),
+    };
     let mut out = kept.trim_end().to_owned();
     out.push_str("\n\n");
-    out.push_str(section);
+    out.push_str(section.trim_end());
+    out.push('\n');
+    if !after.is_empty() {
+        out.push('\n');
+        out.push_str(after);
+    }
     out
 }
 
-/// A freshly rendered report with the first-build section of `previous` carried over.
+/// A freshly rendered report with the first-build section of `previous`, and every section
+/// after it, carried over (other scripts write those; the full bench run does not).
 pub fn carry_over(previous: &str, rendered: &str) -> String {
     match previous.find(HEADING) {
-        Some(at) => replace(rendered, &previous[at..]),
+        Some(at) => format!("{}\n\n{}", rendered.trim_end(), &previous[at..]),
         None => rendered.to_owned(),
     }
 }
@@ -169,5 +183,21 @@ mod tests {
             "{rerun}"
         );
         assert_eq!(carry_over("# Benchmarks\n", "fresh\n"), "fresh\n");
+    }
+
+    #[test]
+    fn the_sections_after_it_are_kept_by_a_record_and_by_a_rerun() {
+        let old = format!("# B\n\n{HEADING}\n\nold table\n\n## 10. Writes\n\nunits\n");
+        let written = replace(&old, &format!("{HEADING}\n\nnew table\n"));
+        assert_eq!(
+            written,
+            format!("# B\n\n{HEADING}\n\nnew table\n\n## 10. Writes\n\nunits\n")
+        );
+        let rerun = carry_over(&written, "# B\n\n## 8. New\n");
+        assert!(
+            rerun.ends_with("new table\n\n## 10. Writes\n\nunits\n"),
+            "{rerun}"
+        );
+        assert!(rerun.contains("## 8. New"));
     }
 }

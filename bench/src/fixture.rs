@@ -169,6 +169,11 @@ pub fn new_order(i: usize) -> NewOrder {
     }
 }
 
+/// A new `PENDING` order, placed now (the publisher's input: it reads nothing else).
+pub fn new_placed_order(i: usize) -> Order {
+    Order::place(Uuid::new_v4(), new_order(i), Utc::now())
+}
+
 fn rust_decimal_cents(cents: i64) -> rust_decimal::Decimal {
     rust_decimal::Decimal::new(cents, 2)
 }
@@ -230,8 +235,8 @@ impl Janitor {
         Janitor(tokio::spawn(async move {
             loop {
                 tokio::time::sleep(Duration::from_millis(500)).await;
-                // Best effort: a failed sweep is retried on the next tick.
-                let _ = sweep(&client, &table).await;
+                // Best effort: a failed clear-out is retried on the next tick.
+                let _ = clear(&client, &table).await;
                 let _ = sqs.purge_queue().queue_url(&queue).send().await;
             }
         }))
@@ -244,7 +249,7 @@ impl Drop for Janitor {
     }
 }
 
-async fn sweep(client: &aws_sdk_dynamodb::Client, table: &str) -> Result<(), BenchError> {
+async fn clear(client: &aws_sdk_dynamodb::Client, table: &str) -> Result<(), BenchError> {
     let fail = |e| BenchError::step("janitor", e);
     let page = client
         .scan()

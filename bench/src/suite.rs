@@ -222,7 +222,10 @@ pub async fn run(plan: Plan, inputs: &Inputs) -> Result<Results, BenchError> {
             let pool = if steady { warm } else { cold };
             events::sqs(&pool[i % pool.len()], 1)
         }
-        "order-sweeper" => events::scheduled(),
+        "order-publisher" => events::stream_insert(
+            &fixture::new_placed_order(i),
+            u64::try_from(i).unwrap_or_default(),
+        ),
         _ => events::create_order(i),
     };
 
@@ -248,8 +251,9 @@ pub async fn run(plan: Plan, inputs: &Inputs) -> Result<Results, BenchError> {
             .work
             .join(format!("{}.steady.log", slug(&program.label)));
         let events = (0..plan.steady_invocations).map(|i| event(p, i, true));
-        let _janitor = (program.function == "create-order")
-            .then(|| fixture::Janitor::start(&aws, &resources[resources_of(p)]));
+        // The functions that write: the table, or the queue (the publisher's sends).
+        let writes = ["create-order", "order-publisher"].contains(&program.function.as_str());
+        let _janitor = writes.then(|| fixture::Janitor::start(&aws, &resources[resources_of(p)]));
         let steady: Steady = program.steady(events, &log).await?;
         functions.push(FunctionFigures {
             label: program.label.clone(),

@@ -61,5 +61,12 @@ fn success_is_judged_per_function() {
         "order-processor",
         &json!({"batchItemFailures": [{"itemIdentifier": "m1"}]})
     ));
-    assert!(events::succeeded("order-sweeper", &json!({"published": 0})));
+    assert!(events::succeeded(
+        "order-publisher",
+        &json!({"batchItemFailures": []})
+    ));
+    assert!(!events::succeeded(
+        "order-publisher",
+        &json!({"batchItemFailures": [{"itemIdentifier": "100"}]})
+    ));
 }

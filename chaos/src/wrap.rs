@@ -5,7 +5,6 @@ use crate::faults::Dependency;
 use crate::injector::{Chaos, InjectedFault};
 use async_trait::async_trait;
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
-use chrono::{DateTime, Utc};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Response};
 use orders::domain::{Order, OrderStatus};
@@ -14,7 +13,7 @@ use orders::handlers::record_span;
 use orders::http::{ApiError, ErrorCode};
 use orders::ports::{
     Clock, CreateOutcome, DependencyError, IdempotencyKey, ListQuery, OrderCreated, OrderQueue,
-    OrderStore, Page, Transition, TransitionRequest, Unpublished,
+    OrderStore, Page, Transition, TransitionRequest,
 };
 use std::future::Future;
 use std::sync::Arc;
@@ -59,9 +58,10 @@ impl OrderStore for ChaoticStore {
         &self,
         order: &Order,
         idempotency: Option<&IdempotencyKey>,
+        correlation_id: &str,
     ) -> Result<CreateOutcome, DependencyError> {
         self.gate("PutOrder").await?;
-        self.inner.create(order, idempotency).await
+        self.inner.create(order, idempotency, correlation_id).await
     }
     async fn get(&self, id: Uuid) -> Result<Option<Order>, DependencyError> {
         self.gate("GetOrder").await?;
@@ -74,18 +74,6 @@ impl OrderStore for ChaoticStore {
     async fn transition(&self, request: &TransitionRequest) -> Result<Transition, DependencyError> {
         self.gate("UpdateOrder").await?;
         self.inner.transition(request).await
-    }
-    async fn mark_published(&self, id: Uuid) -> Result<(), DependencyError> {
-        self.gate("MarkPublished").await?;
-        self.inner.mark_published(id).await
-    }
-    async fn unpublished(
-        &self,
-        created_before: DateTime<Utc>,
-        limit: u32,
-    ) -> Result<Vec<Unpublished>, DependencyError> {
-        self.gate("QueryUnpublished").await?;
-        self.inner.unpublished(created_before, limit).await
     }
     async fn ping(&self) -> Result<(), DependencyError> {
         self.gate("HealthCheck").await?;
@@ -118,8 +106,9 @@ impl OrderStore for ChaoticProcessorStore {
         &self,
         order: &Order,
         idempotency: Option<&IdempotencyKey>,
+        correlation_id: &str,
     ) -> Result<CreateOutcome, DependencyError> {
-        self.inner.create(order, idempotency).await
+        self.inner.create(order, idempotency, correlation_id).await
     }
     async fn get(&self, id: Uuid) -> Result<Option<Order>, DependencyError> {
         let order = self.inner.get(id).await?;
@@ -136,16 +125,6 @@ impl OrderStore for ChaoticProcessorStore {
     }
     async fn transition(&self, request: &TransitionRequest) -> Result<Transition, DependencyError> {
         self.inner.transition(request).await
-    }
-    async fn mark_published(&self, id: Uuid) -> Result<(), DependencyError> {
-        self.inner.mark_published(id).await
-    }
-    async fn unpublished(
-        &self,
-        created_before: DateTime<Utc>,
-        limit: u32,
-    ) -> Result<Vec<Unpublished>, DependencyError> {
-        self.inner.unpublished(created_before, limit).await
     }
     async fn ping(&self) -> Result<(), DependencyError> {
         self.inner.ping().await

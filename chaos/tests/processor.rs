@@ -37,7 +37,10 @@ async fn pending(store: &MemoryOrderStore, sku: &str) -> Order {
         }],
     };
     let order = Order::place(uuid::Uuid::new_v4(), new, chrono::Utc::now());
-    store.create(&order, None).await.expect("the store answers");
+    store
+        .create(&order, None, "chaos")
+        .await
+        .expect("the store answers");
     order
 }
 

@@ -1,9 +1,10 @@
 //! The business dashboard: what the order system is doing for its users. Orders in (created,
 //! rejected and why, value and size), orders through (processed by status, failures by type,
-//! lag), and the plumbing that can lose or duplicate an order (publishing, sweeper, duplicates).
+//! lag), and the plumbing that can lose or duplicate an order (publishing, duplicates).
 //! One function per row, in that order after the headline.
 
-use alarms::catalog::{Target, business_metric, threshold};
+use alarms::catalog::{Target, aws_metric, aws_metrics, business_metric, threshold};
+use orders::settings::Function;
 use serde_json::{Value, json};
 use telemetry::catalogue::{
     LookupResult, Metric, ProcessedStatus, ProcessingError, ValidationReason,
@@ -175,7 +176,8 @@ fn processing(g: &mut Grid) {
     );
 }
 
-/// The guards against losing an order (publishing, the sweeper) and doubling one (duplicates).
+/// The guards against losing an order (the publisher, fed by the outbox) and doubling one
+/// (duplicates).
 fn publishing(g: &mut Grid) {
     let target = g.target();
     g.section(
@@ -183,21 +185,28 @@ fn publishing(g: &mut Grid) {
         "An order is lost if it is never published and doubled if it is processed twice: these show both guards working.",
     );
     g.chart(
-        8,
+        6,
         6,
         Chart::new("Published vs publish failures", "Sum")
             .row(&plain(target, Metric::OrdersPublished), label("Published"))
             .row(
                 &plain(target, Metric::PublishFailures),
-                label("Publish failures"),
-            )
-            .row(
-                &plain(target, Metric::OrdersSwept),
-                label("Republished by the sweeper"),
+                label("Publish failures (sent again)"),
             ),
     );
+    let iterator_age = aws_metric(
+        &aws_metrics::lambda::ITERATOR_AGE,
+        &[target.function_name(Function::OrderPublisher)],
+    );
     g.chart(
-        8,
+        6,
+        6,
+        Chart::new("Publisher behind the outbox (ms)", "Maximum")
+            .row(&iterator_age, label("IteratorAge"))
+            .threshold("alarm", threshold::PUBLISHER_ITERATOR_AGE_MS),
+    );
+    g.chart(
+        6,
         6,
         Chart::new("Duplicates skipped", "Sum").row(
             &plain(target, Metric::DuplicatesSkipped),
@@ -205,7 +214,7 @@ fn publishing(g: &mut Grid) {
         ),
     );
     g.chart(
-        8,
+        6,
         6,
         Chart::new("Batch item failures", "Sum").row(
             &plain(target, Metric::BatchItemFailures),

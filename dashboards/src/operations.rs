@@ -350,15 +350,10 @@ fn dynamodb(g: &mut Grid) {
 /// places hold a note.
 fn capacity(g: &mut Grid) {
     let target = g.target();
-    let writes = [
-        Operation::PutOrder,
-        Operation::UpdateOrder,
-        Operation::MarkPublished,
-    ];
+    let writes = [Operation::PutOrder, Operation::UpdateOrder];
     let reads = [
         Operation::GetOrder,
         Operation::QueryOrders,
-        Operation::QueryUnpublished,
         Operation::PutOrder,
         Operation::UpdateOrder,
         Operation::HealthCheck,

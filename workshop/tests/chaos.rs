@@ -1,5 +1,5 @@
 //! The chaos scenarios of the workshop, on the local stack: each fault travels the real retry,
-//! redrive, sweeper and throttling paths, shows in the logs, metrics and alarms, and when it
+//! redrive, publisher and throttling paths, shows in the logs, metrics and alarms, and when it
 //! ends the system heals with no accepted order lost.
 
 mod common;
@@ -321,17 +321,12 @@ async fn a_poison_sku_dead_letters_exactly_its_orders_every_time() {
     }
 }
 
-/// Outcome 4: while every enqueue fails the orders are accepted but stay unpublished; once the
-/// fault ends the sweeper publishes every one and they are processed.
+/// Outcome 4: while every enqueue fails the orders are still accepted (create-order writes
+/// only the table) and wait in the outbox, the publisher retrying them; once the fault ends
+/// every one is published and processed.
 #[tokio::test(flavor = "multi_thread")]
-async fn the_sweeper_recovers_every_order_a_queue_fault_left_unpublished() {
-    let stack = Stack::fresh(&[
-        "--chaos-armed",
-        "--sweep-interval",
-        "1",
-        "--sweep-grace",
-        "1",
-    ]);
+async fn the_publisher_sends_every_order_a_queue_fault_held_back() {
+    let stack = Stack::fresh(&["--chaos-armed"]);
     chaos_json(
         &stack,
         &[
@@ -343,14 +338,14 @@ async fn the_sweeper_recovers_every_order_a_queue_fault_left_unpublished() {
         ],
     );
     let ids = create_all(&stack, (0..20).map(|_| order(1, "2.50")).collect(), 4).await;
-    // The sweeper runs (and fails to publish) at least twice while the fault holds.
-    wait_for("failed sweeps", async || {
+    // The publisher tries (and fails to send) the batch at least twice while the fault holds.
+    wait_for("failed publishes", async || {
         stack
-            .log("order-sweeper")
+            .log("order-publisher")
             .iter()
             .filter(|l| l["kind"] == "chaos.injection")
             .count()
-            >= 2
+            >= 40
     })
     .await;
     assert!(
@@ -360,22 +355,27 @@ async fn the_sweeper_recovers_every_order_a_queue_fault_left_unpublished() {
             .all(|s| s == "PENDING")
     );
     let rows = metrics(&stack);
-    assert!(stat(&rows, "PublishFailures", &[], "sum") >= 20.0);
+    assert!(stat(&rows, "PublishFailures", &[], "sum") >= 40.0);
     assert!(
         stat(
             &rows,
             "ChaosInjections",
             &[("Fault", "DependencyError")],
             "sum"
-        ) >= 21.0
+        ) >= 40.0
     );
+    // How far behind the publisher is shows as its IteratorAge, as on AWS.
+    let publisher = [("FunctionName", "order-publisher")];
+    // Each failed batch is read again after the source's one-second back-off, so the
+    // entries handed to the publisher are at least that old.
+    assert!(stat(&rows, "IteratorAge", &publisher, "maximum") >= 1000.0);
 
     chaos(&stack, &["off"]);
     let c = stack.client();
     for id in &ids {
         assert_eq!(c.wait_final(id).await["status"], "CONFIRMED");
     }
-    assert!(stat(&metrics(&stack), "OrdersSwept", &[], "sum") >= 20.0);
+    assert!(stat(&metrics(&stack), "OrdersPublished", &[], "sum") >= 20.0);
 }
 
 /// Outcome 5: processor latency under load drives its concurrency to the limit and past it

@@ -1,5 +1,5 @@
 //! A created order can be followed through the logs, by its correlation id and its order id,
-//! from the API request through the queue to the processor's status update.
+//! from the API request through the publisher and the queue to the processor's status update.
 
 mod common;
 
@@ -37,18 +37,23 @@ async fn one_order_can_be_followed_from_request_to_status_update() {
     let created = about("create-order");
     let said = messages(&created);
     assert!(said.contains(&"order created"), "{said:?}");
+    // The publisher, reading the order's outbox entry, logs under the same correlation id.
+    let published = about("order-publisher");
+    let said = messages(&published);
     assert!(said.contains(&"order published"), "{said:?}");
-    for line in &created {
-        assert_eq!(line["function_name"], "create-order");
-        assert!(
-            line["function_request_id"]
-                .as_str()
-                .is_some_and(|r| !r.is_empty())
-        );
-        assert!(line["level"].is_string() && line["timestamp"].is_string());
+    for (function, lines) in [("create-order", &created), ("order-publisher", &published)] {
+        for line in lines {
+            assert_eq!(line["function_name"], function);
+            assert!(
+                line["function_request_id"]
+                    .as_str()
+                    .is_some_and(|r| !r.is_empty())
+            );
+            assert!(line["level"].is_string() && line["timestamp"].is_string());
+        }
     }
-    // The message id the API logged is the one the processor received.
-    let message_id = created
+    // The message id the publisher logged is the one the processor received.
+    let message_id = published
         .iter()
         .find_map(|l| l["message_id"].as_str())
         .unwrap()

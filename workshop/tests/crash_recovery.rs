@@ -17,14 +17,7 @@ const CLIENTS: usize = 8;
 /// Kill once this many orders have been accepted.
 const KILL_AFTER: usize = 400;
 /// Fast recovery settings so the test does not wait out the production timeouts.
-const FAST: [&str; 6] = [
-    "--visibility-timeout",
-    "2",
-    "--sweep-interval",
-    "1",
-    "--sweep-grace",
-    "2",
-];
+const FAST: [&str; 2] = ["--visibility-timeout", "2"];
 
 fn kind(i: usize) -> (Value, &'static str) {
     match i % 10 {

@@ -48,13 +48,16 @@ async fn functions_write_valid_emf_with_their_business_metrics() {
                 "OrdersCreated",
                 "OrderValue",
                 "ItemsPerOrder",
-                "OrdersPublished",
                 "ValidationFailures",
                 "DependencyLatency",
                 "ColdStart",
             ][..],
         ),
         ("get-order", &["OrderLookups", "DependencyLatency"][..]),
+        (
+            "order-publisher",
+            &["OrdersPublished", "DependencyLatency", "ColdStart"][..],
+        ),
         (
             "order-processor",
             &["OrdersProcessed", "ProcessingLag", "DependencyLatency"][..],

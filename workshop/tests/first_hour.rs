@@ -162,15 +162,7 @@ fn a_reader_that_stops_reading_is_no_panic() {
 /// The lines `workshop up` prints to the terminal while `wanted` is not yet seen (or 60 s).
 fn terminal_lines(dir: &std::path::Path, wanted: impl Fn(&[String]) -> bool) -> Vec<String> {
     let mut child = workshop()
-        .args([
-            "up",
-            "--port",
-            "0",
-            "--console-port",
-            "0",
-            "--sweep-interval",
-            "1",
-        ])
+        .args(["up", "--port", "0", "--console-port", "0"])
         .arg("--data-dir")
         .arg(dir)
         .stdout(Stdio::piped())
@@ -201,12 +193,27 @@ fn terminal_lines(dir: &std::path::Path, wanted: impl Fn(&[String]) -> bool) -> 
 #[test]
 fn the_terminal_shows_what_a_person_watches_for() {
     let dir = tempfile::tempdir().unwrap();
-    // The first alarm round's summary, and a few sweeper runs (one a second).
+    // An order in the outbox before the start: the stack publishes and processes it, so the
+    // publisher and the processor each run while the terminal is read.
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let store = orders_sqlite::SqliteOrderStore::open(&dir.path().join("orders.db")).unwrap();
+        common::local::write_order(&store, uuid::Uuid::new_v4(), "Early", 1, chrono::Utc::now())
+            .await;
+    });
+    let ran = |function: &str| {
+        std::fs::read_to_string(dir.path().join(format!("logs/{function}.log")))
+            .is_ok_and(|log| log.contains("REPORT RequestId"))
+    };
+    // The first alarm round's summary, and both event functions' runs.
     let lines = terminal_lines(dir.path(), |lines| {
         lines.iter().any(|l| l.contains("alarms:"))
-            && std::fs::read_to_string(dir.path().join("logs/order-sweeper.log"))
-                .is_ok_and(|log| log.matches("REPORT RequestId").count() >= 3)
+            && ran("order-publisher")
+            && ran("order-processor")
     });
+    assert!(
+        ran("order-publisher") && ran("order-processor"),
+        "{lines:#?}"
+    );
     assert!(lines[0].starts_with("Local stack ready"), "{lines:?}");
     let summary: Vec<&String> = lines.iter().filter(|l| l.contains("alarms:")).collect();
     assert_eq!(summary.len(), 1, "{lines:#?}");

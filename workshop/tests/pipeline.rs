@@ -4,7 +4,6 @@ mod common;
 
 use common::local::{LocalQueue, write_order};
 use common::{PATIENCE, Stack, dlq_rows, eventually, is_uuid, order, workshop_ok};
-use orders::ports::OrderStore;
 use orders_sqlite::SqliteOrderStore;
 use std::time::Duration;
 
@@ -69,10 +68,11 @@ async fn a_failing_message_is_received_max_receive_count_times_then_redriven() {
     tokio::time::sleep(Duration::from_millis(2500)).await;
     assert_eq!(dlq_rows(dir.path()).len(), 1);
 
-    // Fix the cause (the order now exists), redrive, and the order is processed.
+    // Fix the cause (the order now exists; the stack's publisher also sends it a message of
+    // its own, which the processor skips if the redriven one came first), redrive, and the
+    // order is processed.
     let store = SqliteOrderStore::open(&dir.path().join("orders.db")).unwrap();
     write_order(&store, order_id, "Late", 5, queue.clock.now()).await;
-    store.mark_published(order_id).await.unwrap();
 
     let out = workshop_ok(&["dlq", "redrive"], Some(dir.path()));
     assert!(out.contains("Redrove 1 message"), "{out}");

@@ -49,18 +49,7 @@ fn present(rows: &[Value], series: &alarms::Metric) -> bool {
 #[tokio::test(flavor = "multi_thread")]
 async fn every_metric_a_dashboard_or_alarm_reads_is_emitted() {
     let dir = tempfile::tempdir().unwrap();
-    let stack = Stack::start(
-        dir.path(),
-        &[
-            "--chaos-armed",
-            "--visibility-timeout",
-            "1",
-            "--sweep-interval",
-            "1",
-            "--sweep-grace",
-            "1",
-        ],
-    );
+    let stack = Stack::start(dir.path(), &["--chaos-armed", "--visibility-timeout", "1"]);
     let c = stack.client();
 
     // The happy path for every status, reads, lists, health and rejected requests.
@@ -97,8 +86,8 @@ async fn every_metric_a_dashboard_or_alarm_reads_is_emitted() {
         .await;
     assert_eq!(keyed.status, 201, "{}", keyed.text);
 
-    // A duplicate delivery, a message that keeps failing (to the DLQ), and an order whose
-    // message was never sent (the sweeper publishes it).
+    // A duplicate delivery, a message that keeps failing (to the DLQ), and an order written
+    // straight to the store (its outbox entry is published like any other).
     let queue = LocalQueue::open(dir.path());
     let store = SqliteOrderStore::open(&dir.path().join("orders.db")).unwrap();
     let done = c.get("/orders?limit=1").await.body["orders"][0]["id"]
@@ -155,7 +144,14 @@ async fn every_metric_a_dashboard_or_alarm_reads_is_emitted() {
     let api = ["--api-error-rate", "1"];
     inject(&stack, &api, "ApiError", "create-order", create).await;
     let enqueue = ["--dependency", "queue", "--dependency-failure-rate", "1"];
-    inject(&stack, &enqueue, "DependencyError", "create-order", create).await;
+    inject(
+        &stack,
+        &enqueue,
+        "DependencyError",
+        "order-publisher",
+        create,
+    )
+    .await;
     let read = ["--dependency", "store", "--dependency-failure-rate", "1"];
     inject(
         &stack,

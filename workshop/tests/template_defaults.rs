@@ -1,11 +1,11 @@
 //! `template.yaml` (what AWS runs) must agree with `orders::settings` (what the local stack
 //! runs): function timeouts, memory and binaries, the queue and its event source, the
-//! sweeper's schedule, the routes, the table design and the environment variables. Every
+//! publisher's stream event source, the routes, the table design and the environment variables. Every
 //! comparison reads both sides, so changing either one alone fails here.
 //!
 //! CloudFormation's short-form tags (`!Ref`, `!Sub`, `!GetAtt`, `!If`) parse as tagged values.
 
-use orders::settings::{CORS, Function, QUEUE, ROUTES, SWEEPER, env, table};
+use orders::settings::{CORS, Function, PUBLISHER, QUEUE, ROUTES, env, table};
 use serde_norway::{Mapping, Value};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -132,6 +132,14 @@ fn get_att_arn(v: &Value) -> &str {
         .unwrap_or_else(|| panic!("expected !GetAtt <Id>.Arn, got {v:?}"))
 }
 
+/// An event source's `FunctionResponseTypes`.
+fn response_types(p: &Value) -> Vec<&str> {
+    p["FunctionResponseTypes"]
+        .as_sequence()
+        .map(|s| s.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default()
+}
+
 fn number(v: &Value, what: &str) -> u64 {
     v.as_u64()
         .unwrap_or_else(|| panic!("{what}: expected a number, got {v:?}"))
@@ -139,24 +147,6 @@ fn number(v: &Value, what: &str) -> u64 {
 
 fn secs(d: Duration) -> u64 {
     d.as_secs()
-}
-
-/// `rate(1 minute)`, `rate(5 minutes)`, `rate(30 seconds)`... as a duration.
-fn parse_rate(expr: &str) -> Duration {
-    let inner = expr
-        .strip_prefix("rate(")
-        .and_then(|s| s.strip_suffix(')'))
-        .unwrap_or_else(|| panic!("expected rate(...), got {expr}"));
-    let (n, unit) = inner.split_once(' ').expect("rate(<n> <unit>)");
-    let n: u64 = n.parse().expect("rate value is a number");
-    let unit_secs = match unit {
-        "second" | "seconds" => 1,
-        "minute" | "minutes" => 60,
-        "hour" | "hours" => 3600,
-        "day" | "days" => 86_400,
-        other => panic!("unknown rate unit {other}"),
-    };
-    Duration::from_secs(n * unit_secs)
 }
 
 /// Every name in `orders::settings::env` that the template may set.
@@ -184,11 +174,9 @@ fn required_env(f: Function) -> Vec<&'static str> {
         "CHAOS_PARAMETER",
     ];
     match f {
-        Function::CreateOrder | Function::Health | Function::OrderSweeper => {
-            v.push(env::ORDERS_QUEUE_URL)
-        }
+        Function::Health | Function::OrderPublisher => v.push(env::ORDERS_QUEUE_URL),
         Function::ListOrders => v.push(env::PAGE_TOKEN_SECRET_ARN),
-        Function::GetOrder | Function::OrderProcessor => {}
+        Function::CreateOrder | Function::GetOrder | Function::OrderProcessor => {}
     }
     v
 }
@@ -534,10 +522,7 @@ fn event_source_matches_settings() {
         Function::OrderProcessor.local_concurrency(),
         "the local stack caps the processor as the event source does"
     );
-    let types: Vec<&str> = p["FunctionResponseTypes"]
-        .as_sequence()
-        .map(|s| s.iter().filter_map(Value::as_str).collect())
-        .unwrap_or_default();
+    let types = response_types(p);
     assert_eq!(
         types,
         ["ReportBatchItemFailures"],
@@ -553,28 +538,103 @@ fn event_source_matches_settings() {
     }
 }
 
-// ---- sweeper -------------------------------------------------------------------------------
+// ---- publisher -----------------------------------------------------------------------------
 
+/// The publisher reads the table's stream as `settings::PUBLISHER` says, only new orders, and
+/// never gives a batch up while its records are on the stream.
 #[test]
-fn sweeper_schedule_matches_settings() {
+fn the_publisher_reads_the_tables_stream_as_settings_say() {
     let t = Template::load();
-    let (id, sweeper) = t.function(Function::OrderSweeper);
-    let mut schedules = t.events(sweeper, "ScheduleV2");
-    schedules.extend(t.events(sweeper, "Schedule"));
-    assert_eq!(schedules.len(), 1, "{id} has one schedule");
-    let expr = &schedules[0]["Properties"]["Schedule"];
-    let expr = if expr.is_null() {
-        &schedules[0]["Properties"]["ScheduleExpression"]
-    } else {
-        expr
-    };
-    let expr = expr.as_str().expect("schedule expression");
-    assert_eq!(parse_rate(expr), SWEEPER.interval, "{id}: {expr}");
-    // A sweep ends before the next starts.
-    let timeout = number(t.function_property(sweeper, "Timeout"), "Timeout");
+    let (id, publisher) = t.function(Function::OrderPublisher);
+    // A mapping of its own rather than a SAM event, so no managed policy widens the role.
+    let mappings: Vec<_> = t.of_type("AWS::Lambda::EventSourceMapping").collect();
+    assert_eq!(mappings.len(), 1, "one stream mapping: {mappings:?}");
+    let p = &mappings[0].1["Properties"];
+    assert_eq!(
+        tagged(&p["FunctionName"], "Ref").and_then(Value::as_str),
+        Some(id),
+        "the mapping invokes {id}"
+    );
+    let stream = tagged_str(
+        &p["EventSourceArn"],
+        "GetAtt",
+        "EventSourceArn is !GetAtt <table>.StreamArn",
+    );
+    let (table, _) = t
+        .of_type("AWS::DynamoDB::Table")
+        .next()
+        .expect("the orders table");
+    assert_eq!(stream, format!("{table}.StreamArn"), "{id} Stream");
+    assert_eq!(p["StartingPosition"].as_str(), Some("TRIM_HORIZON"));
+    assert_eq!(
+        number(&p["BatchSize"], "BatchSize"),
+        u64::from(PUBLISHER.batch_size)
+    );
+    assert_eq!(
+        number(&p["ParallelizationFactor"], "ParallelizationFactor"),
+        u64::from(PUBLISHER.parallelization)
+    );
+    let types = response_types(p);
+    assert_eq!(
+        types,
+        ["ReportBatchItemFailures"],
+        "{id}: partial batch failures"
+    );
+    // Retried while on the stream: nothing is skipped because a send failed for a while.
+    assert_eq!(p["MaximumRetryAttempts"].as_i64(), Some(-1));
+    assert_eq!(
+        p["MaximumRecordAgeInSeconds"].as_u64(),
+        Some(PUBLISHER.max_record_age.as_secs())
+    );
     assert!(
-        Duration::from_secs(timeout) < SWEEPER.interval,
-        "{id} may overlap its next run"
+        PUBLISHER.max_record_age < Duration::from_secs(24 * 3600),
+        "given up (and named) before the stream trims it"
+    );
+    assert_eq!(p["BisectBatchOnFunctionError"].as_bool(), Some(true));
+    assert!(
+        !p["DestinationConfig"]["OnFailure"]["Destination"].is_null(),
+        "{id}: what expires is named somewhere"
+    );
+    // Only inserts of orders reach it: the filter names the table design's order prefix.
+    let filters = p["FilterCriteria"]["Filters"]
+        .as_sequence()
+        .expect("FilterCriteria.Filters");
+    assert_eq!(filters.len(), 1);
+    let pattern: serde_json::Value =
+        serde_json::from_str(filters[0]["Pattern"].as_str().expect("a JSON pattern"))
+            .expect("the pattern is JSON");
+    assert_eq!(
+        pattern,
+        serde_json::json!({
+            "eventName": ["INSERT"],
+            "dynamodb": { "Keys": { (table::PARTITION_KEY): { "S": [{ "prefix": table::ORDER_PREFIX }] } } }
+        })
+    );
+    // No function has a SAM stream event (it would attach AWSLambdaDynamoDBExecutionRole,
+    // every stream in the account); the publisher's role reads this table's streams only.
+    for f in Function::ALL {
+        let (other, r) = t.function(f);
+        assert!(
+            t.events(r, "DynamoDB").is_empty(),
+            "{other} has a SAM stream event"
+        );
+    }
+    let grant = format!("${{{table}.Arn}}/stream/*");
+    let statements = publisher["Properties"]["Policies"][0]["Statement"]
+        .as_sequence()
+        .expect("the publisher's inline statements");
+    let reads: Vec<&Value> = statements
+        .iter()
+        .filter(|st| {
+            st["Action"]
+                .as_sequence()
+                .is_some_and(|a| a.iter().any(|a| a.as_str() == Some("dynamodb:GetRecords")))
+        })
+        .collect();
+    assert_eq!(reads.len(), 1, "one statement reads the stream");
+    assert_eq!(
+        tagged(&reads[0]["Resource"], "Sub").and_then(Value::as_str),
+        Some(grant.as_str())
     );
 }
 
@@ -747,13 +807,17 @@ fn table_matches_settings() {
         table::SORT_ATTRIBUTE,
         table::STATUS_SHARD_ATTRIBUTE,
         table::LIST_SHARD_ATTRIBUTE,
-        table::UNPUBLISHED_ATTRIBUTE,
     ]
     .into_iter()
     .map(|k| (k, "S"))
     .collect();
     assert_eq!(declared, keys, "{id} AttributeDefinitions");
 
+    assert_eq!(
+        p["StreamSpecification"]["StreamViewType"].as_str(),
+        Some(table::STREAM_VIEW),
+        "{id} stream: the outbox"
+    );
     assert_eq!(
         p["TimeToLiveSpecification"]["AttributeName"].as_str(),
         Some(table::TTL_ATTRIBUTE),
@@ -770,11 +834,7 @@ fn table_matches_settings() {
 #[test]
 fn policies_name_only_real_indexes() {
     let t = Template::load();
-    let indexes = [
-        table::STATUS_INDEX,
-        table::LIST_INDEX,
-        table::UNPUBLISHED_INDEX,
-    ];
+    let indexes = [table::STATUS_INDEX, table::LIST_INDEX];
     let mut seen = BTreeSet::new();
     fn walk<'a>(v: &'a Value, out: &mut Vec<&'a str>) {
         match v {
@@ -802,14 +862,6 @@ fn policies_name_only_real_indexes() {
     // The readers of each index are the ones the handlers need.
     assert!(seen.contains(&(Function::ListOrders.name(), table::STATUS_INDEX)));
     assert!(seen.contains(&(Function::ListOrders.name(), table::LIST_INDEX)));
-    assert!(seen.contains(&(Function::OrderSweeper.name(), table::UNPUBLISHED_INDEX)));
 }
 
 // ---- the test's own helpers ----------------------------------------------------------------
-
-#[test]
-fn rate_expressions_parse() {
-    assert_eq!(parse_rate("rate(1 minute)"), Duration::from_secs(60));
-    assert_eq!(parse_rate("rate(5 minutes)"), Duration::from_secs(300));
-    assert_eq!(parse_rate("rate(2 hours)"), Duration::from_secs(7200));
-}

@@ -74,6 +74,13 @@ pub mod lambda {
         DIMS,
         "Instances processing events at the same time.",
     );
+    pub const ITERATOR_AGE: AwsMetric = metric(
+        NAMESPACE,
+        "IteratorAge",
+        Unit::Milliseconds,
+        DIMS,
+        "Age of the last record of each batch a stream-triggered function received: how far the publisher is behind the table's stream.",
+    );
 }
 
 /// `AWS/SQS`, per queue.
@@ -218,6 +225,7 @@ pub const ALL: &[AwsMetric] = &[
     lambda::THROTTLES,
     lambda::DURATION,
     lambda::CONCURRENT_EXECUTIONS,
+    lambda::ITERATOR_AGE,
     sqs::VISIBLE,
     sqs::NOT_VISIBLE,
     sqs::AGE_OF_OLDEST,

@@ -37,6 +37,7 @@ pub mod slug {
     pub const DYNAMODB_SYSTEM_ERRORS: &str = "dynamodb-system-errors";
     pub const PROCESSING_FAILURES: &str = "processing-failures";
     pub const PROCESSING_LAG: &str = "processing-lag-p99";
+    pub const PUBLISHER_BEHIND: &str = "publisher-iterator-age";
     pub const PIPELINE_UNHEALTHY: &str = "pipeline-unhealthy";
 
     pub fn error_rate(f: Function) -> String {
@@ -70,14 +71,15 @@ pub mod threshold {
     pub const PROCESSING_FAILURES_PER_MINUTE: f64 = 5.0;
     /// p99 of the time from creation to processing, milliseconds.
     pub const PROCESSING_LAG_P99_MS: f64 = 60_000.0;
+    /// The publisher's `IteratorAge` (Maximum), milliseconds: new orders not yet sent.
+    pub const PUBLISHER_ITERATOR_AGE_MS: f64 = 60_000.0;
 }
 
-/// Invocations per minute below which a function's error rate is reported as 0. The sweeper
-/// runs once a minute, so its guard is one invocation: a failed sweep is a 100% minute.
+/// Invocations per minute below which a function's error rate is reported as 0. The event
+/// functions run in batches, so a few invocations a minute are already a signal.
 pub fn min_invocations(f: Function) -> f64 {
     match f {
-        Function::OrderSweeper => 1.0,
-        Function::OrderProcessor => 5.0,
+        Function::OrderProcessor | Function::OrderPublisher => 5.0,
         _ => 10.0,
     }
 }
@@ -363,12 +365,29 @@ fn processing_alarms(target: Target) -> Vec<Alarm> {
                 threshold::PROCESSING_LAG_P99_MS
             ),
         ),
+        above(
+            target.alarm_name(slug::PUBLISHER_BEHIND),
+            single(
+                aws_metric(
+                    &aws_metrics::lambda::ITERATOR_AGE,
+                    &[target.function_name(Function::OrderPublisher)],
+                ),
+                Statistic::Maximum,
+            ),
+            threshold::PUBLISHER_ITERATOR_AGE_MS,
+            (3, 5),
+            format!(
+                "The publisher's IteratorAge above {} ms in 3 of the last 5 minutes: new orders are waiting in the table's stream for their message.",
+                threshold::PUBLISHER_ITERATOR_AGE_MS
+            ),
+        ),
     ]
 }
 
 /// The composite over the alarms that mean orders are not reaching a final status.
 fn pipeline_unhealthy(target: Target) -> Alarm {
     let children = [
+        slug::PUBLISHER_BEHIND.to_owned(),
         slug::DLQ_NOT_EMPTY.to_owned(),
         slug::error_rate(Function::OrderProcessor),
         slug::PROCESSING_LAG.to_owned(),
@@ -382,7 +401,7 @@ fn pipeline_unhealthy(target: Target) -> Alarm {
         .join(" OR ");
     CompositeAlarm::new(target.alarm_name(slug::PIPELINE_UNHEALTHY), rule)
         .description(
-            "Orders are not flowing from the queue to a final status: a message is in the DLQ, or the processor is failing, lagging or falling behind.",
+            "Orders are not flowing to a final status: the publisher is behind the table's stream, a message is in the DLQ, or the processor is failing, lagging or falling behind.",
         )
         .into()
 }
@@ -417,7 +436,7 @@ mod tests {
                     }
                     Alarm::Composite(c) => {
                         c.validate().unwrap();
-                        assert_eq!(composite_children(c, &set).len(), 5);
+                        assert_eq!(composite_children(c, &set).len(), 6);
                     }
                 }
             }

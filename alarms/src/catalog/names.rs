@@ -44,7 +44,7 @@ pub mod logical {
             Function::ListOrders => "ListOrdersFunction",
             Function::Health => "HealthFunction",
             Function::OrderProcessor => "OrderProcessorFunction",
-            Function::OrderSweeper => "OrderSweeperFunction",
+            Function::OrderPublisher => "OrderPublisherFunction",
         }
     }
 
@@ -56,7 +56,7 @@ pub mod logical {
             Function::ListOrders => "ListOrdersLogGroup",
             Function::Health => "HealthLogGroup",
             Function::OrderProcessor => "OrderProcessorLogGroup",
-            Function::OrderSweeper => "OrderSweeperLogGroup",
+            Function::OrderPublisher => "OrderPublisherLogGroup",
         }
     }
 }

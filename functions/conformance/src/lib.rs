@@ -14,7 +14,7 @@ use chrono::{DateTime, Utc};
 use orders::domain::{LineItem, NewOrder, Order, OrderStatus, money};
 use orders::ports::{
     CreateOutcome, DependencyError, IdempotencyKey, ListQuery, OrderCreated, OrderQueue,
-    OrderStore, SortOrder, Transition, TransitionRequest,
+    OrderStore, Outbox, SortOrder, Transition, TransitionRequest,
 };
 use rust_decimal::Decimal;
 use std::collections::{BTreeMap, BTreeSet};
@@ -98,7 +98,7 @@ fn ok<T>(what: &str, result: Result<T, DependencyError>) -> T {
 }
 
 async fn create(store: &dyn OrderStore, order: &Order) -> Order {
-    match ok("create", store.create(order, None).await) {
+    match ok("create", store.create(order, None, CORRELATION_ID).await) {
         CreateOutcome::Created(stored) => stored,
         other => panic!(
             "create of new order {} returned {other:?}, want Created",
@@ -283,7 +283,7 @@ pub async fn duplicate_id_is_rejected(store: &dyn OrderStore) {
     create(store, &order).await;
     let mut again = order.clone();
     again.customer_name = "Someone Else".into();
-    let result = store.create(&again, None).await;
+    let result = store.create(&again, None, CORRELATION_ID).await;
     assert!(
         result.is_err(),
         "creating a second order with id {} returned {result:?}",
@@ -297,13 +297,19 @@ pub async fn duplicate_id_is_rejected(store: &dyn OrderStore) {
 pub async fn idempotent_create_replays(store: &dyn OrderStore) {
     let key = fresh_key("hash-1", at(3_600_000));
     let first = sample_order(at(0));
-    match ok("create", store.create(&first, Some(&key)).await) {
+    match ok(
+        "create",
+        store.create(&first, Some(&key), CORRELATION_ID).await,
+    ) {
         CreateOutcome::Created(o) => assert_eq!(o, first),
         other => panic!("first use of a key returned {other:?}, want Created"),
     }
     // The retry is a new request: the handler placed a new order with a new id and time.
     let retry = sample_order(at(5_000));
-    match ok("create", store.create(&retry, Some(&key)).await) {
+    match ok(
+        "create",
+        store.create(&retry, Some(&key), CORRELATION_ID).await,
+    ) {
         CreateOutcome::Replayed(o) => assert_eq!(o, first, "a replay returns the first order"),
         other => panic!("same key and request returned {other:?}, want Replayed"),
     }
@@ -324,13 +330,21 @@ pub async fn idempotent_create_replays(store: &dyn OrderStore) {
 pub async fn idempotent_key_conflict(store: &dyn OrderStore) {
     let key = fresh_key("hash-1", at(3_600_000));
     let first = sample_order(at(0));
-    ok("create", store.create(&first, Some(&key)).await);
+    ok(
+        "create",
+        store.create(&first, Some(&key), CORRELATION_ID).await,
+    );
     let other_request = IdempotencyKey {
         request_hash: "hash-2".into(),
         ..key.clone()
     };
     let second = sample_order(at(5_000));
-    let outcome = ok("create", store.create(&second, Some(&other_request)).await);
+    let outcome = ok(
+        "create",
+        store
+            .create(&second, Some(&other_request), CORRELATION_ID)
+            .await,
+    );
     assert_eq!(
         outcome,
         CreateOutcome::KeyConflict,
@@ -344,7 +358,9 @@ pub async fn idempotent_key_conflict(store: &dyn OrderStore) {
     // The key still belongs to the first request.
     match ok(
         "create",
-        store.create(&sample_order(at(6_000)), Some(&key)).await,
+        store
+            .create(&sample_order(at(6_000)), Some(&key), CORRELATION_ID)
+            .await,
     ) {
         CreateOutcome::Replayed(o) => assert_eq!(o.id, first.id),
         other => panic!("after a conflict the key's own request returned {other:?}, want Replayed"),
@@ -354,7 +370,11 @@ pub async fn idempotent_key_conflict(store: &dyn OrderStore) {
     match ok(
         "create",
         store
-            .create(&third, Some(&fresh_key("hash-1", at(3_600_000))))
+            .create(
+                &third,
+                Some(&fresh_key("hash-1", at(3_600_000))),
+                CORRELATION_ID,
+            )
             .await,
     ) {
         CreateOutcome::Created(o) => assert_eq!(o.id, third.id),
@@ -368,7 +388,10 @@ pub async fn expired_idempotency_key_is_reusable(store: &dyn OrderStore) {
     let hour = 3_600_000;
     let key = fresh_key("hash-1", at(hour));
     let first = sample_order(at(0));
-    ok("create", store.create(&first, Some(&key)).await);
+    ok(
+        "create",
+        store.create(&first, Some(&key), CORRELATION_ID).await,
+    );
 
     let later = sample_order(at(2 * hour));
     let reused = IdempotencyKey {
@@ -376,14 +399,17 @@ pub async fn expired_idempotency_key_is_reusable(store: &dyn OrderStore) {
         expires_at: at(26 * hour),
         ..key.clone()
     };
-    match ok("create", store.create(&later, Some(&reused)).await) {
+    match ok(
+        "create",
+        store.create(&later, Some(&reused), CORRELATION_ID).await,
+    ) {
         CreateOutcome::Created(o) => assert_eq!(o.id, later.id),
         other => panic!("reusing an expired key returned {other:?}, want Created"),
     }
     match ok(
         "create",
         store
-            .create(&sample_order(at(3 * hour)), Some(&reused))
+            .create(&sample_order(at(3 * hour)), Some(&reused), CORRELATION_ID)
             .await,
     ) {
         CreateOutcome::Replayed(o) => assert_eq!(o.id, later.id, "the key now names the new order"),
@@ -685,68 +711,99 @@ pub async fn list_refuses_a_zero_limit(store: &dyn OrderStore) {
     );
 }
 
-/// New orders are unpublished until marked; the sweeper's query sees them oldest first,
-/// only those created strictly before its cut-off, and at most `limit`.
-pub async fn unpublished_until_marked(store: &dyn OrderStore) {
-    let a = create(store, &sample_order(at(1_000))).await;
-    let b = create(store, &sample_order(at(2_000))).await;
-    let c = create(store, &sample_order(at(3_000))).await;
+/// The correlation id every check's creates pass (the request's `x-correlation-id`).
+pub const CORRELATION_ID: &str = "conformance-correlation-id";
 
-    let sweep = |before, limit| async move {
-        let found = ok("unpublished", store.unpublished(before, limit).await);
-        found.into_iter().map(|u| u.order).collect::<Vec<_>>()
-    };
-    assert_eq!(
-        ids(&sweep(at(10_000), 10).await),
-        vec![a.id, b.id, c.id],
-        "oldest first"
+/// Every order created is in the outbox once, in write order, with its correlation id, until
+/// acknowledged; a replayed or refused create adds nothing, and an entry handed out but not
+/// acknowledged is handed out again.
+pub async fn outbox_holds_each_new_order_once_until_acknowledged(
+    store: &dyn OrderStore,
+    outbox: &dyn Outbox,
+) {
+    let a = create(store, &sample_order(at(3_000))).await;
+    let key = fresh_key("hash-b", at(3_600_000));
+    let b = sample_order(at(1_000));
+    ok("create", store.create(&b, Some(&key), CORRELATION_ID).await);
+    let replay = ok(
+        "create",
+        store
+            .create(&sample_order(at(1_500)), Some(&key), CORRELATION_ID)
+            .await,
     );
-    assert_eq!(
-        ids(&sweep(at(3_000), 10).await),
-        vec![a.id, b.id],
-        "created_before is strict"
-    );
-    assert_eq!(ids(&sweep(at(10_000), 2).await), vec![a.id, b.id], "limit");
+    assert!(matches!(replay, CreateOutcome::Replayed(_)), "{replay:?}");
+    let conflict = fresh_key("hash-other", at(3_600_000));
+    let refused = store
+        .create(
+            &sample_order(at(1_600)),
+            Some(&IdempotencyKey {
+                key: key.key.clone(),
+                ..conflict
+            }),
+            CORRELATION_ID,
+        )
+        .await;
     assert!(
-        sweep(at(1_000), 10).await.is_empty(),
-        "nothing before the oldest"
+        matches!(refused, Ok(CreateOutcome::KeyConflict)),
+        "{refused:?}"
     );
+    let duplicate = store.create(&a, None, CORRELATION_ID).await;
+    assert!(duplicate.is_err(), "{duplicate:?}");
+    let c = create(store, &sample_order(at(2_000))).await;
 
-    ok("mark_published", store.mark_published(b.id).await);
+    let read = |limit| async move { ok("pending", outbox.pending(limit).await) };
+    let read_ids = |limit| async move {
+        let entries = read(limit).await;
+        entries.iter().map(|e| e.order.id).collect::<Vec<_>>()
+    };
+    let all = read(10).await;
+    let order_ids: Vec<Uuid> = all.iter().map(|e| e.order.id).collect();
     assert_eq!(
-        ids(&sweep(at(10_000), 10).await),
-        vec![a.id, c.id],
-        "b was published"
+        order_ids,
+        vec![a.id, b.id, c.id],
+        "one entry per order written, in write order (not creation time)"
     );
-    ok("mark_published twice", store.mark_published(b.id).await);
-
-    // The marker says nothing about status: a processed order that was never marked is still
-    // swept (the processor will find it done).
-    move_pending(store, a.id, OrderStatus::Confirmed, at(4_000)).await;
-    let swept = sweep(at(10_000), 10).await;
-    assert_eq!(ids(&swept), vec![a.id, c.id]);
+    for entry in &all {
+        assert_eq!(entry.correlation_id.as_deref(), Some(CORRELATION_ID));
+        assert_eq!(entry.message().order_id, entry.order.id);
+    }
+    assert_eq!(all[0].order, a, "the entry holds the order as written");
+    let sequences: BTreeSet<&str> = all.iter().map(|e| e.sequence.as_str()).collect();
+    assert_eq!(sequences.len(), 3, "sequences are distinct: {all:?}");
     assert_eq!(
-        swept[0].status,
-        OrderStatus::Confirmed,
-        "the sweep returns the current order"
+        read(2).await.iter().map(|e| e.order.id).collect::<Vec<_>>(),
+        vec![a.id, b.id],
+        "limit"
     );
+    assert_eq!(read(10).await.len(), 3, "reading acknowledges nothing");
 
-    // Marking an unknown order is harmless and creates nothing.
-    let missing = Uuid::new_v4();
     ok(
-        "mark_published of unknown order",
-        store.mark_published(missing).await,
+        "acknowledge",
+        outbox
+            .acknowledge(&[all[1].sequence.clone(), "not-a-sequence".to_owned()])
+            .await,
     );
-    assert_eq!(ok("get", store.get(missing).await), None);
-
-    ok("mark_published", store.mark_published(c.id).await);
-    ok("mark_published", store.mark_published(a.id).await);
-    assert!(sweep(at(10_000), 10).await.is_empty(), "all published");
+    assert_eq!(
+        read_ids(10).await,
+        vec![a.id, c.id],
+        "b was acknowledged; an unknown sequence is ignored"
+    );
+    // A status change is no new entry: only writes of new orders are published.
+    move_pending(store, c.id, OrderStatus::Confirmed, at(4_000)).await;
+    ok(
+        "acknowledge",
+        outbox
+            .acknowledge(&[all[0].sequence.clone(), all[2].sequence.clone()])
+            .await,
+    );
+    assert!(read(10).await.is_empty(), "all acknowledged");
+    let d = create(store, &sample_order(at(500))).await;
+    assert_eq!(read_ids(10).await, vec![d.id], "a later order follows");
 }
 
-/// An unpublished order keeps the trace context of the span its create ran in (the sweeper's
-/// republish links back to it); an order created outside any trace has none.
-pub async fn unpublished_keeps_the_creating_trace(store: &dyn OrderStore) {
+/// An entry keeps the trace context of the span its create ran in (the publish continues
+/// it); an order created outside any trace has none.
+pub async fn outbox_keeps_the_creating_trace(store: &dyn OrderStore, outbox: &dyn Outbox) {
     use tracing::Instrument as _;
     use tracing::instrument::WithSubscriber as _;
     use tracing_subscriber::prelude::*;
@@ -766,12 +823,12 @@ pub async fn unpublished_keeps_the_creating_trace(store: &dyn OrderStore) {
     assert!(context.traceparent.is_some(), "the request span is traced");
     create(store, &untraced).await;
 
-    let found = ok("unpublished", store.unpublished(at(10_000), 10).await);
+    let found = ok("pending", outbox.pending(10).await);
     assert_eq!(found.len(), 2, "{found:?}");
     assert_eq!(found[0].order.id, traced.id);
     assert_eq!(
         found[0].created_in.traceparent, context.traceparent,
-        "the create's trace context is kept with the marker"
+        "the create's trace context is kept with the entry"
     );
     assert_eq!(found[1].order.id, untraced.id);
     assert!(
@@ -779,6 +836,36 @@ pub async fn unpublished_keeps_the_creating_trace(store: &dyn OrderStore) {
         "no trace, no context: {:?}",
         found[1].created_in
     );
+}
+
+/// The outbox checks, expanded into tests ([`outbox_tests!`]): `$make` returns
+/// `(store, outbox, guard)`, an empty store, the outbox of its writes, and what must
+/// outlive them.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __outbox_checks {
+    ($make:tt; $($check:ident),*) => {
+        $(
+            #[tokio::test]
+            async fn $check() {
+                let (store, outbox, guard) = $make().await;
+                $crate::$check(&*store, &*outbox).await;
+                drop((store, outbox, guard));
+            }
+        )*
+    };
+}
+
+/// Writes one `#[tokio::test]` per outbox check (see [`__outbox_checks`]); `store` and
+/// `outbox` are `Arc<dyn OrderStore>` and `Arc<dyn Outbox>`.
+#[macro_export]
+macro_rules! outbox_tests {
+    ($make:expr) => {
+        $crate::__outbox_checks!($make;
+            outbox_holds_each_new_order_once_until_acknowledged,
+            outbox_keeps_the_creating_trace
+        );
+    };
 }
 
 pub async fn ping_answers(store: &dyn OrderStore) {
@@ -829,8 +916,6 @@ macro_rules! __store_checks {
             list_rejects_a_garbage_cursor,
             list_last_page_has_no_cursor_even_when_full,
             list_refuses_a_zero_limit,
-            unpublished_until_marked,
-            unpublished_keeps_the_creating_trace,
             ping_answers
         );
     };

@@ -9,7 +9,7 @@ use chaos::aws::ChaosParameter;
 use order_functions::lambda::Host;
 use order_functions::{PageKeySource, Ports};
 use orders::ports::{DependencyError, OrderCreated, OrderQueue, SystemClock};
-use orders::settings::{Function, SWEEPER, env};
+use orders::settings::{Function, env};
 use orders_aws::{DynamoDbOrderStore, SqsOrderQueue};
 use std::sync::Arc;
 use telemetry::catalogue::SERVICE_NAME;
@@ -43,7 +43,8 @@ pub struct Lambda {
 }
 
 /// JSON logs, traces, EMF metrics, the AWS clients and the chaos layer for `function`. Only
-/// the functions that publish get a queue (the template gives the others no queue URL).
+/// the publisher and the health check get a queue (the template gives the others no queue
+/// URL).
 pub async fn init(function: Function) -> Result<Lambda, InitError> {
     let aws = aws_config::load_defaults(BehaviorVersion::latest()).await;
     let (tracing, problem) = traces::tracer(function, &aws);
@@ -56,7 +57,7 @@ pub async fn init(function: Function) -> Result<Lambda, InitError> {
         telemetry::metrics::init_lambda(SERVICE_NAME, &environment)?;
     let table = required_env(env::ORDERS_TABLE)?;
     let queue: Arc<dyn OrderQueue> = match function {
-        Function::CreateOrder | Function::Health | Function::OrderSweeper => {
+        Function::Health | Function::OrderPublisher => {
             let url = required_env(env::ORDERS_QUEUE_URL)?;
             Arc::new(SqsOrderQueue::new(aws_sdk_sqs::Client::new(&aws), url))
         }
@@ -71,7 +72,6 @@ pub async fn init(function: Function) -> Result<Lambda, InitError> {
         clock: Arc::new(SystemClock),
         chaos: chaos_layer(&aws),
         page_key: Arc::new(SecretsManagerKey(aws.clone())),
-        sweeper: SWEEPER,
     };
     Ok(Lambda {
         ports,
@@ -175,4 +175,32 @@ impl OrderQueue for NoQueue {
             "this function has no queue",
         ))
     }
+}
+
+/// One invocation of the publisher: the new orders of a DynamoDB Streams batch published,
+/// and every record not published (its send failed, or its item could not be read) reported
+/// by sequence number, so the event source mapping retries it rather than drops it.
+pub async fn publish_stream_batch(
+    publisher: &orders::handlers::Publisher,
+    event: &serde_json::Value,
+    deadline: std::time::Instant,
+) -> aws_lambda_events::event::streams::DynamoDbEventResponse {
+    use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
+    let records = orders_aws::stream_event(event);
+    let mut failed: Vec<String> = Vec::new();
+    for (sequence, e) in records.unreadable {
+        tracing::error!(sequence, error = %e, "a new order's stream record could not be read");
+        failed.push(sequence);
+    }
+    failed.extend(publisher.handle(records.entries, deadline).await.failed);
+    let mut response = DynamoDbEventResponse::default();
+    response.batch_item_failures = failed
+        .into_iter()
+        .map(|sequence| {
+            let mut failure = DynamoDbBatchItemFailure::default();
+            failure.item_identifier = Some(sequence);
+            failure
+        })
+        .collect();
+    response
 }

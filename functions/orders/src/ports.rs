@@ -76,7 +76,7 @@ pub struct IdempotencyKey {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CreateOutcome {
-    /// The order was written (unpublished: the caller must publish it, or the sweeper will).
+    /// The order was written, with its outbox entry.
     Created(Order),
     /// The key was seen before with the same request: this is the order it created.
     Replayed(Order),
@@ -142,15 +142,19 @@ pub enum Transition {
 
 #[async_trait]
 pub trait OrderStore: Send + Sync {
-    /// Writes a new order marked unpublished, together with its idempotency record if any,
-    /// atomically. Key expiry is judged against `order.created_at` (the request's "now").
-    /// The marker keeps the trace context of the span the call runs in (the create's
-    /// request), so a later republish can link back to it ([`Unpublished::created_in`]).
-    /// `Replayed` returns the order as it is now, which may be past `PENDING`.
+    /// Writes a new order, its idempotency record if any and its outbox entry, atomically:
+    /// the order's `OrderCreated` message is published from the outbox ([`Outbox`] locally,
+    /// the table's stream on AWS), never by the caller, so an order written is an order
+    /// published. Key expiry is judged against `order.created_at` (the request's "now").
+    /// The entry keeps `correlation_id` and the trace context of the span the call runs in
+    /// (the create's request), so the publish continues the order's trace
+    /// ([`OutboxEntry::created_in`]). `Replayed` returns the order as it is now, which may be
+    /// past `PENDING`, and writes no entry.
     async fn create(
         &self,
         order: &Order,
         idempotency: Option<&IdempotencyKey>,
+        correlation_id: &str,
     ) -> Result<CreateOutcome, DependencyError>;
 
     async fn get(&self, id: Uuid) -> Result<Option<Order>, DependencyError>;
@@ -162,28 +166,49 @@ pub trait OrderStore: Send + Sync {
     /// Moves an order from `request.from` to `request.to`, only if it is still in `from`.
     async fn transition(&self, request: &TransitionRequest) -> Result<Transition, DependencyError>;
 
-    /// Clears the unpublished marker once the order's message is on the queue. An unknown id
-    /// is `Ok` and creates nothing.
-    async fn mark_published(&self, id: Uuid) -> Result<(), DependencyError>;
-
-    /// Orders still marked unpublished that were created before `created_before`, oldest first.
-    async fn unpublished(
-        &self,
-        created_before: DateTime<Utc>,
-        limit: u32,
-    ) -> Result<Vec<Unpublished>, DependencyError>;
-
     /// A cheap read that proves the store answers.
     async fn ping(&self) -> Result<(), DependencyError>;
 }
 
-/// An order whose message is not on the queue yet, as the sweeper finds it.
+/// An order written whose message the publisher has to send: a record of the table's stream
+/// on AWS, a row of the outbox locally.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Unpublished {
+pub struct OutboxEntry {
+    /// The entry's position in its outbox (the stream record's sequence number on AWS): what
+    /// the publisher names when it reports the entry failed, and what is acknowledged.
+    pub sequence: String,
     pub order: Order,
+    /// The `x-correlation-id` of the request that created it, carried on to the processor.
+    pub correlation_id: Option<String>,
     /// The trace context of the request that created it (empty when it was not traced):
-    /// the republish links back to it, so the order's first trace and its processing join.
+    /// the publish continues it, so the order's create and its processing share one trace.
     pub created_in: telemetry::trace::Carrier,
+}
+
+impl OutboxEntry {
+    /// The message this entry publishes.
+    pub fn message(&self) -> OrderCreated {
+        OrderCreated {
+            order_id: self.order.id,
+            created_at: self.order.created_at,
+            correlation_id: self.correlation_id.clone(),
+        }
+    }
+}
+
+/// The outbox as its event source reads it: the entries not yet acknowledged, oldest first,
+/// and the acknowledgement of those published. On AWS Lambda's event source mapping reads the
+/// table's stream and no code here implements this; the local stack's event source reads the
+/// SQLite (or in-memory) outbox, or the stream of a DynamoDB emulator, through it.
+#[async_trait]
+pub trait Outbox: Send + Sync {
+    /// At most `limit` entries not yet acknowledged, oldest first. An entry handed out and not
+    /// acknowledged is handed out again by a later call.
+    async fn pending(&self, limit: u32) -> Result<Vec<OutboxEntry>, DependencyError>;
+
+    /// Acknowledges entries by `sequence`: they are not handed out again. Unknown ones are
+    /// ignored.
+    async fn acknowledge(&self, sequences: &[String]) -> Result<(), DependencyError>;
 }
 
 /// The message that tells the processor an order was created.

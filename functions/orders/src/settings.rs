@@ -31,7 +31,7 @@ pub enum Function {
     ListOrders,
     Health,
     OrderProcessor,
-    OrderSweeper,
+    OrderPublisher,
 }
 
 impl Function {
@@ -41,7 +41,7 @@ impl Function {
         Function::ListOrders,
         Function::Health,
         Function::OrderProcessor,
-        Function::OrderSweeper,
+        Function::OrderPublisher,
     ];
 
     pub fn name(self) -> &'static str {
@@ -51,7 +51,7 @@ impl Function {
             Function::ListOrders => "list-orders",
             Function::Health => "health",
             Function::OrderProcessor => "order-processor",
-            Function::OrderSweeper => "order-sweeper",
+            Function::OrderPublisher => "order-publisher",
         }
     }
 
@@ -59,7 +59,7 @@ impl Function {
     pub fn timeout(self) -> Duration {
         match self {
             Function::OrderProcessor => PROCESSOR_TIMEOUT,
-            Function::OrderSweeper => Duration::from_secs(30),
+            Function::OrderPublisher => PUBLISHER_TIMEOUT,
             _ => Duration::from_secs(10),
         }
     }
@@ -73,18 +73,19 @@ impl Function {
         use telemetry::trace::Trigger;
         match self {
             Function::OrderProcessor => Trigger::Queue,
-            Function::OrderSweeper => Trigger::Timer,
+            Function::OrderPublisher => Trigger::Stream,
             _ => Trigger::Http,
         }
     }
 
     /// Concurrent instances the local stack allows by default. On AWS the API functions share
     /// the account's unreserved pool and the processor is capped by the event source's
-    /// `MaximumConcurrency`.
+    /// `MaximumConcurrency`; the publisher runs once per stream shard (times
+    /// `ParallelizationFactor`), and the local outbox is one shard.
     pub fn local_concurrency(self) -> usize {
         match self {
             Function::OrderProcessor => QUEUE.max_concurrency,
-            Function::OrderSweeper => 1,
+            Function::OrderPublisher => 1,
             _ => 10,
         }
     }
@@ -116,21 +117,33 @@ pub const QUEUE: QueueSettings = QueueSettings {
     dlq_retention: Duration::from_secs(14 * 24 * 3600),
 };
 
-/// The sweeper that publishes orders whose enqueue failed after they were written.
+/// The publisher's timeout: a batch of [`PUBLISHER.batch_size`] sends, ten at a time.
+pub const PUBLISHER_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The publisher and the event source that feeds it the outbox (the table's stream on AWS).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SweeperSettings {
-    /// How often it runs (an EventBridge schedule on AWS).
-    pub interval: Duration,
-    /// Orders younger than this are left to the create call that is still publishing them.
-    pub grace: Duration,
-    /// Orders handled per run.
-    pub batch: u32,
+pub struct PublisherSettings {
+    /// Entries per invocation (`BatchSize`).
+    pub batch_size: u32,
+    /// Concurrent batches per stream shard (`ParallelizationFactor`). A shard takes up to
+    /// 1,000 writes/s; one batch of 100 sends, ten at a time, takes about 100 ms, so two
+    /// batches at once keep up with a shard at full speed with room for slow sends.
+    pub parallelization: u32,
+    /// How long the local event source waits before reading an empty outbox again (Lambda
+    /// polls a stream shard about four times a second; a local read costs nothing).
+    pub idle_poll: Duration,
+    /// How long a failing batch is retried before the event source gives it up and names it
+    /// on the failure queue (`MaximumRecordAgeInSeconds`): 23 hours, inside the 24 hours the
+    /// stream keeps a record, so what cannot be sent is named rather than trimmed unseen.
+    /// The local outbox keeps an entry until it is sent.
+    pub max_record_age: Duration,
 }
 
-pub const SWEEPER: SweeperSettings = SweeperSettings {
-    interval: Duration::from_secs(60),
-    grace: Duration::from_secs(30),
-    batch: 100,
+pub const PUBLISHER: PublisherSettings = PublisherSettings {
+    batch_size: 100,
+    parallelization: 2,
+    idle_poll: Duration::from_millis(100),
+    max_record_age: Duration::from_secs(23 * 3600),
 };
 
 /// How long an `Idempotency-Key` is remembered.
@@ -222,9 +235,10 @@ pub mod local {
 /// total order):
 /// - `byStatusShard` on `statusShard = <status>#<shard>`, for `GET /orders?status=`;
 /// - `byCreatedAtShard` on `listShard = ORDERS#<shard>`, for the list of every order without
-///   a Scan;
-/// - `unpublished`, a sparse index holding only orders whose message is not yet sent, which
-///   is all the sweeper reads.
+///   a Scan.
+///
+/// The table's stream (new and old images) is the outbox: Lambda reads each new order from it
+/// and the publisher sends its message, so no write marks an order published.
 ///
 /// DynamoDB serves about 1,000 write units a second per partition key and cannot split a key
 /// whose sort key only grows, so one key per status (or one for every order) would cap the
@@ -245,18 +259,19 @@ pub mod table {
     pub const STATUS_SHARD_ATTRIBUTE: &str = "statusShard";
     pub const LIST_SHARD_ATTRIBUTE: &str = "listShard";
     pub const LIST_SHARD_PREFIX: &str = "ORDERS";
-    pub const UNPUBLISHED_ATTRIBUTE: &str = "unpublished";
     pub const TTL_ATTRIBUTE: &str = "expiresAt";
     pub const STATUS_INDEX: &str = "byStatusShard";
     pub const LIST_INDEX: &str = "byCreatedAtShard";
-    pub const UNPUBLISHED_INDEX: &str = "unpublished";
+    /// The table's stream (`StreamViewType`), the outbox. The publisher reads the new image;
+    /// the old one lets a reader see what a write changed (the write-unit audit counts index
+    /// writes from both). Lambda reads a stream at no charge either way.
+    pub const STREAM_VIEW: &str = "NEW_AND_OLD_IMAGES";
 
-    /// The global secondary indexes, all sorted by `createdAtId`. The listing indexes are
-    /// keys-only (a page is read back by key, and a status change writes only the index whose
-    /// key it moves); the sweeper's sparse index carries whole orders, as it holds only the
-    /// few whose message is not sent yet. `provision` creates them, `template.yaml` declares
-    /// them (a test holds it to this), the capacity model prices them.
-    pub const INDEXES: [Index; 3] = [
+    /// The global secondary indexes, both sorted by `createdAtId` and keys-only (a page is
+    /// read back by key, and a status change writes only the index whose key it moves).
+    /// `provision` creates them, `template.yaml` declares them (a test holds it to this), the
+    /// capacity model prices them.
+    pub const INDEXES: [Index; 2] = [
         Index {
             name: STATUS_INDEX,
             hash: STATUS_SHARD_ATTRIBUTE,
@@ -268,12 +283,6 @@ pub mod table {
             hash: LIST_SHARD_ATTRIBUTE,
             range: SORT_ATTRIBUTE,
             projection: Projection::KeysOnly,
-        },
-        Index {
-            name: UNPUBLISHED_INDEX,
-            hash: UNPUBLISHED_ATTRIBUTE,
-            range: SORT_ATTRIBUTE,
-            projection: Projection::All,
         },
     ];
 
@@ -344,8 +353,8 @@ pub mod table {
                 Some(("PENDING#*".into(), SHARDS))
             );
             assert_eq!(
-                key_family(Some(UNPUBLISHED_INDEX), "1"),
-                Some(("1".into(), 1))
+                key_family(Some("another"), "PENDING#10"),
+                Some(("PENDING#10".into(), 1))
             );
             assert_eq!(key_family(None, "ORDER#x"), None);
         }

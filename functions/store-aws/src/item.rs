@@ -13,10 +13,11 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
 use orders::domain::{LineItem, Order, OrderStatus, money, timestamp};
-use orders::ports::DependencyError;
+use orders::ports::{DependencyError, OutboxEntry};
 use orders::settings::table;
 use rust_decimal::Decimal;
 use std::collections::HashMap;
+use telemetry::trace::Carrier;
 use uuid::Uuid;
 
 pub(crate) use aws_sdk_dynamodb::types::AttributeValue;
@@ -37,16 +38,15 @@ pub(crate) mod attr {
     pub const SKU: &str = "sku";
     pub const QTY: &str = "qty";
     pub const PRICE: &str = "price";
-    /// While an order is unpublished: the `traceparent` of the request that created it.
+    /// The `traceparent` of the request that created the order: the publisher, reading the
+    /// new item from the table's stream, continues its trace.
     pub const CREATED_IN: &str = "createdIn";
+    /// The `x-correlation-id` of the request that created the order, for the same reader.
+    pub const CORRELATION_ID: &str = "correlationId";
     /// Idempotency records.
     pub const REQUEST_HASH: &str = "requestHash";
     pub const ORDER_ID: &str = "orderId";
 }
-
-/// The value of `unpublished` while an order's message is not yet on the queue. The attribute
-/// is removed afterwards, which takes the order out of the sparse index.
-pub(crate) const UNPUBLISHED_VALUE: &str = "1";
 
 pub(crate) fn order_pk(id: Uuid) -> String {
     format!("{}{id}", table::ORDER_PREFIX)
@@ -70,9 +70,8 @@ pub(crate) fn n(number: impl ToString) -> AttributeValue {
     AttributeValue::N(number.to_string())
 }
 
-/// The full item for a new order, marked unpublished.
-/// The item an order is stored as, marked unpublished (as `create` writes it). Public for
-/// bulk loads (benchmarks, backfills) that write many orders with `BatchWriteItem`.
+/// The item an order is stored as (`create` adds its [`Origin`]). Public for bulk loads
+/// (benchmarks, backfills) that write many orders with `BatchWriteItem`.
 pub fn order_item(order: &Order) -> Item {
     let lines = order
         .items
@@ -114,15 +113,55 @@ pub fn order_item(order: &Order) -> Item {
             table::LIST_SHARD_ATTRIBUTE.to_owned(),
             s(table::list_key(table::shard_of(order.id))),
         ),
-        (
-            table::UNPUBLISHED_ATTRIBUTE.to_owned(),
-            s(UNPUBLISHED_VALUE),
-        ),
     ]);
     if let Some(reason) = &order.status_reason {
         item.insert(attr::STATUS_REASON.to_owned(), s(reason));
     }
     item
+}
+
+/// Where a new order came from, written on its item so that the publisher, which reads the
+/// item from the table's stream, continues the request's trace and correlation id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Origin {
+    pub correlation_id: String,
+    pub created_in: Option<String>,
+}
+
+impl Origin {
+    pub(crate) fn stamp(&self, mut item: Item) -> Item {
+        item.insert(attr::CORRELATION_ID.to_owned(), s(&self.correlation_id));
+        if let Some(traceparent) = &self.created_in {
+            item.insert(attr::CREATED_IN.to_owned(), s(traceparent));
+        }
+        item
+    }
+}
+
+/// The outbox entry of a new item read from the table's stream: `None` for an item that is
+/// not an order (an idempotency record), `Corrupt` for an order item that cannot be read.
+pub fn outbox_entry(
+    sequence: impl Into<String>,
+    image: &Item,
+) -> Result<Option<OutboxEntry>, DependencyError> {
+    const OP: &str = "read a stream record";
+    let is_order = matches!(
+        image.get(table::PARTITION_KEY),
+        Some(AttributeValue::S(pk)) if pk.starts_with(table::ORDER_PREFIX)
+    );
+    if !is_order {
+        return Ok(None);
+    }
+    let text = |name: &str| match image.get(name) {
+        Some(AttributeValue::S(t)) => Some(t.as_str()),
+        _ => None,
+    };
+    Ok(Some(OutboxEntry {
+        sequence: sequence.into(),
+        order: order_from_item(OP, image)?,
+        correlation_id: text(attr::CORRELATION_ID).map(str::to_owned),
+        created_in: Carrier::from_parts(text(attr::CREATED_IN), None),
+    }))
 }
 
 /// Reads an order item back; anything missing or malformed is `Corrupt`, naming the
@@ -391,15 +430,35 @@ mod tests {
         };
         assert_eq!(first[attr::PRICE], AttributeValue::N("0.10".into()));
         assert_eq!(item[attr::TOTAL], AttributeValue::N("1000000.29".into()));
-        assert_eq!(
-            item[table::UNPUBLISHED_ATTRIBUTE],
-            AttributeValue::S(UNPUBLISHED_VALUE.into())
-        );
         let sk = match &item[table::SORT_ATTRIBUTE] {
             AttributeValue::S(sk) => sk.clone(),
             other => panic!("{other:?}"),
         };
         assert!(sk.starts_with("2026-01-01T00:00:00.123Z#"), "{sk}");
+    }
+
+    #[test]
+    fn a_new_order_item_is_an_outbox_entry_with_its_origin_and_other_items_are_not() {
+        let o = order();
+        let origin = Origin {
+            correlation_id: "c-1".into(),
+            created_in: Some("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01".into()),
+        };
+        let entry = outbox_entry("42", &origin.stamp(order_item(&o)))
+            .unwrap()
+            .unwrap();
+        assert_eq!(entry.sequence, "42");
+        assert_eq!(entry.order, o);
+        assert_eq!(entry.correlation_id.as_deref(), Some("c-1"));
+        assert_eq!(entry.created_in.traceparent, origin.created_in);
+        let record = HashMap::from([(table::PARTITION_KEY.to_owned(), s(idempotency_pk("k")))]);
+        assert_eq!(outbox_entry("43", &record).unwrap(), None);
+        let mut broken = order_item(&o);
+        broken.remove(attr::TOTAL);
+        assert!(matches!(
+            outbox_entry("44", &broken),
+            Err(DependencyError::Corrupt { .. })
+        ));
     }
 
     #[test]

@@ -14,6 +14,7 @@
 
 mod consumer;
 mod item;
+mod outbox;
 pub mod provision;
 mod queue;
 mod store;
@@ -22,6 +23,7 @@ mod trace;
 
 pub use consumer::SqsConsumer;
 pub use item::order_item;
+pub use outbox::{StreamOutbox, StreamRecords, image_from_json, image_to_json, stream_event};
 pub use provision::{ProvisionError, Provisioned, Queues};
 pub use queue::{
     CORRELATION_ID_ATTRIBUTE, DeadLetter, ORDER_ID_ATTRIBUTE, RedriveMethod, RedriveOutcome,

@@ -80,11 +80,9 @@ fn string_attribute(name: &str) -> Result<AttributeDefinition, ProvisionError> {
         .map_err(|e| failed("CreateTable", e))
 }
 
-/// Creates the orders table (on-demand, `pk` only, the indexes of `settings::table`), waits
-/// until it is active, and turns on TTL for idempotency records. On the emulator the table
-/// also has a stream of old and new images, which the write-unit count reads
-/// (`workshop/tests/write_units.rs`); the template adds its stream with the outbox that
-/// reads it, so no full order images sit readable on AWS before then.
+/// Creates the orders table (on-demand, `pk` only, the indexes and the stream of
+/// `settings::table`), waits until it is active, and turns on TTL for idempotency records.
+/// The stream is the outbox the publisher reads.
 /// An existing table of that name is left as it is (TTL is still ensured).
 pub async fn create_table(
     client: &aws_sdk_dynamodb::Client,
@@ -117,7 +115,7 @@ pub async fn create_table(
         .stream_specification(
             StreamSpecification::builder()
                 .stream_enabled(true)
-                .stream_view_type(StreamViewType::NewAndOldImages)
+                .stream_view_type(StreamViewType::from(table::STREAM_VIEW))
                 .build()
                 .map_err(|e| failed("CreateTable", e))?,
         )

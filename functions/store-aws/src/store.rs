@@ -1,7 +1,7 @@
 //! [`OrderStore`] on DynamoDB: one table, laid out as `orders::settings::table` describes.
 
 use crate::item::{
-    self, Cursor, Item, attr, epoch_secs_ceil, epoch_secs_floor, idempotency_pk, n,
+    self, Cursor, Item, Origin, attr, epoch_secs_ceil, epoch_secs_floor, idempotency_pk, n,
     order_from_item, order_item, order_pk, s,
 };
 use crate::trace::{Attempts, none, traced};
@@ -16,12 +16,11 @@ use aws_sdk_dynamodb::types::{
     AttributeValue, ConsumedCapacity, KeysAndAttributes, Put, ReturnConsumedCapacity, ReturnValue,
     TransactWriteItem,
 };
-use chrono::{DateTime, Utc};
 use orders::domain::{Order, OrderStatus, timestamp};
 use orders::merge::{self, ShardPage};
 use orders::ports::{
     CreateOutcome, DependencyError, IdempotencyKey, ListQuery, OrderStore, Page, SortOrder,
-    Transition, TransitionRequest, Unpublished,
+    Transition, TransitionRequest,
 };
 use orders::settings::table;
 use std::collections::HashMap;
@@ -158,13 +157,10 @@ impl DynamoDbOrderStore {
     async fn put_order(
         &self,
         order: &Order,
-        created_in: Option<&str>,
+        origin: &Origin,
     ) -> Result<CreateOutcome, DependencyError> {
         const OP: &str = "PutItem";
-        let mut item = order_item(order);
-        if let Some(traceparent) = created_in {
-            item.insert(attr::CREATED_IN.to_owned(), s(traceparent));
-        }
+        let item = origin.stamp(order_item(order));
         let span = self.span(OP);
         let call = self
             .client
@@ -204,14 +200,11 @@ impl DynamoDbOrderStore {
         &self,
         order: &Order,
         key: &IdempotencyKey,
-        created_in: Option<&str>,
+        origin: &Origin,
     ) -> Result<Option<CreateOutcome>, DependencyError> {
         const OP: &str = "TransactWriteItems";
         let build = |e| DependencyError::failed(OP, e);
-        let mut item = order_item(order);
-        if let Some(traceparent) = created_in {
-            item.insert(attr::CREATED_IN.to_owned(), s(traceparent));
-        }
+        let item = origin.stamp(order_item(order));
         // The store has no clock: the order carries the request's time, and that is the "now"
         // against which an old record's expiry is judged (see the port's doc).
         let now = epoch_secs_floor(&order.created_at);
@@ -307,61 +300,6 @@ impl DynamoDbOrderStore {
             .await?
             .ok_or_else(|| DependencyError::dangling_idempotency_key(OP, record.order_id))?;
         Ok(Some(CreateOutcome::Replayed(first)))
-    }
-
-    /// Runs one index query from `start`, following DynamoDB's own pages until `want` items
-    /// (or the end) are in hand.
-    async fn query_index(
-        &self,
-        index: IndexQuery<'_>,
-        forward: bool,
-        want: usize,
-        start: Option<Item>,
-    ) -> Result<(Vec<Item>, bool), DependencyError> {
-        const OP: &str = "Query";
-        let mut items: Vec<Item> = Vec::new();
-        let mut start = start;
-        loop {
-            // One item beyond `want` tells whether another page exists, so the last page
-            // never carries a cursor to an empty one.
-            let ask = want.saturating_add(1).saturating_sub(items.len());
-            let mut q = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name(index.name)
-                .key_condition_expression(index.condition)
-                .expression_attribute_names("#h", index.hash_attribute)
-                .expression_attribute_values(":h", s(index.hash_value))
-                .scan_index_forward(forward)
-                .limit(i32::try_from(ask).unwrap_or(i32::MAX))
-                .return_consumed_capacity(ReturnConsumedCapacity::Total)
-                .set_exclusive_start_key(start.take());
-            if let Some(before) = &index.sort_before {
-                q = q
-                    .expression_attribute_names("#sk", table::SORT_ATTRIBUTE)
-                    .expression_attribute_values(":before", s(before));
-            }
-            let span = self.span(OP);
-            span.set_attribute("aws.dynamodb.index_name", index.name);
-            let call = q.customize().interceptor(Attempts::new(&span)).send();
-            let out = traced(span, none, call)
-                .await
-                .map_err(|e| sdk_error(OP, e))?;
-            consumed(
-                Operation::QueryUnpublished,
-                Units::Read,
-                out.consumed_capacity(),
-            );
-            items.extend(out.items.unwrap_or_default());
-            start = out.last_evaluated_key.filter(|k| !k.is_empty());
-            if items.len() > want || start.is_none() {
-                break;
-            }
-        }
-        let more = items.len() > want;
-        items.truncate(want);
-        Ok((items, more))
     }
 
     /// One shard of a listing: up to `limit` index keys strictly beyond `after`.
@@ -563,29 +501,6 @@ fn cancel_reason(cancel: &TransactionCanceledException) -> Option<Cancelled> {
     }
 }
 
-/// A query on the sweeper's index.
-struct IndexQuery<'a> {
-    name: &'static str,
-    hash_attribute: &'static str,
-    hash_value: &'a str,
-    condition: &'static str,
-    sort_before: Option<String>,
-}
-
-impl<'a> IndexQuery<'a> {
-    fn unpublished(created_before: &DateTime<Utc>) -> IndexQuery<'a> {
-        IndexQuery {
-            name: table::UNPUBLISHED_INDEX,
-            hash_attribute: table::UNPUBLISHED_ATTRIBUTE,
-            hash_value: item::UNPUBLISHED_VALUE,
-            condition: "#h = :h AND #sk < :before",
-            // `<createdAt>#<id>` sorts after the bare `<createdAt>`, so `< :before` is exactly
-            // "created strictly before".
-            sort_before: Some(timestamp::format(created_before)),
-        }
-    }
-}
-
 /// An SDK error as the port's error: the operation, and the whole cause chain (service code
 /// and message, or the connection problem), which `Display` alone would hide.
 pub(crate) fn sdk_error<E: std::error::Error>(op: &'static str, err: E) -> DependencyError {
@@ -611,14 +526,18 @@ impl OrderStore for DynamoDbOrderStore {
         &self,
         order: &Order,
         idempotency: Option<&IdempotencyKey>,
+        correlation_id: &str,
     ) -> Result<CreateOutcome, DependencyError> {
-        // The request's span: the link a republish makes points at it.
-        let created_in = Carrier::of(&Span::current()).traceparent;
+        // The request's span: the publish continues it.
+        let origin = Origin {
+            correlation_id: correlation_id.to_owned(),
+            created_in: Carrier::of(&Span::current()).traceparent,
+        };
         let Some(key) = idempotency else {
-            return self.put_order(order, created_in.as_deref()).await;
+            return self.put_order(order, &origin).await;
         };
         for _ in 0..CREATE_ATTEMPTS {
-            let attempt = self.try_create(order, key, created_in.as_deref());
+            let attempt = self.try_create(order, key, &origin);
             if let Some(outcome) = attempt.await? {
                 return Ok(outcome);
             }
@@ -732,72 +651,6 @@ impl OrderStore for DynamoDbOrderStore {
         }
     }
 
-    async fn mark_published(&self, id: Uuid) -> Result<(), DependencyError> {
-        const OP: &str = "UpdateItem";
-        let span = self.span(OP);
-        let call = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(Self::key(order_pk(id))))
-            .update_expression("REMOVE #u, #t")
-            // Without it an update of an unknown id would create a stub item.
-            .condition_expression("attribute_exists(#pk)")
-            .expression_attribute_names("#u", table::UNPUBLISHED_ATTRIBUTE)
-            .expression_attribute_names("#t", attr::CREATED_IN)
-            .expression_attribute_names("#pk", table::PARTITION_KEY)
-            .return_consumed_capacity(ReturnConsumedCapacity::Total)
-            .customize()
-            .interceptor(Attempts::new(&span))
-            .send();
-        match traced(span, is_conditional_check_failed, call).await {
-            Ok(out) => {
-                consumed(
-                    Operation::MarkPublished,
-                    Units::Write,
-                    out.consumed_capacity(),
-                );
-                Ok(())
-            }
-            // Nothing left to publish for an order that does not exist.
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(is_conditional_check_failed) =>
-            {
-                Ok(())
-            }
-            Err(e) => Err(sdk_error(OP, e)),
-        }
-    }
-
-    async fn unpublished(
-        &self,
-        created_before: DateTime<Utc>,
-        limit: u32,
-    ) -> Result<Vec<Unpublished>, DependencyError> {
-        const OP: &str = "Query";
-        if limit == 0 {
-            return Ok(Vec::new());
-        }
-        let want = limit_of(OP, limit)?;
-        let (items, _) = self
-            .query_index(IndexQuery::unpublished(&created_before), true, want, None)
-            .await?;
-        items
-            .iter()
-            .map(|i| {
-                let created_in = match i.get(attr::CREATED_IN) {
-                    Some(AttributeValue::S(t)) => Some(t.as_str()),
-                    _ => None,
-                };
-                Ok(Unpublished {
-                    order: order_from_item(OP, i)?,
-                    created_in: Carrier::from_parts(created_in, None),
-                })
-            })
-            .collect()
-    }
-
     async fn ping(&self) -> Result<(), DependencyError> {
         const OP: &str = "GetItem";
         let span = self.span(OP);
@@ -817,21 +670,5 @@ impl OrderStore for DynamoDbOrderStore {
             .map_err(|e| sdk_error(OP, e))?;
         consumed(Operation::HealthCheck, Units::Read, out.consumed_capacity());
         Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_sweep_reads_the_sparse_index_before_its_cutoff() {
-        let sweep =
-            IndexQuery::unpublished(&DateTime::from_timestamp_millis(5).unwrap_or_default());
-        assert_eq!(sweep.name, table::UNPUBLISHED_INDEX);
-        assert_eq!(
-            sweep.sort_before.as_deref(),
-            Some("1970-01-01T00:00:00.005Z")
-        );
     }
 }

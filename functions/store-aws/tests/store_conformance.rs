@@ -8,7 +8,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, KeyType, ProjectionType, TimeToLiv
 use aws_sdk_sqs::types::{MessageSystemAttributeName, QueueAttributeName};
 use conformance::Delivered;
 use orders::ports::{
-    CreateOutcome, DependencyError, OrderCreated, OrderQueue, OrderStore, SortOrder,
+    CreateOutcome, DependencyError, OrderCreated, OrderQueue, OrderStore, Outbox, SortOrder,
 };
 use orders::settings::{QUEUE, table};
 use orders_aws::provision::{self, Provisioned, Queues};
@@ -16,6 +16,7 @@ use orders_aws::{
     DeadLetter, DynamoDbOrderStore, RedriveMethod, RedriveOutcome, SqsDeadLetters, SqsOrderQueue,
 };
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 use uuid::Uuid;
 
 /// A store on a fresh, empty table of its own.
@@ -27,6 +28,24 @@ async fn fresh() -> (DynamoDbOrderStore, ()) {
 mod checks {
     // One #[tokio::test] per conformance check.
     conformance::store_tests!(super::fresh);
+}
+
+/// A store on a fresh table and the table's stream read as the outbox, as the local stack
+/// reads it on `--backend aws`.
+async fn fresh_outbox() -> (Arc<dyn OrderStore>, Arc<dyn Outbox>, ()) {
+    let (client, name) = common::fresh_table().await;
+    let outbox = orders_aws::StreamOutbox::open(&client, common::streams().await, &name)
+        .await
+        .unwrap_or_else(|e| panic!("open the stream of {name}: {e}"));
+    (
+        Arc::new(DynamoDbOrderStore::new(client, name)),
+        Arc::new(outbox),
+        (),
+    )
+}
+
+mod outbox_checks {
+    conformance::outbox_tests!(super::fresh_outbox);
 }
 
 async fn raw_item(
@@ -55,7 +74,10 @@ async fn the_item_follows_the_table_design() {
     let (client, name) = common::fresh_table().await;
     let store = DynamoDbOrderStore::new(client.clone(), &name);
     let order = conformance::sample_order(conformance::at(42));
-    store.create(&order, None).await.unwrap();
+    store
+        .create(&order, None, conformance::CORRELATION_ID)
+        .await
+        .unwrap();
 
     let pk = format!("{}{}", table::ORDER_PREFIX, order.id);
     let item = raw_item(&client, &name, pk.clone()).await;
@@ -70,7 +92,7 @@ async fn the_item_follows_the_table_design() {
         item[table::LIST_SHARD_ATTRIBUTE],
         s(&format!("ORDERS#{shard:02}"))
     );
-    assert_eq!(item[table::UNPUBLISHED_ATTRIBUTE], s("1"));
+    assert_eq!(item["correlationId"], s(conformance::CORRELATION_ID));
     assert_eq!(
         item[table::SORT_ATTRIBUTE],
         s(&format!("2026-01-01T00:00:00.042Z#{}", order.id))
@@ -87,13 +109,6 @@ async fn the_item_follows_the_table_design() {
         matches!(&first["price"], AttributeValue::N(p) if p == "0.10" || p == "0.1"),
         "{:?}",
         first["price"]
-    );
-
-    store.mark_published(order.id).await.unwrap();
-    let item = raw_item(&client, &name, pk.clone()).await;
-    assert!(
-        !item.contains_key(table::UNPUBLISHED_ATTRIBUTE),
-        "published orders leave the sparse index: {item:?}"
     );
 
     // A status change moves the order to its new status's key, on the same shard.
@@ -122,7 +137,10 @@ async fn the_idempotency_record_carries_a_ttl() {
     // Expiry with milliseconds: TTL seconds round up, never forgetting a key early.
     let key = conformance::fresh_key("hash", conformance::at(3_600_500));
     let order = conformance::sample_order(conformance::at(0));
-    store.create(&order, Some(&key)).await.unwrap();
+    store
+        .create(&order, Some(&key), conformance::CORRELATION_ID)
+        .await
+        .unwrap();
     let record = raw_item(
         &client,
         &name,
@@ -148,7 +166,9 @@ async fn concurrent_requests_with_one_key_create_one_order() {
             let key = key.clone();
             tokio::spawn(async move {
                 let order = conformance::sample_order(conformance::at(i));
-                store.create(&order, Some(&key)).await
+                store
+                    .create(&order, Some(&key), conformance::CORRELATION_ID)
+                    .await
             })
         })
         .collect();
@@ -174,7 +194,10 @@ async fn a_page_of_more_than_100_orders_is_read_in_batches() {
     let (store, ()) = fresh().await;
     for i in 0..120 {
         let order = conformance::sample_order(conformance::at(i));
-        store.create(&order, None).await.unwrap();
+        store
+            .create(&order, None, conformance::CORRELATION_ID)
+            .await
+            .unwrap();
     }
     let page = store
         .list(&orders::ports::ListQuery {
@@ -247,8 +270,7 @@ async fn the_table_matches_the_table_design() {
         })
         .collect();
     indexes.sort_by(|a, b| a.0.cmp(&b.0));
-    // The listing indexes are keys-only (pages are read back by key); the sweeper's sparse
-    // index carries whole orders.
+    // The listing indexes are keys-only (pages are read back by key).
     let mut want: Vec<_> = [
         (
             table::STATUS_INDEX,
@@ -259,11 +281,6 @@ async fn the_table_matches_the_table_design() {
             table::LIST_INDEX,
             table::LIST_SHARD_ATTRIBUTE,
             ProjectionType::KeysOnly,
-        ),
-        (
-            table::UNPUBLISHED_INDEX,
-            table::UNPUBLISHED_ATTRIBUTE,
-            ProjectionType::All,
         ),
     ]
     .into_iter()
@@ -280,6 +297,14 @@ async fn the_table_matches_the_table_design() {
     .collect();
     want.sort_by(|a, b| a.0.cmp(&b.0));
     assert_eq!(indexes, want);
+    let stream = desc
+        .stream_specification()
+        .expect("the table has a stream: the outbox");
+    assert!(stream.stream_enabled());
+    assert_eq!(
+        stream.stream_view_type().map(|v| v.as_str()),
+        Some(table::STREAM_VIEW)
+    );
 
     let ttl = client
         .describe_time_to_live()

@@ -213,7 +213,7 @@ async fn every_dynamodb_call_is_a_client_span_of_the_table() {
     // A table that does not exist: the span fails with DynamoDB's error code.
     let missing = DynamoDbOrderStore::new(client, format!("{table}-missing"));
     async {
-        store.create(&order, None).await.unwrap();
+        store.create(&order, None, "traces").await.unwrap();
         assert!(store.get(order.id).await.unwrap().is_some());
         assert!(missing.get(order.id).await.is_err());
     }
@@ -253,8 +253,8 @@ async fn a_replayed_create_is_not_a_failed_span() {
     let retry = conformance::sample_order(conformance::at(1));
     let (root, trace_id) = root("test.replay");
     async {
-        store.create(&first, Some(&key)).await.unwrap();
-        store.create(&retry, Some(&key)).await.unwrap();
+        store.create(&first, Some(&key), "traces").await.unwrap();
+        store.create(&retry, Some(&key), "traces").await.unwrap();
     }
     .instrument(root)
     .await;

@@ -5,7 +5,7 @@
 //!
 //! They keep the real adapters' semantics (`functions/store-sqlite` is the reference): orders
 //! stamped at millisecond precision, idempotency keys judged against the new order's
-//! `createdAt`, conditional transitions, the unpublished marker, listings by (`createdAt`, `id`)
+//! `createdAt`, conditional transitions, the outbox, listings by (`createdAt`, `id`)
 //! with an optional status filter and opaque cursors. `tests/store_conformance.rs` runs the shared
 //! conformance suite against them to prove it.
 
@@ -14,7 +14,7 @@ use chrono::{DateTime, Utc};
 use orders::domain::{Order, OrderStatus, timestamp};
 use orders::ports::{
     CreateOutcome, DependencyError, IdempotencyKey, ListQuery, OrderCreated, OrderQueue,
-    OrderStore, Page, SortOrder, Transition, TransitionRequest, Unpublished,
+    OrderStore, Outbox, OutboxEntry, Page, SortOrder, Transition, TransitionRequest,
 };
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::ops::Bound;
@@ -49,6 +49,13 @@ impl<T> std::fmt::Debug for Locked<T> {
     }
 }
 
+/// An outbox entry: what the order's message needs besides the order.
+struct Pending {
+    order_id: Uuid,
+    correlation_id: String,
+    created_in: Carrier,
+}
+
 struct KeyRecord {
     request_hash: String,
     order_id: Uuid,
@@ -63,10 +70,10 @@ struct Tables {
     by_created: BTreeSet<Position>,
     /// One set per status: the status listing (the `byStatus` index).
     by_status: HashMap<OrderStatus, BTreeSet<Position>>,
-    /// Only orders whose message is not on the queue yet (the sparse `unpublished` index).
-    unpublished: BTreeSet<Position>,
-    /// The `traceparent` each unpublished order was created in, when it was traced.
-    created_in: HashMap<Uuid, String>,
+    /// One entry per order written, until acknowledged, by sequence (the table's stream).
+    outbox: BTreeMap<u64, Pending>,
+    /// The last sequence handed out.
+    sequence: u64,
     idempotency: HashMap<String, KeyRecord>,
 }
 
@@ -75,8 +82,7 @@ impl Tables {
         if let Some(order) = self.orders.remove(&id) {
             let position = (order.created_at, order.id);
             self.by_created.remove(&position);
-            self.unpublished.remove(&position);
-            self.created_in.remove(&id);
+            self.outbox.retain(|_, entry| entry.order_id != id);
             if let Some(set) = self.by_status.get_mut(&order.status) {
                 set.remove(&position);
             }
@@ -185,6 +191,7 @@ impl OrderStore for MemoryOrderStore {
         &self,
         order: &Order,
         idempotency: Option<&IdempotencyKey>,
+        correlation_id: &str,
     ) -> Result<CreateOutcome, DependencyError> {
         const OP: &str = "create order";
         let order = as_stored(order);
@@ -223,10 +230,16 @@ impl OrderStore for MemoryOrderStore {
             .entry(order.status)
             .or_default()
             .insert(position);
-        tables.unpublished.insert(position);
-        if let Some(traceparent) = Carrier::of(&tracing::Span::current()).traceparent {
-            tables.created_in.insert(order.id, traceparent);
-        }
+        tables.sequence += 1;
+        let sequence = tables.sequence;
+        tables.outbox.insert(
+            sequence,
+            Pending {
+                order_id: order.id,
+                correlation_id: correlation_id.to_owned(),
+                created_in: Carrier::of(&tracing::Span::current()),
+            },
+        );
         tables.orders.insert(order.id, order.clone());
         if let Some(key) = idempotency {
             tables.idempotency.insert(
@@ -300,47 +313,44 @@ impl OrderStore for MemoryOrderStore {
         Ok(Transition::Applied(updated))
     }
 
-    async fn mark_published(&self, id: Uuid) -> Result<(), DependencyError> {
-        let mut tables = self.tables.lock("mark order published")?;
-        // An unknown order is not an error: there is nothing left to publish.
-        if let Some(order) = tables.orders.get(&id) {
-            let position = (order.created_at, order.id);
-            tables.unpublished.remove(&position);
-            tables.created_in.remove(&id);
-        }
-        Ok(())
+    async fn ping(&self) -> Result<(), DependencyError> {
+        self.tables.lock("ping order store").map(|_| ())
     }
+}
 
-    async fn unpublished(
-        &self,
-        created_before: DateTime<Utc>,
-        limit: u32,
-    ) -> Result<Vec<Unpublished>, DependencyError> {
-        const OP: &str = "list unpublished orders";
-        // The real stores compare at millisecond precision.
-        let created_before = timestamp::to_millis(created_before);
+#[async_trait]
+impl Outbox for MemoryOrderStore {
+    async fn pending(&self, limit: u32) -> Result<Vec<OutboxEntry>, DependencyError> {
+        const OP: &str = "read the outbox";
         let limit = usize::try_from(limit).unwrap_or(usize::MAX);
         let tables = self.tables.lock(OP)?;
         tables
-            .unpublished
+            .outbox
             .iter()
-            .take_while(|(created_at, _)| *created_at < created_before)
             .take(limit)
-            .map(|(_, id)| {
-                let order = tables.orders.get(id).cloned().ok_or_else(|| {
-                    DependencyError::corrupt(OP, format!("the index names missing order {id}"))
+            .map(|(sequence, entry)| {
+                let order = tables.orders.get(&entry.order_id).cloned().ok_or_else(|| {
+                    DependencyError::corrupt(
+                        OP,
+                        format!("the outbox names missing order {}", entry.order_id),
+                    )
                 })?;
-                let traceparent = tables.created_in.get(id).map(String::as_str);
-                Ok(Unpublished {
+                Ok(OutboxEntry {
+                    sequence: sequence.to_string(),
                     order,
-                    created_in: Carrier::from_parts(traceparent, None),
+                    correlation_id: Some(entry.correlation_id.clone()),
+                    created_in: entry.created_in.clone(),
                 })
             })
             .collect()
     }
 
-    async fn ping(&self) -> Result<(), DependencyError> {
-        self.tables.lock("ping order store").map(|_| ())
+    async fn acknowledge(&self, sequences: &[String]) -> Result<(), DependencyError> {
+        let mut tables = self.tables.lock("acknowledge outbox entries")?;
+        for sequence in sequences.iter().filter_map(|s| s.parse::<u64>().ok()) {
+            tables.outbox.remove(&sequence);
+        }
+        Ok(())
     }
 }
 

@@ -5,18 +5,17 @@
 
 use async_trait::async_trait;
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
-use chrono::{DateTime, Utc};
 use lambda_http::http::{Method, StatusCode};
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
 use orders::domain::{Order, OrderStatus};
-use orders::handlers::{CreateOrder, GetOrder, Health, ListOrders, ProcessOrders, Sweeper};
+use orders::handlers::{CreateOrder, GetOrder, Health, ListOrders, ProcessOrders, Publisher};
 use orders::pagination::PageTokens;
 use orders::ports::{
     CreateOutcome, DependencyError, IdempotencyKey, ListQuery, ManualClock, OrderCreated,
-    OrderQueue, OrderStore, Page, Transition, TransitionRequest, Unpublished,
+    OrderQueue, OrderStore, Outbox, Page, Transition, TransitionRequest,
 };
-use orders::settings::{MAX_BODY_BYTES, SweeperSettings};
+use orders::settings::MAX_BODY_BYTES;
 use orders_memory::{MemoryOrderQueue, MemoryOrderStore};
 use serde_json::{Value, json};
 use std::collections::HashMap;
@@ -47,7 +46,7 @@ impl Kit {
         let queue = Arc::new(MemoryOrderQueue::new());
         let clock = Arc::new(ManualClock::new(conformance::base_time()));
         Kit {
-            create: CreateOrder::new(store.clone(), queue.clone(), clock.clone()),
+            create: CreateOrder::new(store.clone(), clock.clone()),
             get: GetOrder::new(store.clone()),
             list: ListOrders::new(store.clone(), tokens()),
             store,
@@ -62,6 +61,21 @@ impl Kit {
 
     fn messages(&self) -> usize {
         self.queue.len().expect("the queue answers")
+    }
+
+    /// What the publisher's event source does: every outbox entry published, then
+    /// acknowledged.
+    async fn publish(&self) {
+        let entries = self.store.pending(1_000).await.expect("the outbox answers");
+        let sequences: Vec<String> = entries.iter().map(|e| e.sequence.clone()).collect();
+        let report = Publisher::new(self.queue.clone())
+            .handle(entries, deadline())
+            .await;
+        assert!(report.failed.is_empty(), "{report:?}");
+        self.store
+            .acknowledge(&sequences)
+            .await
+            .expect("the outbox answers");
     }
 
     async fn post(&self, body: &str) -> Reply {
@@ -201,6 +215,7 @@ impl OrderStore for Down {
         &self,
         _: &Order,
         _: Option<&IdempotencyKey>,
+        _: &str,
     ) -> Result<CreateOutcome, DependencyError> {
         Err(down("create"))
     }
@@ -212,16 +227,6 @@ impl OrderStore for Down {
     }
     async fn transition(&self, _: &TransitionRequest) -> Result<Transition, DependencyError> {
         Err(down("transition"))
-    }
-    async fn mark_published(&self, _: Uuid) -> Result<(), DependencyError> {
-        Err(down("mark_published"))
-    }
-    async fn unpublished(
-        &self,
-        _: DateTime<Utc>,
-        _: u32,
-    ) -> Result<Vec<Unpublished>, DependencyError> {
-        Err(down("unpublished"))
     }
     async fn ping(&self) -> Result<(), DependencyError> {
         Err(down("ping"))
@@ -266,43 +271,35 @@ async fn a_valid_order_is_created_pending_with_its_location_and_exact_total() {
 }
 
 #[tokio::test]
-async fn a_created_order_is_published_and_its_marker_cleared() {
+async fn a_created_order_is_in_the_outbox_with_its_correlation_id_and_not_yet_sent() {
     let kit = Kit::new();
-    let order = kit.order(1, "5").await;
-    let delivered = kit.queue.drain().expect("the queue drains");
-    assert_eq!(delivered.len(), 1);
-    let message: OrderCreated = serde_json::from_str(&delivered[0].body).expect("a message");
+    let req = with_header(post(&body(1, "5")), "x-correlation-id", "corr-42");
+    let order = Reply::of(kit.create.handle(req).await).json;
+    assert_eq!(kit.messages(), 0, "create-order sends nothing itself");
+    let entries = kit.store.pending(10).await.expect("the outbox answers");
+    assert_eq!(entries.len(), 1);
     assert_eq!(
-        message.order_id.to_string(),
+        entries[0].order.id.to_string(),
         order["id"].as_str().unwrap_or_default()
     );
-    let left = kit.store.unpublished(conformance::at(1_000_000), 10).await;
-    assert_eq!(
-        left.expect("the store answers"),
-        vec![],
-        "nothing left for the sweeper"
-    );
+    assert_eq!(entries[0].correlation_id.as_deref(), Some("corr-42"));
 }
 
 #[tokio::test]
-async fn an_order_whose_publish_fails_is_still_accepted_for_the_sweeper() {
-    let store = Arc::new(MemoryOrderStore::new());
-    let clock = Arc::new(ManualClock::new(conformance::base_time()));
-    let create = CreateOrder::new(store.clone(), Arc::new(Down), clock);
-    let reply = Reply::of(create.handle(post(&body(1, "5"))).await);
-    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
-    let left = store.unpublished(conformance::at(1), 10).await;
-    assert_eq!(
-        left.expect("the store answers").len(),
-        1,
-        "left marked unpublished"
-    );
+async fn a_replayed_create_adds_nothing_to_the_outbox() {
+    let kit = Kit::new();
+    for _ in 0..3 {
+        let req = with_header(post(&body(1, "5")), "idempotency-key", "k-1");
+        let reply = Reply::of(kit.create.handle(req).await);
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+    }
+    assert_eq!(kit.store.pending(10).await.expect("the outbox").len(), 1);
 }
 
 #[tokio::test]
 async fn a_store_outage_on_create_is_503_and_creates_nothing() {
     let clock = Arc::new(ManualClock::new(conformance::base_time()));
-    let create = CreateOrder::new(Arc::new(Down), Arc::new(MemoryOrderQueue::new()), clock);
+    let create = CreateOrder::new(Arc::new(Down), clock);
     let reply = Reply::of(create.handle(post(&body(1, "5"))).await);
     reply.assert_error(StatusCode::SERVICE_UNAVAILABLE, "DEPENDENCY_FAILED");
 }
@@ -467,6 +464,7 @@ async fn a_retry_with_the_same_key_and_body_replays_the_same_order() {
     assert_eq!(replay.header("idempotent-replayed"), Some("true"));
     assert_eq!(replay.header("location"), first.header("location"));
     assert_eq!(kit.orders(), 1, "one order");
+    kit.publish().await;
     assert_eq!(kit.messages(), 1, "one message");
 }
 
@@ -829,6 +827,7 @@ async fn without_a_correlation_id_the_api_request_id_is_echoed() {
     let reply = Reply::of(kit.create.handle(req).await);
     assert_eq!(reply.header("x-correlation-id"), Some("api-request-7"));
     // The message carries it on to the processor.
+    kit.publish().await;
     let delivered = kit.queue.drain().expect("the queue drains");
     let message: OrderCreated = serde_json::from_str(&delivered[0].body).expect("a message");
     assert_eq!(message.correlation_id.as_deref(), Some("api-request-7"));
@@ -967,76 +966,66 @@ async fn a_store_outage_fails_every_record_for_redelivery() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The sweeper
+// The publisher
 // ---------------------------------------------------------------------------------------------
 
 #[tokio::test]
-async fn the_sweeper_publishes_orders_left_unpublished_past_the_grace_period() {
-    let store = Arc::new(MemoryOrderStore::new());
-    let queue = Arc::new(MemoryOrderQueue::new());
-    let clock = Arc::new(ManualClock::new(conformance::base_time()));
-    // Written, but the create call never published them (its publish failed).
-    let create = CreateOrder::new(store.clone(), Arc::new(Down), clock.clone());
-    let old = Reply::of(create.handle(post(&body(1, "1"))).await).json;
-    clock.advance(Duration::from_secs(20));
-    let recent = Reply::of(create.handle(post(&body(1, "1"))).await).json;
-    clock.advance(Duration::from_secs(15));
-
-    let settings = SweeperSettings {
-        interval: Duration::from_secs(60),
-        grace: Duration::from_secs(30),
-        batch: 100,
-    };
-    let sweeper = Sweeper::new(store.clone(), queue.clone(), clock.clone(), settings);
-    let report = sweeper.handle().await.expect("the sweep runs");
-    assert_eq!((report.found, report.published, report.failed), (1, 1, 0));
-    let delivered = queue.drain().expect("the queue drains");
-    let message: OrderCreated = serde_json::from_str(&delivered[0].body).expect("a message");
-    assert_eq!(
-        message.order_id.to_string(),
-        old["id"].as_str().unwrap_or_default()
-    );
-    let left = store.unpublished(conformance::at(10_000_000), 10).await;
-    let left: Vec<String> = left
-        .expect("the store answers")
+async fn the_publisher_sends_each_entry_with_its_correlation_id() {
+    let kit = Kit::new();
+    let req = with_header(post(&body(1, "5")), "x-correlation-id", "corr-7");
+    let first = Reply::of(kit.create.handle(req).await).json;
+    kit.order(2, "1").await;
+    let entries = kit.store.pending(10).await.expect("the outbox answers");
+    let report = Publisher::new(kit.queue.clone())
+        .handle(entries, deadline())
+        .await;
+    assert_eq!((report.published, report.failed.len()), (2, 0));
+    let delivered = kit.queue.drain().expect("the queue drains");
+    let mut messages: Vec<OrderCreated> = delivered
         .iter()
-        .map(|u| u.order.id.to_string())
+        .map(|d| serde_json::from_str(&d.body).expect("a message"))
         .collect();
+    messages.sort_by_key(|m| m.created_at);
     assert_eq!(
-        left,
-        vec![recent["id"].as_str().unwrap_or_default()],
-        "the marker is cleared"
+        messages[0].order_id.to_string(),
+        first["id"].as_str().unwrap_or_default()
     );
+    assert_eq!(messages[0].correlation_id.as_deref(), Some("corr-7"));
+}
 
-    clock.advance(Duration::from_secs(30));
-    let report = sweeper.handle().await.expect("the sweep runs");
-    assert_eq!(
-        (report.found, report.published),
-        (1, 1),
-        "the recent one, once old enough"
-    );
-    assert_eq!(
-        sweeper.handle().await.expect("the sweep runs").found,
-        0,
-        "nothing twice"
-    );
+/// An invocation's deadline with its whole timeout ahead.
+fn deadline() -> std::time::Instant {
+    std::time::Instant::now() + orders::settings::PUBLISHER_TIMEOUT
 }
 
 #[tokio::test]
-async fn a_sweep_whose_publish_fails_keeps_the_order_for_the_next_sweep() {
-    let store = Arc::new(MemoryOrderStore::new());
-    let clock = Arc::new(ManualClock::new(conformance::base_time()));
-    let create = CreateOrder::new(store.clone(), Arc::new(Down), clock.clone());
-    Reply::of(create.handle(post(&body(1, "1"))).await);
-    clock.advance(Duration::from_secs(60));
-    let sweeper = Sweeper::new(
-        store.clone(),
-        Arc::new(Down),
-        clock,
-        orders::settings::SWEEPER,
+async fn near_its_deadline_the_publisher_sends_nothing_more_and_reports_the_rest() {
+    let kit = Kit::new();
+    kit.order_ids(3).await;
+    let entries = kit.store.pending(10).await.expect("the outbox answers");
+    let soon = std::time::Instant::now() + orders::handlers::STOP_BEFORE_DEADLINE / 2;
+    let report = Publisher::new(kit.queue.clone())
+        .handle(entries, soon)
+        .await;
+    assert_eq!((report.published, report.failed.len()), (0, 3));
+    assert_eq!(kit.messages(), 0, "nothing sent that could be cut off");
+}
+
+#[tokio::test]
+async fn entries_the_publisher_cannot_send_are_reported_by_sequence_not_dropped() {
+    let kit = Kit::new();
+    kit.order_ids(3).await;
+    let entries = kit.store.pending(10).await.expect("the outbox answers");
+    let mut want: Vec<String> = entries.iter().map(|e| e.sequence.clone()).collect();
+    let report = Publisher::new(Arc::new(Down))
+        .handle(entries, deadline())
+        .await;
+    assert_eq!(report.published, 0);
+    let mut failed = report.failed;
+    failed.sort();
+    want.sort();
+    assert_eq!(
+        failed, want,
+        "every entry is reported, so its source retries it"
     );
-    let report = sweeper.handle().await.expect("the sweep runs");
-    assert_eq!((report.found, report.published, report.failed), (1, 0, 1));
-    let left = store.unpublished(conformance::at(10_000_000), 10).await;
-    assert_eq!(left.expect("the store answers").len(), 1);
 }

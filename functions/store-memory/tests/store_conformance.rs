@@ -3,8 +3,9 @@
 //! benches use to bound the store's growth.
 
 use orders::domain::OrderStatus;
-use orders::ports::{CreateOutcome, OrderQueue, OrderStore, SortOrder, Transition};
+use orders::ports::{CreateOutcome, OrderQueue, OrderStore, Outbox, SortOrder, Transition};
 use orders_memory::{MemoryOrderQueue, MemoryOrderStore};
+use std::sync::Arc;
 
 /// A fresh, empty store; nothing has to outlive it.
 async fn fresh() -> (MemoryOrderStore, ()) {
@@ -14,6 +15,16 @@ async fn fresh() -> (MemoryOrderStore, ()) {
 mod checks {
     // One #[tokio::test] per conformance check.
     conformance::store_tests!(super::fresh);
+}
+
+/// A fresh store and its outbox, which is the store itself.
+async fn fresh_outbox() -> (Arc<dyn OrderStore>, Arc<dyn Outbox>, ()) {
+    let store = Arc::new(MemoryOrderStore::new());
+    (store.clone(), store, ())
+}
+
+mod outbox_checks {
+    conformance::outbox_tests!(super::fresh_outbox);
 }
 
 #[tokio::test]
@@ -57,7 +68,11 @@ async fn timestamps_are_kept_to_the_millisecond() {
     let store = MemoryOrderStore::new();
     let precise = conformance::at(5) + chrono::Duration::microseconds(250);
     let order = conformance::sample_order(precise);
-    let CreateOutcome::Created(stored) = store.create(&order, None).await.unwrap() else {
+    let CreateOutcome::Created(stored) = store
+        .create(&order, None, conformance::CORRELATION_ID)
+        .await
+        .unwrap()
+    else {
         panic!("a new order must be created");
     };
     assert_eq!(stored.created_at, conformance::at(5));
@@ -70,9 +85,15 @@ async fn retain_removes_orders_everywhere() {
     let store = MemoryOrderStore::new();
     let key = conformance::fresh_key("h", conformance::at(1_000_000));
     let keyed = conformance::sample_order(conformance::at(1));
-    store.create(&keyed, Some(&key)).await.unwrap();
+    store
+        .create(&keyed, Some(&key), conformance::CORRELATION_ID)
+        .await
+        .unwrap();
     let kept = conformance::sample_order(conformance::at(2));
-    store.create(&kept, None).await.unwrap();
+    store
+        .create(&kept, None, conformance::CORRELATION_ID)
+        .await
+        .unwrap();
     let done = store
         .transition(&conformance::from_pending(
             kept.id,
@@ -93,13 +114,17 @@ async fn retain_removes_orders_everywhere() {
     assert_eq!(all.len(), 1);
     let pending = conformance::list_all(&store, Some(OrderStatus::Pending), SortOrder::Asc, 10, 0);
     assert!(pending.await.is_empty());
-    let unpublished = store.unpublished(conformance::at(100), 10).await.unwrap();
+    let entries = store.pending(10).await.unwrap();
     assert_eq!(
-        unpublished.iter().map(|u| u.order.id).collect::<Vec<_>>(),
-        vec![kept.id]
+        entries.iter().map(|e| e.order.id).collect::<Vec<_>>(),
+        vec![kept.id],
+        "a removed order leaves the outbox too"
     );
     // The key's order is gone, so the key is new again rather than pointing at nothing.
     let again = conformance::sample_order(conformance::at(4));
-    let outcome = store.create(&again, Some(&key)).await.unwrap();
+    let outcome = store
+        .create(&again, Some(&key), conformance::CORRELATION_ID)
+        .await
+        .unwrap();
     assert_eq!(outcome, CreateOutcome::Created(again));
 }

@@ -10,8 +10,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use orders::domain::Order;
 use orders::ports::{
-    CreateOutcome, DependencyError, IdempotencyKey, ListQuery, OrderStore, Page, SortOrder,
-    Transition, TransitionRequest, Unpublished,
+    CreateOutcome, DependencyError, IdempotencyKey, ListQuery, OrderStore, Outbox, OutboxEntry,
+    Page, SortOrder, Transition, TransitionRequest,
 };
 use rusqlite::types::Value;
 use rusqlite::{Connection, ErrorCode, OptionalExtension, TransactionBehavior, params};
@@ -22,8 +22,24 @@ use uuid::Uuid;
 const SCHEMA: Schema = Schema {
     application_id: 0x4f52_4453, // "ORDS"
     // 2: `created_in`, the trace context of an unpublished order's create.
-    version: 2,
-    migrations: &["ALTER TABLE orders ADD COLUMN created_in TEXT;"],
+    // 3: the outbox table replaces the `unpublished` marker; marked orders move into it.
+    version: 3,
+    migrations: &[
+        "ALTER TABLE orders ADD COLUMN created_in TEXT;",
+        "DROP INDEX IF EXISTS orders_unpublished;
+         CREATE TABLE outbox (
+             seq            INTEGER PRIMARY KEY AUTOINCREMENT,
+             order_id       TEXT NOT NULL,
+             correlation_id TEXT,
+             created_in     TEXT
+         );
+         INSERT INTO outbox (order_id, created_in)
+             SELECT id, created_in FROM orders WHERE unpublished = 1 ORDER BY created_at, id;
+         -- The old columns stay, emptied: DROP COLUMN rewrites the table's SQL text and fails
+         -- on the comments that version 1 wrote after its last column.
+         UPDATE orders SET unpublished = NULL, created_in = NULL
+             WHERE unpublished IS NOT NULL OR created_in IS NOT NULL;",
+    ],
     label: "order store",
     ddl: "
         CREATE TABLE IF NOT EXISTS orders (
@@ -31,18 +47,21 @@ const SCHEMA: Schema = Schema {
             status      TEXT NOT NULL,
             created_at  INTEGER NOT NULL,   -- unix ms
             updated_at  INTEGER NOT NULL,   -- unix ms
-            body        TEXT NOT NULL,      -- the Order as JSON, the source of truth
-            unpublished INTEGER,            -- 1 until the order's message is queued, else NULL
-            created_in  TEXT                -- while unpublished: the create's traceparent
+            body        TEXT NOT NULL       -- the Order as JSON, the source of truth
         );
         -- Newest- or oldest-first listing; id breaks ties within a millisecond.
         CREATE INDEX IF NOT EXISTS orders_by_created ON orders (created_at, id);
         -- Listing one status (the DynamoDB status GSI).
         CREATE INDEX IF NOT EXISTS orders_by_status ON orders (status, created_at, id);
-        -- The sweeper's work list; partial, so it only holds the few unpublished orders
-        -- (the sparse index on DynamoDB).
-        CREATE INDEX IF NOT EXISTS orders_unpublished ON orders (created_at, id)
-            WHERE unpublished = 1;
+        -- The outbox (the table's stream on DynamoDB): one row per order written in the
+        -- order's own transaction, deleted once the publisher has sent its message. `seq`
+        -- is the stream's sequence number: entries are handed out in write order.
+        CREATE TABLE IF NOT EXISTS outbox (
+            seq            INTEGER PRIMARY KEY AUTOINCREMENT,
+            order_id       TEXT NOT NULL,
+            correlation_id TEXT,
+            created_in     TEXT             -- the create's traceparent
+        );
 
         CREATE TABLE IF NOT EXISTS idempotency (
             key          TEXT PRIMARY KEY,
@@ -101,13 +120,13 @@ impl SqliteOrderStore {
         &self,
         order: &Order,
         key: Option<&IdempotencyKey>,
-        created_in: Option<String>,
+        entry: Entry,
     ) -> Result<CreateOutcome, SqliteError> {
         const OP: &str = "create order";
         let order = order.clone();
         let key = key.cloned();
         self.db
-            .call(OP, move |conn| create(conn, order, key, created_in))
+            .call(OP, move |conn| create(conn, order, key, entry))
             .await
     }
 
@@ -246,7 +265,7 @@ fn create(
     conn: &mut Connection,
     order: Order,
     key: Option<IdempotencyKey>,
-    created_in: Option<String>,
+    entry: Entry,
 ) -> Result<CreateOutcome, SqliteError> {
     const OP: &str = "create order";
     // IMMEDIATE takes the write lock before the key is read, so two requests with the same
@@ -294,15 +313,14 @@ fn create(
 
     let body = encode(OP, &order)?;
     let inserted = tx.execute(
-        "INSERT INTO orders (id, status, created_at, updated_at, body, unpublished, created_in)
-         VALUES (?1, ?2, ?3, ?4, ?5, 1, ?6)",
+        "INSERT INTO orders (id, status, created_at, updated_at, body)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
         params![
             order.id.to_string(),
             order.status.as_str(),
             to_ms(order.created_at),
             to_ms(order.updated_at),
             body,
-            created_in
         ],
     );
     match inserted {
@@ -331,6 +349,11 @@ fn create(
         )
         .ctx(OP)?;
     }
+    tx.execute(
+        "INSERT INTO outbox (order_id, correlation_id, created_in) VALUES (?1, ?2, ?3)",
+        params![order.id.to_string(), entry.correlation_id, entry.created_in],
+    )
+    .ctx(OP)?;
     tx.commit().ctx(OP)?;
     Ok(CreateOutcome::Created(decode(OP, &body)?))
 }
@@ -401,11 +424,15 @@ impl OrderStore for SqliteOrderStore {
         &self,
         order: &Order,
         idempotency: Option<&IdempotencyKey>,
+        correlation_id: &str,
     ) -> Result<CreateOutcome, DependencyError> {
-        // The request's span, not the INSERT's: the link a republish makes points at it.
-        let created_in = Carrier::of(&tracing::Span::current()).traceparent;
+        // The request's span, not the INSERT's: the publish continues it.
+        let entry = Entry {
+            correlation_id: correlation_id.to_owned(),
+            created_in: Carrier::of(&tracing::Span::current()).traceparent,
+        };
         traced("INSERT", async {
-            Ok(self.create_inner(order, idempotency, created_in).await?)
+            Ok(self.create_inner(order, idempotency, entry).await?)
         })
         .await
     }
@@ -429,64 +456,6 @@ impl OrderStore for SqliteOrderStore {
         .await
     }
 
-    async fn mark_published(&self, id: Uuid) -> Result<(), DependencyError> {
-        const OP: &str = "mark order published";
-        traced("UPDATE", async {
-            self.db
-                .call(OP, move |conn| {
-                    // A missing order is not an error: there is nothing left to publish.
-                    conn.execute(
-                        "UPDATE orders SET unpublished = NULL, created_in = NULL
-                         WHERE id = ?1 AND unpublished = 1",
-                        [id.to_string()],
-                    )
-                    .ctx(OP)
-                })
-                .await?;
-            Ok(())
-        })
-        .await
-    }
-
-    async fn unpublished(
-        &self,
-        created_before: DateTime<Utc>,
-        limit: u32,
-    ) -> Result<Vec<Unpublished>, DependencyError> {
-        const OP: &str = "list unpublished orders";
-        traced("SELECT", async {
-            Ok(self
-                .db
-                .call(OP, move |conn| {
-                    // `unpublished = 1` spelled exactly as in the partial index, so SQLite uses it.
-                    let mut stmt = conn
-                        .prepare_cached(
-                            "SELECT body, created_in FROM orders
-                             WHERE unpublished = 1 AND created_at < ?1
-                             ORDER BY created_at, id LIMIT ?2",
-                        )
-                        .ctx(OP)?;
-                    let rows = stmt
-                        .query_map(params![to_ms(created_before), i64::from(limit)], |r| {
-                            Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?))
-                        })
-                        .ctx(OP)?
-                        .collect::<Result<Vec<_>, _>>()
-                        .ctx(OP)?;
-                    rows.iter()
-                        .map(|(body, created_in)| {
-                            Ok(Unpublished {
-                                order: decode(OP, body)?,
-                                created_in: Carrier::from_parts(created_in.as_deref(), None),
-                            })
-                        })
-                        .collect()
-                })
-                .await?)
-        })
-        .await
-    }
-
     async fn ping(&self) -> Result<(), DependencyError> {
         const OP: &str = "ping order store";
         self.db
@@ -498,6 +467,81 @@ impl OrderStore for SqliteOrderStore {
                     |r| r.get::<_, i64>(0),
                 )
                 .ctx(OP)
+            })
+            .await?;
+        Ok(())
+    }
+}
+
+/// What the outbox row of a new order keeps besides its id.
+struct Entry {
+    correlation_id: String,
+    created_in: Option<String>,
+}
+
+/// Read by the local stack's event source, not by a function: no spans, as Lambda's polling
+/// of a stream makes none.
+#[async_trait]
+impl Outbox for SqliteOrderStore {
+    async fn pending(&self, limit: u32) -> Result<Vec<OutboxEntry>, DependencyError> {
+        const OP: &str = "read the outbox";
+        Ok(self
+            .db
+            .call(OP, move |conn| {
+                let mut stmt = conn
+                    .prepare_cached(
+                        "SELECT outbox.seq, orders.body, outbox.correlation_id, outbox.created_in
+                         FROM outbox JOIN orders ON orders.id = outbox.order_id
+                         ORDER BY outbox.seq LIMIT ?1",
+                    )
+                    .ctx(OP)?;
+                let rows = stmt
+                    .query_map([i64::from(limit)], |r| {
+                        Ok((
+                            r.get::<_, i64>(0)?,
+                            r.get::<_, String>(1)?,
+                            r.get::<_, Option<String>>(2)?,
+                            r.get::<_, Option<String>>(3)?,
+                        ))
+                    })
+                    .ctx(OP)?
+                    .collect::<Result<Vec<_>, _>>()
+                    .ctx(OP)?;
+                rows.into_iter()
+                    .map(|(seq, body, correlation_id, created_in)| {
+                        Ok(OutboxEntry {
+                            sequence: seq.to_string(),
+                            order: decode(OP, &body)?,
+                            correlation_id,
+                            created_in: Carrier::from_parts(created_in.as_deref(), None),
+                        })
+                    })
+                    .collect()
+            })
+            .await?)
+    }
+
+    async fn acknowledge(&self, sequences: &[String]) -> Result<(), DependencyError> {
+        const OP: &str = "acknowledge outbox entries";
+        // A sequence this store did not hand out names no row: ignored, as documented.
+        let seqs: Vec<i64> = sequences.iter().filter_map(|s| s.parse().ok()).collect();
+        if seqs.is_empty() {
+            return Ok(());
+        }
+        self.db
+            .call(OP, move |conn| {
+                let tx = conn
+                    .transaction_with_behavior(TransactionBehavior::Immediate)
+                    .ctx(OP)?;
+                {
+                    let mut delete = tx
+                        .prepare_cached("DELETE FROM outbox WHERE seq = ?1")
+                        .ctx(OP)?;
+                    for seq in &seqs {
+                        delete.execute([seq]).ctx(OP)?;
+                    }
+                }
+                tx.commit().ctx(OP)
             })
             .await?;
         Ok(())
@@ -531,10 +575,6 @@ mod tests {
             (
                 "SELECT body FROM orders WHERE status = 'PENDING' AND (created_at, id) > (1, 'x') ORDER BY created_at ASC, id ASC LIMIT 8",
                 "orders_by_status",
-            ),
-            (
-                "SELECT body, created_in FROM orders WHERE unpublished = 1 AND created_at < 5 ORDER BY created_at, id LIMIT 8",
-                "orders_unpublished",
             ),
         ];
         for (sql, index) in cases {

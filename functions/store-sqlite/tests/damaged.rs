@@ -12,7 +12,7 @@ async fn filled_store(path: &Path) {
     let store = SqliteOrderStore::open(path).unwrap();
     for i in 0..300 {
         let order = conformance::sample_order(conformance::at(i));
-        store.create(&order, None).await.unwrap();
+        store.create(&order, None, "damaged").await.unwrap();
     }
 }
 

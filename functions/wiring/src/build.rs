@@ -3,10 +3,10 @@
 
 use crate::http::{Api, HttpFunction};
 use chaos::{Chaos, ChaoticProcessor, ChaoticQueue, ChaoticStore};
-use orders::handlers::{CreateOrder, GetOrder, Health, ListOrders, Sweeper};
+use orders::handlers::{CreateOrder, GetOrder, Health, ListOrders, Publisher};
 use orders::pagination::{PageTokens, WeakKey};
 use orders::ports::{Clock, OrderQueue, OrderStore};
-use orders::settings::{Function, SweeperSettings};
+use orders::settings::Function;
 use std::sync::Arc;
 use std::time::Instant;
 use telemetry::catalogue::Operation;
@@ -40,7 +40,6 @@ pub struct Ports {
     pub clock: Arc<dyn Clock>,
     pub chaos: Arc<Chaos>,
     pub page_key: Arc<dyn PageKeySource>,
-    pub sweeper: SweeperSettings,
 }
 
 impl Ports {
@@ -62,11 +61,7 @@ impl Ports {
 
     /// `POST /orders`.
     pub fn create_order(&self) -> Arc<dyn HttpFunction> {
-        self.api(CreateOrder::new(
-            self.store(),
-            self.queue(),
-            self.clock.clone(),
-        ))
+        self.api(CreateOrder::new(self.store(), self.clock.clone()))
     }
 
     /// `GET /orders/{id}`.
@@ -88,14 +83,14 @@ impl Ports {
         self.api(Health::new(self.store(), self.queue()))
     }
 
-    /// The HTTP function `function` (an `Err` for the processor and the sweeper).
+    /// The HTTP function `function` (an `Err` for the processor and the publisher).
     pub async fn http(&self, function: Function) -> Result<Arc<dyn HttpFunction>, BuildError> {
         match function {
             Function::CreateOrder => Ok(self.create_order()),
             Function::GetOrder => Ok(self.get_order()),
             Function::ListOrders => self.list_orders().await,
             Function::Health => Ok(self.health()),
-            Function::OrderProcessor | Function::OrderSweeper => {
+            Function::OrderProcessor | Function::OrderPublisher => {
                 Err(BuildError::NotHttp(function.name()))
             }
         }
@@ -107,8 +102,9 @@ impl Ports {
         ChaoticProcessor::new(self.store(), self.clock.clone(), self.chaos.clone())
     }
 
-    /// The scheduled sweeper.
-    pub fn order_sweeper(&self) -> Sweeper {
-        Sweeper::new(self.store(), self.queue(), self.clock.clone(), self.sweeper)
+    /// The stream-triggered publisher: sends each new order's message from the outbox,
+    /// through the queue's dependency faults.
+    pub fn order_publisher(&self) -> Publisher {
+        Publisher::new(self.queue())
     }
 }

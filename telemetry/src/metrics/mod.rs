@@ -184,10 +184,6 @@ pub fn chaos_injection(fault: Fault) {
     count(Metric::ChaosInjections, &label(fault), 1);
 }
 
-pub fn orders_swept(orders: u64) {
-    count(Metric::OrdersSwept, &[], orders);
-}
-
 /// Writes the current invocation's documents now instead of at its end: for a handler about
 /// to be cut off (an injected timeout), whose end-of-invocation flush would never run.
 pub fn flush_now() {

@@ -13,8 +13,8 @@ pub enum Trigger {
     Http,
     /// The SQS event source mapping: the invocation processes a batch.
     Queue,
-    /// The EventBridge schedule.
-    Timer,
+    /// The DynamoDB stream's event source mapping: the invocation handles a batch of records.
+    Stream,
 }
 
 impl Trigger {
@@ -22,14 +22,14 @@ impl Trigger {
         match self {
             Trigger::Http => "http",
             Trigger::Queue => "pubsub",
-            Trigger::Timer => "timer",
+            Trigger::Stream => "datasource",
         }
     }
     fn kind(self) -> &'static str {
         match self {
             Trigger::Http => "server",
             Trigger::Queue => "consumer",
-            Trigger::Timer => "internal",
+            Trigger::Stream => "consumer",
         }
     }
 }
@@ -198,6 +198,23 @@ pub fn redrive(dlq: &str, queue: &str, message_id: &str) -> Span {
         messaging.destination.name = %queue,
         messaging.message.id = %message_id,
         messaging.aws_sqs.source_queue = %dlq,
+    )
+}
+
+/// Publishes one new order from the outbox; continue the create's trace with
+/// [`super::Carrier::continue_in`] before logging in it. It runs in `function`'s invocation
+/// but in the order's trace, so it names the function itself (as [`process`] does), and the
+/// service map draws the hop create -> publisher -> queue. `correlation_id` is recorded when
+/// the entry has one.
+pub fn publish(function: &str, order_id: &dyn std::fmt::Display) -> Span {
+    tracing::info_span!(
+        "publish_order",
+        faas.name = %function,
+        otel.status_code = Empty,
+        otel.status_description = Empty,
+        error.type = Empty,
+        order_id = %order_id,
+        correlation_id = Empty,
     )
 }
 

@@ -35,7 +35,6 @@ pub fn record_everything() {
     for f in Fault::ALL {
         m::chaos_injection(*f);
     }
-    m::orders_swept(4);
     m::property(Property::OrderId, "0b9f6f2e-5c1e-4d8e-9a57-3f1b2f0c9d11");
 }
 

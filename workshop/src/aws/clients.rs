@@ -49,7 +49,19 @@ pub async fn wiring() -> Result<Wiring, BackendError> {
         "DynamoDB table {table} and SQS {queue_url} at {}",
         endpoint.as_deref().unwrap_or("AWS")
     );
+    // On an emulator (named tables included) the stack publishes from the table's stream
+    // itself; on AWS the deployed stack's publisher Lambda does it.
+    let outbox: Option<Arc<dyn orders::ports::Outbox>> = if endpoint.is_some() {
+        let streams = orders_aws::stream::StreamsClient::new(&aws);
+        let opened = orders_aws::StreamOutbox::open(&dynamodb, streams, &table).await;
+        Some(Arc::new(opened.map_err(|e| {
+            BackendError::Provision(format!("the table's stream: {e}"))
+        })?))
+    } else {
+        None
+    };
     Ok(Wiring {
+        outbox,
         store: Arc::new(DynamoDbOrderStore::new(dynamodb, table)),
         queue: Arc::new(SqsOrderQueue::new(sqs.clone(), queue_url.clone())),
         consumer: Arc::new(SqsConsumer::new(sqs, queue_url)),

@@ -30,7 +30,7 @@ pub struct Cli {
 #[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 enum Command {
-    /// Run the local stack: API Gateway, Lambda, SQS and the sweeper's schedule, on SQLite.
+    /// Run the local stack: API Gateway, Lambda, SQS and the table's stream, on SQLite.
     Up(up::UpArgs),
     /// Print the current metrics of a running local stack (its EMF business metrics and the
     /// AWS service metrics it records), over the last minutes.

@@ -45,12 +45,6 @@ pub struct UpArgs {
     /// Queue visibility timeout in seconds (default: the template's).
     #[arg(long)]
     visibility_timeout: Option<u64>,
-    /// Seconds between sweeper runs (default: the template's schedule).
-    #[arg(long)]
-    sweep_interval: Option<u64>,
-    /// Seconds an unpublished order is left to its create call before the sweeper publishes it.
-    #[arg(long)]
-    sweep_grace: Option<u64>,
     /// Where orders and messages live: SQLite files (local) or DynamoDB/SQS (aws, at
     /// AWS_ENDPOINT_URL such as moto server or LocalStack).
     #[arg(long, value_enum, default_value_t = Backend::Local)]
@@ -144,12 +138,6 @@ pub async fn up(args: UpArgs) -> Result<(), Error> {
     opts.backend = args.backend;
     if let Some(vt) = args.visibility_timeout {
         opts.queue.visibility_timeout = Duration::from_secs(vt);
-    }
-    if let Some(s) = args.sweep_interval {
-        opts.sweeper.interval = Duration::from_secs(s);
-    }
-    if let Some(s) = args.sweep_grace {
-        opts.sweeper.grace = Duration::from_secs(s);
     }
     opts.chaos = chaos::Settings::from_env()?;
     opts.chaos.armed = args.chaos_armed;

@@ -4,7 +4,7 @@
 
 use super::sqs::event_source::Consumer;
 use crate::data_dir::{DataDir, DataDirError};
-use orders::ports::{Clock, OrderQueue, OrderStore};
+use orders::ports::{Clock, OrderQueue, OrderStore, Outbox};
 use orders::settings::{QueueSettings, env};
 use std::sync::Arc;
 
@@ -43,6 +43,10 @@ pub struct Wiring {
     pub store: Arc<dyn OrderStore>,
     pub queue: Arc<dyn OrderQueue>,
     pub consumer: Arc<dyn Consumer>,
+    /// The outbox the publisher is fed from: the SQLite store's, or an emulator's stream.
+    /// `None` on a deployed stack, whose own publisher reads its stream (the local stack
+    /// runs none, so no order is sent twice).
+    pub outbox: Option<Arc<dyn Outbox>>,
     /// The local queue, whose gauges the stack samples into its metric store (SQS publishes
     /// its own to CloudWatch, so the aws backend has none).
     pub local_queue: Option<Arc<orders_sqlite::SqliteQueue>>,
@@ -66,7 +70,8 @@ pub async fn wire(
             let store = Arc::new(data_dir.open_store()?);
             let q = Arc::new(data_dir.open_queue(queue, clock)?);
             Ok(Wiring {
-                store,
+                store: store.clone(),
+                outbox: Some(store),
                 queue: q.clone(),
                 consumer: q.clone(),
                 local_queue: Some(q),

@@ -1,29 +1,29 @@
 //! `workshop up`: the local stack. One process emulating API Gateway, Lambda, SQS and the
-//! EventBridge schedule around the same handlers the Lambda binaries run, on SQLite files in
-//! the data dir, so a killed process loses nothing and picks up where it stopped.
+//! table's stream around the same handlers the Lambda binaries run, on SQLite files in the
+//! data dir, so a killed process loses nothing and picks up where it stopped.
 
 pub mod apigw;
 pub mod backend;
 pub mod chaos;
 pub mod cloudwatch;
 pub mod console;
-pub mod events;
 pub mod lambda;
 pub mod sqs;
+pub mod streams;
 pub mod xray;
 
 use crate::data_dir::DataDir;
 use backend::{Backend, BackendError};
 use cloudwatch::{alarm_loop, service_metrics};
 use console::control;
-use events::schedule;
 use lambda::functions::{Dependencies, Functions, Limits};
 use orders::pagination::PageTokens;
 use orders::ports::{Clock, SystemClock};
-use orders::settings::{QUEUE, QueueSettings, SWEEPER, SweeperSettings};
+use orders::settings::{PUBLISHER, PublisherSettings, QUEUE, QueueSettings};
 use sqs::event_source::EventSource;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use streams::source::StreamSource;
 use tokio::sync::watch;
 use tracing::info;
 
@@ -35,7 +35,7 @@ pub struct StackOptions {
     pub data_dir: DataDir,
     pub limits: Limits,
     pub queue: QueueSettings,
-    pub sweeper: SweeperSettings,
+    pub publisher: PublisherSettings,
     pub backend: Backend,
     /// Where the functions' EMF datapoints land (the dashboards and alarms read it).
     pub metrics: Arc<cloudwatch::metric_store::MetricStore>,
@@ -61,7 +61,7 @@ impl StackOptions {
             data_dir,
             limits: Limits::default(),
             queue: QUEUE,
-            sweeper: SWEEPER,
+            publisher: PUBLISHER,
             backend: Backend::Local,
             metrics: Arc::default(),
             alarms: Vec::new(),
@@ -102,6 +102,8 @@ pub enum StackError {
 struct Parts {
     functions: Functions,
     consumer: Arc<dyn sqs::event_source::Consumer>,
+    outbox: Option<Arc<dyn orders::ports::Outbox>>,
+    clock: Arc<dyn Clock>,
     local_queue: Option<Arc<orders_sqlite::SqliteQueue>>,
     describe: String,
     alarms: Arc<alarm_loop::LocalAlarms>,
@@ -139,14 +141,16 @@ async fn assemble(opts: &StackOptions) -> Result<Parts, StackError> {
             store: opts.metrics.clone(),
         }),
         queue: wiring.queue,
-        clock,
+        clock: clock.clone(),
         secrets: opts.data_dir.clone(),
         metrics: opts.metrics.clone(),
         chaos: injector,
     };
     Ok(Parts {
-        functions: Functions::new(&deps, &opts.limits, opts.sweeper),
+        functions: Functions::new(&deps, &opts.limits),
         consumer: wiring.consumer,
+        outbox: wiring.outbox,
+        clock,
         local_queue: wiring.local_queue,
         describe: wiring.describe,
         alarms: local_alarms,
@@ -169,7 +173,7 @@ async fn bind(
     Ok((listener, bound))
 }
 
-/// The background loops: queue pollers, the schedule, the queue gauges, chaos and alarms.
+/// The background loops: queue pollers, the stream's, the queue gauges, chaos and alarms.
 fn spawn_workers(
     opts: &StackOptions,
     parts: &Parts,
@@ -184,11 +188,16 @@ fn spawn_workers(
     for _ in 0..opts.queue.max_concurrency {
         workers.push(tokio::spawn(source.clone().poll(stop.clone())));
     }
-    workers.push(tokio::spawn(schedule::run(
-        parts.functions.sweeper.clone(),
-        opts.sweeper.interval,
-        stop.clone(),
-    )));
+    if let Some(outbox) = parts.outbox.clone() {
+        let stream = Arc::new(StreamSource {
+            outbox,
+            publisher: parts.functions.publisher.clone(),
+            settings: opts.publisher,
+            metrics: opts.metrics.clone(),
+            clock: parts.clock.clone(),
+        });
+        workers.push(tokio::spawn(stream.poll(stop.clone())));
+    }
     if let Some(queue) = parts.local_queue.clone() {
         workers.push(tokio::spawn(service_metrics::sample_queues(
             queue,

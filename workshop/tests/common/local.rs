@@ -60,7 +60,7 @@ pub async fn write_order(
     };
     let order = Order::place(id, new, placed_at);
     store
-        .create(&order, None)
+        .create(&order, None, "test-seed")
         .await
         .expect("the order is written");
     order

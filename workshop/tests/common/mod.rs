@@ -223,7 +223,7 @@ pub fn metrics(stack: &Stack) -> Vec<Value> {
 }
 
 /// Polls `done` until it holds, for up to twice [`PATIENCE`] (the chaos scenarios wait on
-/// retries, alarm periods and sweeps); fails the test naming `what` it waited for.
+/// retries, alarm periods and publishes); fails the test naming `what` it waited for.
 pub async fn wait_for(what: &str, mut done: impl AsyncFnMut() -> bool) {
     eventually(PATIENCE * 2, Duration::from_millis(250), async || {
         if done().await {

@@ -3,7 +3,7 @@ use crate::domain::{LineItem, Order};
 use crate::http::{
     ApiError, ErrorCode, IDEMPOTENCY_HEADER, IDEMPOTENT_REPLAY_HEADER, answer, json,
 };
-use crate::ports::{Clock, CreateOutcome, IdempotencyKey, OrderCreated, OrderQueue, OrderStore};
+use crate::ports::{Clock, CreateOutcome, IdempotencyKey, OrderStore};
 use crate::settings::{IDEMPOTENCY_TTL, MAX_BODY_BYTES};
 use crate::validation::parse_new_order;
 use lambda_http::http::{HeaderValue, StatusCode, header};
@@ -13,32 +13,24 @@ use sha2::{Digest, Sha256};
 use std::sync::Arc;
 use telemetry::catalogue::Operation;
 use telemetry::metrics::Property;
-use tracing::{error, info, warn};
+use tracing::{error, info};
 use uuid::Uuid;
 
 /// Longest accepted `Idempotency-Key`.
 pub const IDEMPOTENCY_KEY_MAX: usize = 255;
 
-/// `POST /orders`: validate, write the order (marked unpublished), publish `OrderCreated`,
-/// clear the marker. If the publish fails the order is still accepted: the sweeper publishes
-/// every order left unpublished, so none stays `PENDING` forever.
+/// `POST /orders`: validate and write the order with its outbox entry, in one write. The
+/// publisher sends its `OrderCreated` from the outbox, so the create path is one round trip
+/// and an accepted order is published even if the queue is down when it is written: no
+/// order stays `PENDING` for want of a message.
 pub struct CreateOrder {
     store: Arc<dyn OrderStore>,
-    queue: Arc<dyn OrderQueue>,
     clock: Arc<dyn Clock>,
 }
 
 impl CreateOrder {
-    pub fn new(
-        store: Arc<dyn OrderStore>,
-        queue: Arc<dyn OrderQueue>,
-        clock: Arc<dyn Clock>,
-    ) -> Self {
-        CreateOrder {
-            store,
-            queue,
-            clock,
-        }
+    pub fn new(store: Arc<dyn OrderStore>, clock: Arc<dyn Clock>) -> Self {
+        CreateOrder { store, clock }
     }
 
     pub async fn handle(&self, req: Request) -> Response<Body> {
@@ -73,7 +65,8 @@ impl CreateOrder {
 
         let outcome = metrics::timed(
             Operation::PutOrder,
-            self.store.create(&order, idempotency.as_ref()),
+            self.store
+                .create(&order, idempotency.as_ref(), correlation_id),
         )
         .await
         .map_err(|e| {
@@ -86,7 +79,6 @@ impl CreateOrder {
         })?;
         match outcome {
             CreateOutcome::Created(order) => {
-                self.publish(&order, correlation_id).await;
                 telemetry::metrics::order_created(
                     order.total.to_f64().unwrap_or_default(),
                     order.items.len(),
@@ -103,32 +95,6 @@ impl CreateOrder {
                 ErrorCode::IdempotencyKeyReused,
                 "Idempotency-Key was already used with a different request body",
             )),
-        }
-    }
-
-    async fn publish(&self, order: &Order, correlation_id: &str) {
-        let message = OrderCreated {
-            order_id: order.id,
-            created_at: order.created_at,
-            correlation_id: Some(correlation_id.to_owned()),
-        };
-        match metrics::timed(Operation::SendMessage, self.queue.publish(&message)).await {
-            Ok(message_id) => {
-                telemetry::metrics::order_published();
-                let marked = metrics::timed(
-                    Operation::MarkPublished,
-                    self.store.mark_published(order.id),
-                );
-                if let Err(e) = marked.await {
-                    // Harmless: the sweeper publishes again and the processor skips duplicates.
-                    warn!(error = %e, "order published but its unpublished marker stayed");
-                }
-                info!(message_id, "order published");
-            }
-            Err(e) => {
-                telemetry::metrics::publish_failure();
-                error!(error = %e, "publish failed; the sweeper will publish this order");
-            }
         }
     }
 }

@@ -8,7 +8,7 @@ mod health;
 mod list;
 mod metrics;
 mod processor;
-mod sweeper;
+mod publisher;
 
 pub use context::{RequestInfo, request_info};
 pub use create::{CreateOrder, IDEMPOTENCY_KEY_MAX};
@@ -16,4 +16,4 @@ pub use get::GetOrder;
 pub use health::Health;
 pub use list::{DEFAULT_LIMIT, ListOrders, MAX_LIMIT};
 pub use processor::{ProcessOrders, ProcessingFailure, record_span};
-pub use sweeper::{SweepReport, Sweeper};
+pub use publisher::{PublishReport, Publisher, SEND_CONCURRENCY, STOP_BEFORE_DEADLINE};

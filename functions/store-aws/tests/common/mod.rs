@@ -19,6 +19,14 @@ pub async fn dynamodb() -> aws_sdk_dynamodb::Client {
     aws_sdk_dynamodb::Client::from_conf(conf)
 }
 
+pub async fn streams() -> aws_sdk_dynamodbstreams::Client {
+    let config = sdk_config().await;
+    let conf = aws_sdk_dynamodbstreams::config::Builder::from(&config)
+        .endpoint_url(&moto().endpoint)
+        .build();
+    aws_sdk_dynamodbstreams::Client::from_conf(conf)
+}
+
 pub async fn sqs() -> aws_sdk_sqs::Client {
     let config = sdk_config().await;
     let conf = aws_sdk_sqs::config::Builder::from(&config)

@@ -113,8 +113,8 @@ impl LogSink for LocalLogs {
 
 /// What the terminal shows of the stack's log: what a person watches for (requests, orders,
 /// state changes, chaos, errors). Every line stays in the JSON files; these stay out of the
-/// terminal: DEBUG, Lambda's per-invocation START/END/REPORT lines (the sweeper alone would
-/// print one every minute), and an alarm turning OK from INSUFFICIENT_DATA, which is each
+/// terminal: DEBUG, Lambda's per-invocation START/END/REPORT lines (three functions run for
+/// every order), and an alarm turning OK from INSUFFICIENT_DATA, which is each
 /// alarm's first evaluation at start (one summary line says it instead).
 pub fn for_terminal(record: &LogRecord) -> bool {
     let field = |k: &str| record.fields.get(k).and_then(Value::as_str).unwrap_or("");

@@ -4,11 +4,10 @@
 
 use super::metric_store::{MetricStore, ms};
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
 use orders::domain::Order;
 use orders::ports::{
     CreateOutcome, DependencyError, IdempotencyKey, ListQuery, OrderStore, Page, Transition,
-    TransitionRequest, Unpublished,
+    TransitionRequest,
 };
 use orders_sqlite::SqliteQueue;
 use std::future::Future;
@@ -124,6 +123,7 @@ impl OrderStore for MeteredStore {
         &self,
         order: &Order,
         idempotency: Option<&IdempotencyKey>,
+        correlation_id: &str,
     ) -> Result<CreateOutcome, DependencyError> {
         // The operations the DynamoDB store calls: a transaction only with a key.
         let operation = if idempotency.is_some() {
@@ -131,8 +131,11 @@ impl OrderStore for MeteredStore {
         } else {
             "PutItem"
         };
-        self.call(operation, self.inner.create(order, idempotency))
-            .await
+        self.call(
+            operation,
+            self.inner.create(order, idempotency, correlation_id),
+        )
+        .await
     }
     async fn get(&self, id: Uuid) -> Result<Option<Order>, DependencyError> {
         self.call("GetItem", self.inner.get(id)).await
@@ -143,17 +146,6 @@ impl OrderStore for MeteredStore {
     }
     async fn transition(&self, request: &TransitionRequest) -> Result<Transition, DependencyError> {
         self.call("UpdateItem", self.inner.transition(request))
-            .await
-    }
-    async fn mark_published(&self, id: Uuid) -> Result<(), DependencyError> {
-        self.call("UpdateItem", self.inner.mark_published(id)).await
-    }
-    async fn unpublished(
-        &self,
-        created_before: DateTime<Utc>,
-        limit: u32,
-    ) -> Result<Vec<Unpublished>, DependencyError> {
-        self.call("Query", self.inner.unpublished(created_before, limit))
             .await
     }
     async fn ping(&self) -> Result<(), DependencyError> {

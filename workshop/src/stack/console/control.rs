@@ -74,7 +74,7 @@ impl FunctionsView {
             .filter_map(|f| functions.http.get(f).map(PoolView::of))
             .collect();
         out.push(PoolView::of(&functions.processor));
-        out.push(PoolView::of(&functions.sweeper));
+        out.push(PoolView::of(&functions.publisher));
         FunctionsView(out)
     }
 }

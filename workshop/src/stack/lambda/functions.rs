@@ -9,9 +9,9 @@ use crate::stack::cloudwatch::metric_store::MetricStore;
 use chaos::Chaos;
 use order_functions::build::KeySourceError;
 use order_functions::{HttpFunction, PageKeySource, Ports};
-use orders::handlers::Sweeper;
+use orders::handlers::Publisher;
 use orders::ports::{Clock, OrderQueue, OrderStore};
-use orders::settings::{Function, ROUTES, SweeperSettings};
+use orders::settings::{Function, ROUTES};
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
@@ -80,18 +80,17 @@ fn pool<H: ?Sized + Send + Sync + 'static>(
 pub struct Functions {
     pub http: HttpPools,
     pub processor: Arc<FunctionPool<chaos::ChaoticProcessor>>,
-    pub sweeper: Arc<FunctionPool<Sweeper>>,
+    pub publisher: Arc<FunctionPool<Publisher>>,
 }
 
 impl Functions {
-    pub fn new(deps: &Dependencies, limits: &Limits, sweeper: SweeperSettings) -> Functions {
+    pub fn new(deps: &Dependencies, limits: &Limits) -> Functions {
         let ports = Ports {
             store: deps.store.clone(),
             queue: deps.queue.clone(),
             clock: deps.clock.clone(),
             chaos: deps.chaos.clone(),
             page_key: Arc::new(DataDirKey(deps.secrets.clone())),
-            sweeper,
         };
         let mut http: HttpPools = HashMap::new();
         for f in ROUTES.map(|r| r.function) {
@@ -106,16 +105,16 @@ impl Functions {
             limits,
             Box::new(move || Ok(Arc::new(p.order_processor()))),
         ));
-        let sweeper = Arc::new(pool(
+        let publisher = Arc::new(pool(
             &deps.metrics,
-            Function::OrderSweeper,
+            Function::OrderPublisher,
             limits,
-            Box::new(move || Ok(Arc::new(ports.order_sweeper()))),
+            Box::new(move || Ok(Arc::new(ports.order_publisher()))),
         ));
         Functions {
             http,
             processor,
-            sweeper,
+            publisher,
         }
     }
 }

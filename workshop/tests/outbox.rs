@@ -1,12 +1,13 @@
-//! Outcome: an enqueue that fails after the order is written does not leave the order PENDING
-//! forever. The handlers run over the real SQLite adapters; only the queue's send is broken.
+//! Outcome: an order written is an order published, even when the queue is down when it is
+//! written: its outbox entry, written with it, stays until the publisher has sent it, across
+//! failed sends and restarts. The handlers run over the real SQLite adapters; only the queue's
+//! send is broken.
 
 use async_trait::async_trait;
 use lambda_http::{Body, Request};
 use orders::domain::OrderStatus;
-use orders::handlers::{CreateOrder, ProcessOrders, Sweeper};
-use orders::ports::{DependencyError, ManualClock, OrderCreated, OrderQueue, OrderStore};
-use orders::settings::SWEEPER;
+use orders::handlers::{CreateOrder, ProcessOrders, Publisher};
+use orders::ports::{DependencyError, ManualClock, OrderCreated, OrderQueue, OrderStore, Outbox};
 use orders_sqlite::{QueueConfig, SqliteOrderStore, SqliteQueue};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -35,15 +36,14 @@ impl OrderQueue for Breakable {
 struct Adapters {
     _dir: tempfile::TempDir,
     clock: Arc<ManualClock>,
-    store: Arc<dyn OrderStore>,
+    store: Arc<SqliteOrderStore>,
     queue: Arc<SqliteQueue>,
 }
 
 fn adapters() -> Adapters {
     let dir = tempfile::tempdir().unwrap();
     let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
-    let store: Arc<dyn OrderStore> =
-        Arc::new(SqliteOrderStore::open(&dir.path().join("orders.db")).unwrap());
+    let store = Arc::new(SqliteOrderStore::open(&dir.path().join("orders.db")).unwrap());
     let queue = Arc::new(
         SqliteQueue::open(
             &dir.path().join("queue.db"),
@@ -60,10 +60,25 @@ fn adapters() -> Adapters {
     }
 }
 
+/// What the stream's event source does once: read the outbox, publish, acknowledge what was
+/// sent. Returns how many were published.
+async fn publish_round(outbox: &SqliteOrderStore, publisher: &Publisher) -> (usize, usize) {
+    let entries = outbox.pending(100).await.unwrap();
+    let sequences: Vec<String> = entries.iter().map(|e| e.sequence.clone()).collect();
+    let deadline = std::time::Instant::now() + orders::settings::PUBLISHER_TIMEOUT;
+    let report = publisher.handle(entries, deadline).await;
+    let sent: Vec<String> = sequences
+        .into_iter()
+        .filter(|s| !report.failed.contains(s))
+        .collect();
+    outbox.acknowledge(&sent).await.unwrap();
+    (report.published, report.failed.len())
+}
+
 #[tokio::test]
-async fn a_failed_enqueue_is_recovered_by_the_sweeper() {
+async fn an_order_written_while_the_queue_is_down_is_published_when_it_is_back() {
     let Adapters {
-        _dir,
+        _dir: dir,
         clock,
         store,
         queue: sqlite_queue,
@@ -72,11 +87,11 @@ async fn a_failed_enqueue_is_recovered_by_the_sweeper() {
         inner: sqlite_queue.clone(),
         broken: AtomicBool::new(true),
     });
-    let create = CreateOrder::new(store.clone(), queue.clone(), clock.clone());
-    let sweeper = Sweeper::new(store.clone(), queue.clone(), clock.clone(), SWEEPER);
+    let create = CreateOrder::new(store.clone(), clock.clone());
+    let publisher = Publisher::new(queue.clone());
     let processor = ProcessOrders::new(store.clone(), clock.clone());
 
-    // The write succeeds, the send fails: the order is still accepted.
+    // The queue is down: the order is still accepted, with its outbox entry.
     let req = Request::new(Body::from(
         r#"{"customerName":"Gap","items":[{"sku":"A","qty":1,"price":2.5}]}"#,
     ));
@@ -84,26 +99,25 @@ async fn a_failed_enqueue_is_recovered_by_the_sweeper() {
     assert_eq!(resp.status(), 201);
     let order: serde_json::Value = serde_json::from_slice(resp.body().as_ref()).unwrap();
     let id: uuid::Uuid = order["id"].as_str().unwrap().parse().unwrap();
+
+    // Sends fail: the entry is reported and stays, round after round.
+    assert_eq!(publish_round(&store, &publisher).await, (0, 1));
+    assert_eq!(publish_round(&store, &publisher).await, (0, 1));
     assert!(
         sqlite_queue.receive(10).await.unwrap().is_empty(),
         "nothing reached the queue"
     );
+    // A restart loses nothing: the entry is in the file, with the order.
+    let path = dir.path().join("orders.db");
+    let reopened = SqliteOrderStore::open(&path).unwrap();
+    let pending = reopened.pending(10).await.unwrap();
+    assert_eq!(pending.len(), 1);
+    assert_eq!(pending[0].order.id, id);
 
-    // Within the grace period the sweeper leaves it to the create call.
-    assert_eq!(sweeper.handle().await.unwrap().found, 0);
-    // After it, a sweep while the queue is still down fails and keeps the marker...
-    clock.advance(SWEEPER.grace + std::time::Duration::from_secs(1));
-    let report = sweeper.handle().await.unwrap();
-    assert_eq!((report.found, report.published, report.failed), (1, 0, 1));
-    // ...and the next sweep after the queue recovers publishes it.
+    // The queue is back: it is published once, and not again.
     queue.broken.store(false, Ordering::SeqCst);
-    let report = sweeper.handle().await.unwrap();
-    assert_eq!((report.found, report.published), (1, 1));
-    assert_eq!(
-        sweeper.handle().await.unwrap().found,
-        0,
-        "published once, not again"
-    );
+    assert_eq!(publish_round(&reopened, &publisher).await, (1, 0));
+    assert_eq!(publish_round(&reopened, &publisher).await, (0, 0));
 
     let messages = sqlite_queue.receive(10).await.unwrap();
     assert_eq!(messages.len(), 1);
@@ -123,13 +137,17 @@ async fn a_duplicate_delivery_is_a_no_op() {
         store,
         queue,
     } = adapters();
-    let create = CreateOrder::new(store.clone(), queue.clone(), clock.clone());
+    let create = CreateOrder::new(store.clone(), clock.clone());
     let processor = ProcessOrders::new(store.clone(), clock.clone());
     let resp = create
         .handle(Request::new(Body::from(
             r#"{"customerName":"Dup","items":[{"sku":"A","qty":1,"price":1}]}"#,
         )))
         .await;
+    assert_eq!(
+        publish_round(&store, &Publisher::new(queue.clone())).await,
+        (1, 0)
+    );
     let order: serde_json::Value = serde_json::from_slice(resp.body().as_ref()).unwrap();
     let id: uuid::Uuid = order["id"].as_str().unwrap().parse().unwrap();
     let messages = queue.receive(10).await.unwrap();

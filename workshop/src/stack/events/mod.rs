@@ -1,3 +1,0 @@
-//! EventBridge: the schedule that invokes the sweeper.
-
-pub mod schedule;
