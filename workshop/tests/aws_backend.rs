@@ -268,3 +268,87 @@ async fn workshop_alarms_reads_alarm_states_from_cloudwatch() {
             .starts_with("Threshold Crossed")
     );
 }
+
+/// `workshop migrate-table`, as docs/table-design.md has an instructor run it between stages 2
+/// and 3: on a table holding an order of the first design, still unpublished, it keys and
+/// sends it and says nothing is left; a second run finds nothing; without the stack's names
+/// it says which it needs.
+#[tokio::test(flavor = "multi_thread")]
+async fn migrate_table_backfills_a_first_design_table_once() {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    use orders::settings::table::{self, migration};
+    let moto = Moto::start();
+    let aws = moto.sdk_config().await;
+    let dynamodb = aws_sdk_dynamodb::Client::new(&aws);
+    let sqs = aws_sdk_sqs::Client::new(&aws);
+    let stage = migration::STAGES[2];
+    orders_aws::provision::create_table_at(&dynamodb, "migrating", &stage)
+        .await
+        .unwrap();
+    let queues = orders_aws::provision::create_queues(&sqs, "migrating", "migrating-dlq")
+        .await
+        .unwrap();
+    let line: orders::domain::LineItem =
+        serde_json::from_str(r#"{"sku":"A","qty":1,"price":1}"#).unwrap();
+    let new = orders::domain::NewOrder {
+        customer_name: "Ada".into(),
+        items: vec![line],
+    };
+    let placed = orders::domain::Order::place(uuid::Uuid::new_v4(), new, chrono::Utc::now());
+    let mut item = orders_aws::order_item(&placed);
+    item.remove(table::STATUS_SHARD_ATTRIBUTE);
+    item.remove(table::LIST_SHARD_ATTRIBUTE);
+    for (name, value) in [
+        (migration::LEGACY_LIST_ATTRIBUTE, migration::LEGACY_LIST_KEY),
+        (migration::LEGACY_MARKER_ATTRIBUTE, "1"),
+    ] {
+        item.insert(name.to_owned(), AttributeValue::S(value.to_owned()));
+    }
+    dynamodb
+        .put_item()
+        .table_name("migrating")
+        .set_item(Some(item))
+        .send()
+        .await
+        .unwrap();
+
+    let run = || {
+        let out = common::succeed(
+            moto.workshop()
+                .arg("migrate-table")
+                .env("ORDERS_TABLE", "migrating")
+                .env("ORDERS_QUEUE_URL", &queues.queue_url),
+        );
+        String::from_utf8(out).unwrap()
+    };
+    let first = run();
+    assert!(
+        first.contains("1 orders needed the backfill; 1 given their shard keys, 1 unpublished"),
+        "{first}"
+    );
+    assert!(first.contains("nothing left"), "{first}");
+    let received = sqs
+        .receive_message()
+        .queue_url(&queues.queue_url)
+        .wait_time_seconds(2)
+        .send()
+        .await
+        .unwrap();
+    let bodies: Vec<&str> = received
+        .messages()
+        .iter()
+        .filter_map(|m| m.body())
+        .collect();
+    assert_eq!(bodies.len(), 1, "{bodies:?}");
+    assert!(bodies[0].contains(&placed.id.to_string()), "{bodies:?}");
+    let again = run();
+    assert!(again.contains("0 orders needed the backfill"), "{again}");
+
+    let refused = moto.workshop().arg("migrate-table").output().unwrap();
+    assert!(!refused.status.success());
+    let e = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        e.contains("ORDERS_TABLE") && e.contains("OrdersTableName"),
+        "{e}"
+    );
+}

@@ -27,6 +27,35 @@ impl Template {
         Template { root }
     }
 
+    /// The template as CloudFormation reads it with `TableMigrationStage=stage` and every other
+    /// parameter at its default: each `!If` decided, each `!Ref AWS::NoValue` gone.
+    fn at_stage(&self, stage: &str) -> Template {
+        let mut params: BTreeMap<String, String> = BTreeMap::new();
+        for (name, p) in self.root["Parameters"].as_mapping().expect("Parameters") {
+            let default = match &p["Default"] {
+                Value::String(s) => s.clone(),
+                Value::Number(n) => n.to_string(),
+                Value::Bool(b) => b.to_string(),
+                _ => continue,
+            };
+            params.insert(name.as_str().expect("parameter name").to_owned(), default);
+        }
+        params.insert(MIGRATION_PARAMETER.to_owned(), stage.to_owned());
+        let sources = self.root["Conditions"].as_mapping().expect("Conditions");
+        let conditions: BTreeMap<String, bool> = sources
+            .iter()
+            .map(|(name, c)| {
+                (
+                    name.as_str().expect("condition name").to_owned(),
+                    condition(c, &params, sources),
+                )
+            })
+            .collect();
+        Template {
+            root: resolve(&self.root, &conditions).expect("a template"),
+        }
+    }
+
     fn resources(&self) -> &Mapping {
         self.root["Resources"]
             .as_mapping()
@@ -108,6 +137,68 @@ impl Template {
     }
 }
 
+const MIGRATION_PARAMETER: &str = "TableMigrationStage";
+
+/// A condition's value (`!Equals`, `!Or`, `!And`, `!Not`, `!Condition`, as this template
+/// writes them) for the given parameters.
+fn condition(v: &Value, params: &BTreeMap<String, String>, all: &Mapping) -> bool {
+    let text = |v: &Value| match v {
+        Value::String(s) => s.clone(),
+        Value::Bool(b) => b.to_string(),
+        _ => {
+            let name = tagged_str(v, "Ref", format!("a !Ref or a literal, not {v:?}"));
+            params
+                .get(name)
+                .unwrap_or_else(|| panic!("no parameter {name}"))
+                .clone()
+        }
+    };
+    let Value::Tagged(t) = v else {
+        panic!("a condition function, not {v:?}")
+    };
+    let args = || t.value.as_sequence().expect("a list of arguments");
+    match t.tag.to_string().trim_start_matches('!') {
+        "Equals" => text(&args()[0]) == text(&args()[1]),
+        "Or" => args().iter().any(|c| condition(c, params, all)),
+        "And" => args().iter().all(|c| condition(c, params, all)),
+        "Not" => !condition(&args()[0], params, all),
+        "Condition" => {
+            let name = t.value.as_str().expect("a condition name");
+            condition(&all[name], params, all)
+        }
+        other => panic!("condition function {other} is not read by this test"),
+    }
+}
+
+/// `v` with each `!If` decided by `conditions`; `None` for `!Ref AWS::NoValue`.
+fn resolve(v: &Value, conditions: &BTreeMap<String, bool>) -> Option<Value> {
+    match v {
+        Value::Tagged(t) if t.tag == "If" => {
+            let args = t.value.as_sequence().expect("!If [condition, then, else]");
+            let name = args[0].as_str().expect("an !If condition name");
+            let chosen = if conditions[name] { &args[1] } else { &args[2] };
+            resolve(chosen, conditions)
+        }
+        Value::Tagged(t) if t.tag == "Ref" && t.value.as_str() == Some("AWS::NoValue") => None,
+        Value::Tagged(t) => Some(Value::Tagged(Box::new(serde_norway::value::TaggedValue {
+            tag: t.tag.clone(),
+            value: resolve(&t.value, conditions)?,
+        }))),
+        Value::Sequence(items) => Some(Value::Sequence(
+            items
+                .iter()
+                .filter_map(|i| resolve(i, conditions))
+                .collect(),
+        )),
+        Value::Mapping(m) => Some(Value::Mapping(
+            m.iter()
+                .filter_map(|(k, v)| Some((k.clone(), resolve(v, conditions)?)))
+                .collect(),
+        )),
+        other => Some(other.clone()),
+    }
+}
+
 /// The inside of a short-form tag such as `!Ref X` or `!GetAtt X.Arn`.
 fn tagged<'a>(v: &'a Value, tag: &str) -> Option<&'a Value> {
     match v {
@@ -150,8 +241,9 @@ fn secs(d: Duration) -> u64 {
 }
 
 /// Every name in `orders::settings::env` that the template may set.
-const DEPLOYED_ENV: [&str; 6] = [
+const DEPLOYED_ENV: [&str; 7] = [
     env::ORDERS_TABLE,
+    env::ORDERS_LISTING,
     env::ORDERS_QUEUE_URL,
     env::ORDERS_DLQ_URL,
     env::SERVICE_NAME,
@@ -732,24 +824,9 @@ fn hash_range(hash: &str, range: &str) -> Vec<(String, String)> {
     ]
 }
 
-#[test]
-fn table_matches_settings() {
-    let t = Template::load();
-    let tables: Vec<_> = t.of_type("AWS::DynamoDB::Table").collect();
-    assert_eq!(tables.len(), 1, "one table");
-    let (id, tbl) = tables[0];
-    let p = &tbl["Properties"];
-    assert_eq!(
-        p["BillingMode"].as_str(),
-        Some("PAY_PER_REQUEST"),
-        "{id} is on-demand"
-    );
-    assert_eq!(
-        key_schema(&p["KeySchema"]),
-        vec![(table::PARTITION_KEY.to_owned(), "HASH".to_owned())],
-        "{id} key"
-    );
-
+/// The table's indexes are `design`'s, keys and projections, and its AttributeDefinitions
+/// declare their key attributes (as strings) and nothing else.
+fn assert_indexes(id: &str, p: &Value, design: &[orders::capacity::Index]) {
     let indexes: BTreeMap<&str, &Value> = p["GlobalSecondaryIndexes"]
         .as_sequence()
         .expect("GlobalSecondaryIndexes")
@@ -757,7 +834,7 @@ fn table_matches_settings() {
         .map(|i| (i["IndexName"].as_str().expect("IndexName"), i))
         .collect();
     // The indexes of the design, with their projections (CloudFormation's names for them).
-    let expected: Vec<(&str, &str, &str, &str)> = table::INDEXES
+    let expected: Vec<(&str, &str, &str, &str)> = design
         .iter()
         .map(|i| {
             let projection = match i.projection {
@@ -802,16 +879,117 @@ fn table_matches_settings() {
             )
         })
         .collect();
-    let keys: BTreeMap<&str, &str> = [
-        table::PARTITION_KEY,
-        table::SORT_ATTRIBUTE,
-        table::STATUS_SHARD_ATTRIBUTE,
-        table::LIST_SHARD_ATTRIBUTE,
-    ]
-    .into_iter()
-    .map(|k| (k, "S"))
-    .collect();
+    let keys: BTreeMap<&str, &str> = [table::PARTITION_KEY, table::SORT_ATTRIBUTE]
+        .into_iter()
+        .chain(design.iter().map(|i| i.hash))
+        .map(|k| (k, "S"))
+        .collect();
     assert_eq!(declared, keys, "{id} AttributeDefinitions");
+}
+
+/// A stack deployed before the sharded indexes moves one index per deploy: each stage of
+/// `TableMigrationStage` declares the indexes `table::migration` names for it, and its
+/// create-order and list-orders read and write the listing of that stage, allowed to query
+/// only that listing's indexes.
+#[test]
+fn each_table_migration_stage_is_the_one_settings_names() {
+    use table::migration::{self, Listing, STAGES};
+    let t = Template::load();
+    let param = &t.root["Parameters"][MIGRATION_PARAMETER];
+    let allowed: Vec<&str> = param["AllowedValues"]
+        .as_sequence()
+        .expect("AllowedValues")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert_eq!(
+        allowed,
+        STAGES.map(|s| s.name).to_vec(),
+        "{MIGRATION_PARAMETER} stages, in order"
+    );
+    assert_eq!(
+        param["Default"].as_str(),
+        Some(migration::DONE),
+        "a fresh stack needs no migration"
+    );
+    for stage in STAGES {
+        let s = t.at_stage(stage.name);
+        let (id, tbl) = s.of_type("AWS::DynamoDB::Table").next().expect("a table");
+        let design: Vec<orders::capacity::Index> = stage
+            .indexes
+            .iter()
+            .map(|name| {
+                *table::INDEXES
+                    .iter()
+                    .chain(migration::LEGACY_INDEXES.iter())
+                    .find(|i| i.name == *name)
+                    .expect("a known index")
+            })
+            .collect();
+        assert_indexes(
+            &format!("{id} at {}", stage.name),
+            &tbl["Properties"],
+            &design,
+        );
+        for f in [Function::CreateOrder, Function::ListOrders] {
+            let (fid, r) = s.function(f);
+            assert_eq!(
+                r["Properties"]["Environment"]["Variables"][env::ORDERS_LISTING].as_str(),
+                Some(stage.listing.as_str()),
+                "{fid} at {}",
+                stage.name
+            );
+        }
+        let reads = match stage.listing {
+            Listing::Sharded => [table::STATUS_INDEX, table::LIST_INDEX],
+            Listing::Unsharded => [migration::LEGACY_STATUS_INDEX, migration::LEGACY_LIST_INDEX],
+        };
+        let (fid, r) = s.function(Function::ListOrders);
+        let statement = r["Properties"]["Policies"][0]["Statement"]
+            .as_sequence()
+            .expect("statements")
+            .iter()
+            .find(|st| st["Sid"].as_str() == Some("QueryListIndexes"))
+            .expect("QueryListIndexes");
+        let granted: BTreeSet<&str> = statement["Resource"]
+            .as_sequence()
+            .expect("resources")
+            .iter()
+            .map(|arn| {
+                tagged_str(arn, "Sub", "an index ARN")
+                    .split_once("/index/")
+                    .expect("an index ARN")
+                    .1
+            })
+            .collect();
+        assert_eq!(
+            granted,
+            reads.into_iter().collect(),
+            "{fid} queries at {}",
+            stage.name
+        );
+    }
+}
+
+#[test]
+fn table_matches_settings() {
+    let t = Template::load().at_stage(table::migration::DONE);
+    let tables: Vec<_> = t.of_type("AWS::DynamoDB::Table").collect();
+    assert_eq!(tables.len(), 1, "one table");
+    let (id, tbl) = tables[0];
+    let p = &tbl["Properties"];
+    assert_eq!(
+        p["BillingMode"].as_str(),
+        Some("PAY_PER_REQUEST"),
+        "{id} is on-demand"
+    );
+    assert_eq!(
+        key_schema(&p["KeySchema"]),
+        vec![(table::PARTITION_KEY.to_owned(), "HASH".to_owned())],
+        "{id} key"
+    );
+
+    assert_indexes(id, p, &table::INDEXES);
 
     assert_eq!(
         p["StreamSpecification"]["StreamViewType"].as_str(),
@@ -833,7 +1011,7 @@ fn table_matches_settings() {
 /// of the table's indexes, so renaming an index in settings cannot leave a dead grant.
 #[test]
 fn policies_name_only_real_indexes() {
-    let t = Template::load();
+    let t = Template::load().at_stage(table::migration::DONE);
     let indexes = [table::STATUS_INDEX, table::LIST_INDEX];
     let mut seen = BTreeSet::new();
     fn walk<'a>(v: &'a Value, out: &mut Vec<&'a str>) {

@@ -9,6 +9,7 @@ use chaos::aws::ChaosParameter;
 use order_functions::lambda::Host;
 use order_functions::{PageKeySource, Ports};
 use orders::ports::{DependencyError, OrderCreated, OrderQueue, SystemClock};
+use orders::settings::table::migration::Listing;
 use orders::settings::{Function, env};
 use orders_aws::{DynamoDbOrderStore, SqsOrderQueue};
 use std::sync::Arc;
@@ -33,6 +34,9 @@ pub enum InitError {
     Metrics(#[from] telemetry::metrics::MetricsError),
     #[error(transparent)]
     Build(#[from] order_functions::BuildError),
+    /// A setting that is present but wrong; it names the variable and what it takes.
+    #[error("{0}")]
+    Setting(String),
 }
 
 /// What a Lambda main runs its function with, built once per instance.
@@ -56,6 +60,9 @@ pub async fn init(function: Function) -> Result<Lambda, InitError> {
     let metrics: &'static LambdaMetrics =
         telemetry::metrics::init_lambda(SERVICE_NAME, &environment)?;
     let table = required_env(env::ORDERS_TABLE)?;
+    // Set only while a stack's table migrates from the first design (template.yaml).
+    let listing = Listing::parse(std::env::var(env::ORDERS_LISTING).ok().as_deref())
+        .map_err(InitError::Setting)?;
     let queue: Arc<dyn OrderQueue> = match function {
         Function::Health | Function::OrderPublisher => {
             let url = required_env(env::ORDERS_QUEUE_URL)?;
@@ -64,10 +71,10 @@ pub async fn init(function: Function) -> Result<Lambda, InitError> {
         _ => Arc::new(NoQueue),
     };
     let ports = Ports {
-        store: Arc::new(DynamoDbOrderStore::new(
-            aws_sdk_dynamodb::Client::new(&aws),
-            table,
-        )),
+        store: Arc::new(
+            DynamoDbOrderStore::new(aws_sdk_dynamodb::Client::new(&aws), table)
+                .with_listing(listing),
+        ),
         queue,
         clock: Arc::new(SystemClock),
         chaos: chaos_layer(&aws),

@@ -21,6 +21,9 @@ pub mod env {
     /// Endpoint override for every AWS client (moto server in tests, LocalStack for users);
     /// read by aws-config itself.
     pub const AWS_ENDPOINT_URL: &str = "AWS_ENDPOINT_URL";
+    /// Which indexes create-order and list-orders use while a table moves from the first
+    /// design (`sharded`, the default, or `unsharded`): `table::migration::Listing`.
+    pub const ORDERS_LISTING: &str = "ORDERS_LISTING";
 }
 
 /// The functions of the order system, as named in logs, metrics and the template.
@@ -314,6 +317,159 @@ pub mod table {
         format!("{LIST_SHARD_PREFIX}#{shard:02}")
     }
 
+    /// The move from the first design (three unsharded indexes of whole items: `byStatus` on
+    /// `status`, `byCreatedAt` on `listPk = ORDERS`, the sparse `unpublished` marker index) to
+    /// this one, one deploy per index created or deleted, as DynamoDB and CloudFormation
+    /// require. `template.yaml`'s `TableMigrationStage` parameter names a stage; a stack
+    /// created fresh is at [`migration::DONE`]. `docs/table-design.md` walks through it.
+    pub mod migration {
+        use super::{
+            Index, LIST_INDEX, Projection, SORT_ATTRIBUTE, STATUS_ATTRIBUTE, STATUS_INDEX,
+        };
+
+        pub const LEGACY_STATUS_INDEX: &str = "byStatus";
+        pub const LEGACY_LIST_INDEX: &str = "byCreatedAt";
+        pub const LEGACY_MARKER_INDEX: &str = "unpublished";
+        /// `listPk`: `ORDERS` on every order, the one key of `byCreatedAt`.
+        pub const LEGACY_LIST_ATTRIBUTE: &str = "listPk";
+        pub const LEGACY_LIST_KEY: &str = "ORDERS";
+        /// Present while the first design had not yet sent an order's message.
+        pub const LEGACY_MARKER_ATTRIBUTE: &str = "unpublished";
+
+        /// The first design's indexes, as it declared them.
+        pub const LEGACY_INDEXES: [Index; 3] = [
+            Index {
+                name: LEGACY_STATUS_INDEX,
+                hash: STATUS_ATTRIBUTE,
+                range: SORT_ATTRIBUTE,
+                projection: Projection::All,
+            },
+            Index {
+                name: LEGACY_LIST_INDEX,
+                hash: LEGACY_LIST_ATTRIBUTE,
+                range: SORT_ATTRIBUTE,
+                projection: Projection::All,
+            },
+            Index {
+                name: LEGACY_MARKER_INDEX,
+                hash: LEGACY_MARKER_ATTRIBUTE,
+                range: SORT_ATTRIBUTE,
+                projection: Projection::All,
+            },
+        ];
+
+        /// Which indexes the listing reads, and so which keys a new order must carry.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum Listing {
+            /// `byStatusShard` and `byCreatedAtShard`, merged over the shards.
+            Sharded,
+            /// `byStatus` and `byCreatedAt`, while the sharded ones are built and backfilled:
+            /// new orders carry `listPk` too, so the old listing misses none of them.
+            Unsharded,
+        }
+
+        impl Listing {
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    Listing::Sharded => "sharded",
+                    Listing::Unsharded => "unsharded",
+                }
+            }
+
+            /// The value of [`crate::settings::env::ORDERS_LISTING`]; unset is the design's.
+            pub fn parse(value: Option<&str>) -> Result<Listing, String> {
+                match value.map(str::trim) {
+                    None | Some("") | Some("sharded") => Ok(Listing::Sharded),
+                    Some("unsharded") => Ok(Listing::Unsharded),
+                    Some(other) => Err(format!(
+                        "{} is {other:?}: expected sharded or unsharded",
+                        crate::settings::env::ORDERS_LISTING
+                    )),
+                }
+            }
+        }
+
+        /// One stage: the indexes a stack has there, and what its functions read.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub struct Stage {
+            /// The `TableMigrationStage` value.
+            pub name: &'static str,
+            pub indexes: &'static [&'static str],
+            pub listing: Listing,
+            /// What the deploy to this stage does, and what must come before it.
+            pub step: &'static str,
+        }
+
+        pub const DONE: &str = "done";
+
+        /// In deploy order: the first turns the table's stream on (the new functions need it,
+        /// and reading the old indexes they need nothing else), each later one creates or
+        /// deletes one index. The backfill (`workshop migrate-table`) runs between the third
+        /// and the fourth.
+        pub const STAGES: [Stage; 6] = [
+            Stage {
+                name: "1-stream",
+                indexes: &[LEGACY_STATUS_INDEX, LEGACY_LIST_INDEX, LEGACY_MARKER_INDEX],
+                listing: Listing::Unsharded,
+                step: "turns the table's stream and the publisher on; the new functions read the old indexes",
+            },
+            Stage {
+                name: "2-add-status-shards",
+                indexes: &[
+                    LEGACY_STATUS_INDEX,
+                    LEGACY_LIST_INDEX,
+                    LEGACY_MARKER_INDEX,
+                    STATUS_INDEX,
+                ],
+                listing: Listing::Unsharded,
+                step: "creates byStatusShard",
+            },
+            Stage {
+                name: "3-add-list-shards",
+                indexes: &[
+                    LEGACY_STATUS_INDEX,
+                    LEGACY_LIST_INDEX,
+                    LEGACY_MARKER_INDEX,
+                    STATUS_INDEX,
+                    LIST_INDEX,
+                ],
+                listing: Listing::Unsharded,
+                step: "creates byCreatedAtShard; then run `workshop migrate-table` until it reports nothing left",
+            },
+            Stage {
+                name: "4-read-shards",
+                indexes: &[
+                    LEGACY_STATUS_INDEX,
+                    LEGACY_LIST_INDEX,
+                    STATUS_INDEX,
+                    LIST_INDEX,
+                ],
+                listing: Listing::Sharded,
+                step: "reads the sharded indexes and deletes unpublished (the backfill must be done)",
+            },
+            Stage {
+                name: "5-drop-by-status",
+                indexes: &[LEGACY_LIST_INDEX, STATUS_INDEX, LIST_INDEX],
+                listing: Listing::Sharded,
+                step: "deletes byStatus",
+            },
+            Stage {
+                name: DONE,
+                indexes: &[STATUS_INDEX, LIST_INDEX],
+                listing: Listing::Sharded,
+                step: "deletes byCreatedAt: the design of a stack created fresh",
+            },
+        ];
+
+        /// The first stage that reads the sharded indexes: the backfill comes before it.
+        pub fn after_backfill() -> &'static Stage {
+            STAGES
+                .iter()
+                .find(|s| s.listing == Listing::Sharded)
+                .unwrap_or(&STAGES[STAGES.len() - 1])
+        }
+    }
+
     /// How the write load of a key of this design spreads (for
     /// [`crate::capacity::KeyLoad::hottest_spread`]): a listing index key's family (its
     /// value with the shard replaced by `*`) and the [`SHARDS`] keys that share it evenly,
@@ -332,6 +488,78 @@ pub mod table {
     #[cfg(test)]
     mod tests {
         use super::*;
+        use std::collections::BTreeSet;
+
+        /// CloudFormation creates or deletes one global secondary index per table update: a
+        /// stage that changed two would fail its deploy.
+        #[test]
+        fn each_migration_stage_changes_one_index_and_ends_at_the_design() {
+            use migration::{LEGACY_INDEXES, Listing, STAGES};
+            let set = |s: &[&'static str]| s.iter().copied().collect::<BTreeSet<_>>();
+            // Stage 1 changes no index: it turns the stream on, one table update of its own.
+            let legacy: BTreeSet<_> = LEGACY_INDEXES.iter().map(|i| i.name).collect();
+            assert_eq!(
+                set(STAGES[0].indexes),
+                legacy,
+                "stage 1 has the first design's indexes"
+            );
+            for pair in STAGES.windows(2) {
+                let (a, b) = (set(pair[0].indexes), set(pair[1].indexes));
+                assert_eq!(
+                    a.symmetric_difference(&b).count(),
+                    1,
+                    "{} to {}",
+                    pair[0].name,
+                    pair[1].name
+                );
+            }
+            let last = STAGES.last().expect("stages");
+            assert_eq!(last.name, migration::DONE);
+            assert_eq!(set(last.indexes), INDEXES.iter().map(|i| i.name).collect());
+            // A stage reads the indexes it has: the old pair while unsharded, the new pair after.
+            for stage in STAGES {
+                let has = set(stage.indexes);
+                let reads = match stage.listing {
+                    Listing::Unsharded => {
+                        [migration::LEGACY_STATUS_INDEX, migration::LEGACY_LIST_INDEX]
+                    }
+                    Listing::Sharded => [STATUS_INDEX, LIST_INDEX],
+                };
+                assert!(
+                    reads.iter().all(|i| has.contains(i)),
+                    "{} reads {reads:?}",
+                    stage.name
+                );
+            }
+            // The marker index goes only once reads are sharded: the backfill, which publishes
+            // the orders on it, runs before that deploy.
+            let gone = STAGES
+                .iter()
+                .position(|s| !s.indexes.contains(&migration::LEGACY_MARKER_INDEX))
+                .expect("the marker index is deleted");
+            assert_eq!(STAGES[gone].listing, Listing::Sharded);
+            assert!(
+                STAGES[gone - 1].indexes.contains(&LIST_INDEX),
+                "both shard indexes exist first"
+            );
+            assert_eq!(migration::after_backfill().name, STAGES[gone].name);
+        }
+
+        #[test]
+        fn the_listing_setting_is_sharded_unless_named_and_refuses_a_typo() {
+            use migration::Listing;
+            assert_eq!(Listing::parse(None), Ok(Listing::Sharded));
+            assert_eq!(Listing::parse(Some("")), Ok(Listing::Sharded));
+            assert_eq!(Listing::parse(Some("unsharded")), Ok(Listing::Unsharded));
+            for l in [Listing::Sharded, Listing::Unsharded] {
+                assert_eq!(Listing::parse(Some(l.as_str())), Ok(l));
+            }
+            let e = Listing::parse(Some("legacy")).unwrap_err();
+            assert!(
+                e.contains("ORDERS_LISTING") && e.contains("\"legacy\""),
+                "{e}"
+            );
+        }
 
         #[test]
         fn orders_spread_evenly_over_the_shards_and_keys_name_them() {

@@ -14,6 +14,7 @@
 
 mod consumer;
 mod item;
+pub mod migrate;
 mod outbox;
 pub mod provision;
 mod queue;

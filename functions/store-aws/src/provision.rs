@@ -12,7 +12,8 @@ use aws_sdk_dynamodb::types::{
 };
 use aws_sdk_sqs::types::QueueAttributeName;
 use orders::capacity as table_design;
-use orders::settings::{QUEUE, table};
+use orders::settings::QUEUE;
+use orders::settings::table::{self, migration};
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -88,13 +89,48 @@ pub async fn create_table(
     client: &aws_sdk_dynamodb::Client,
     table_name: &str,
 ) -> Result<Provisioned, ProvisionError> {
-    let mut attributes = vec![
-        string_attribute(table::PARTITION_KEY)?,
-        string_attribute(table::SORT_ATTRIBUTE)?,
-    ];
+    create_table_with(client, table_name, &table::INDEXES).await
+}
+
+/// [`create_table`] with the indexes a stack has at `stage` of `table::migration` (what a
+/// migration test starts from).
+pub async fn create_table_at(
+    client: &aws_sdk_dynamodb::Client,
+    table_name: &str,
+    stage: &migration::Stage,
+) -> Result<Provisioned, ProvisionError> {
+    let indexes = stage
+        .indexes
+        .iter()
+        .map(|name| {
+            table::INDEXES
+                .iter()
+                .chain(migration::LEGACY_INDEXES.iter())
+                .find(|i| i.name == *name)
+                .copied()
+                .ok_or_else(|| ProvisionError::Failed {
+                    operation: "CreateTable",
+                    message: format!("stage {} names no known index {name}", stage.name),
+                })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    create_table_with(client, table_name, &indexes).await
+}
+
+async fn create_table_with(
+    client: &aws_sdk_dynamodb::Client,
+    table_name: &str,
+    design: &[table_design::Index],
+) -> Result<Provisioned, ProvisionError> {
+    // Key attributes once each: the indexes share the sort key.
+    let mut names = std::collections::BTreeSet::from([table::PARTITION_KEY, table::SORT_ATTRIBUTE]);
+    names.extend(design.iter().map(|i| i.hash));
+    let attributes = names
+        .into_iter()
+        .map(string_attribute)
+        .collect::<Result<Vec<_>, _>>()?;
     let mut indexes = Vec::new();
-    for index in table::INDEXES {
-        attributes.push(string_attribute(index.hash)?);
+    for index in design {
         indexes.push(
             GlobalSecondaryIndex::builder()
                 .index_name(index.name)

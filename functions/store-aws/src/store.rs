@@ -22,7 +22,10 @@ use orders::ports::{
     CreateOutcome, DependencyError, IdempotencyKey, ListQuery, OrderStore, Page, SortOrder,
     Transition, TransitionRequest,
 };
-use orders::settings::table;
+use orders::settings::table::{
+    self,
+    migration::{self, Listing},
+};
 use std::collections::HashMap;
 use telemetry::catalogue::Operation;
 use telemetry::trace::{Carrier, spans};
@@ -92,6 +95,7 @@ struct IndexKey {
 pub struct DynamoDbOrderStore {
     client: Client,
     table: String,
+    listing: Listing,
 }
 
 impl DynamoDbOrderStore {
@@ -99,7 +103,28 @@ impl DynamoDbOrderStore {
         DynamoDbOrderStore {
             client,
             table: table_name.into(),
+            listing: Listing::Sharded,
         }
+    }
+
+    /// Lists from (and writes the keys of) `listing`'s indexes: the first design's while a
+    /// table migrates (`table::migration`), the sharded ones otherwise.
+    pub fn with_listing(mut self, listing: Listing) -> Self {
+        self.listing = listing;
+        self
+    }
+
+    /// The item a new order is written as: with `listPk` too while the first design's
+    /// listing is read, so it misses no new order.
+    fn new_order_item(&self, order: &Order) -> Item {
+        let mut item = order_item(order);
+        if self.listing == Listing::Unsharded {
+            item.insert(
+                migration::LEGACY_LIST_ATTRIBUTE.to_owned(),
+                s(migration::LEGACY_LIST_KEY),
+            );
+        }
+        item
     }
 
     pub fn table_name(&self) -> &str {
@@ -160,7 +185,7 @@ impl DynamoDbOrderStore {
         origin: &Origin,
     ) -> Result<CreateOutcome, DependencyError> {
         const OP: &str = "PutItem";
-        let item = origin.stamp(order_item(order));
+        let item = origin.stamp(self.new_order_item(order));
         let span = self.span(OP);
         let call = self
             .client
@@ -204,7 +229,7 @@ impl DynamoDbOrderStore {
     ) -> Result<Option<CreateOutcome>, DependencyError> {
         const OP: &str = "TransactWriteItems";
         let build = |e| DependencyError::failed(OP, e);
-        let item = origin.stamp(order_item(order));
+        let item = origin.stamp(self.new_order_item(order));
         // The store has no clock: the order carries the request's time, and that is the "now"
         // against which an old record's expiry is judged (see the port's doc).
         let now = epoch_secs_floor(&order.created_at);
@@ -312,16 +337,27 @@ impl DynamoDbOrderStore {
         limit: usize,
     ) -> Result<ShardPage<IndexKey>, DependencyError> {
         const OP: &str = "Query";
-        let (index, hash_attribute, hash_value) = match status {
-            Some(st) => (
+        let (index, hash_attribute, hash_value) = match (self.listing, status) {
+            (Listing::Sharded, Some(st)) => (
                 table::STATUS_INDEX,
                 table::STATUS_SHARD_ATTRIBUTE,
                 table::status_key(st, shard),
             ),
-            None => (
+            (Listing::Sharded, None) => (
                 table::LIST_INDEX,
                 table::LIST_SHARD_ATTRIBUTE,
                 table::list_key(shard),
+            ),
+            // One key each: the first design's listing is a merge of one shard.
+            (Listing::Unsharded, Some(st)) => (
+                migration::LEGACY_STATUS_INDEX,
+                table::STATUS_ATTRIBUTE,
+                st.as_str().to_owned(),
+            ),
+            (Listing::Unsharded, None) => (
+                migration::LEGACY_LIST_INDEX,
+                migration::LEGACY_LIST_ATTRIBUTE,
+                migration::LEGACY_LIST_KEY.to_owned(),
             ),
         };
         let mut q = self
@@ -561,7 +597,10 @@ impl OrderStore for DynamoDbOrderStore {
             .map(|c| Cursor::decode(OP, c))
             .transpose()?
             .map(|c| c.sk);
-        let shards = usize::try_from(table::SHARDS).unwrap_or(1);
+        let shards = match self.listing {
+            Listing::Sharded => usize::try_from(table::SHARDS).unwrap_or(1),
+            Listing::Unsharded => 1,
+        };
         let page = merge::merge(
             shards,
             query.sort,

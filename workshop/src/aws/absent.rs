@@ -28,6 +28,10 @@ pub async fn dlq_redrive() -> Result<Redriven, Error> {
     Err(NotBuilt("--backend aws").into())
 }
 
+pub async fn migrate_table() -> Result<String, Error> {
+    Err(NotBuilt("migrate-table").into())
+}
+
 pub async fn chaos_read(_name: &str) -> Result<Live, Error> {
     Err(NotBuilt("--aws").into())
 }

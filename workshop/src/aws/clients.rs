@@ -276,6 +276,48 @@ pub async fn dlq_redrive() -> Result<Redriven, Error> {
     })
 }
 
+// --- DynamoDB: `migrate-table`, the backfill between stages 2 and 3 ------------------------
+
+/// Backfills a deployed stack's table (`orders_aws::migrate`); what it did, in words.
+pub async fn migrate_table() -> Result<String, Error> {
+    let (Some(table), Some(queue_url)) = (
+        env_value(env::ORDERS_TABLE),
+        env_value(env::ORDERS_QUEUE_URL),
+    ) else {
+        return Err(format!(
+            "migrate-table needs {} and {}: the stack outputs OrdersTableName and OrdersQueueUrl",
+            env::ORDERS_TABLE,
+            env::ORDERS_QUEUE_URL
+        )
+        .into());
+    };
+    let aws = config().await;
+    let queue = Arc::new(SqsOrderQueue::new(
+        aws_sdk_sqs::Client::new(&aws),
+        queue_url,
+    ));
+    let dynamodb = aws_sdk_dynamodb::Client::new(&aws);
+    let r = orders_aws::migrate::backfill(&dynamodb, &table, queue).await?;
+    let mut out = format!(
+        "{table}: {} orders needed the backfill; {} given their shard keys, {} unpublished \
+         orders sent to the queue, {} markers of processed orders removed",
+        r.found, r.keyed, r.published, r.unmarked
+    );
+    if r.left == 0 {
+        out.push_str(&format!(
+            "\nnothing left: the next deploy may read the sharded indexes \
+             (TableMigrationStage={})",
+            orders::settings::table::migration::after_backfill().name
+        ));
+    } else {
+        out.push_str(&format!(
+            "\n{} orders still need it (a send failed): run migrate-table again",
+            r.left
+        ));
+    }
+    Ok(out)
+}
+
 // --- SSM: `chaos --aws`, the live override the deployed functions read ---------------------
 
 async fn parameter(name: &str) -> ChaosParameter {

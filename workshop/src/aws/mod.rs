@@ -35,5 +35,7 @@ mod tests {
             .map(|e| e.to_string())
             .unwrap_or_default();
         assert!(e.starts_with("--backend aws talks to AWS"), "{e}");
+        let e = super::migrate_table().await.unwrap_err().to_string();
+        assert!(e.starts_with("migrate-table talks to AWS"), "{e}");
     }
 }

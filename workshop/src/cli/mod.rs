@@ -57,6 +57,11 @@ enum Command {
     /// Send load to the order API: an open-loop generator at a fixed rate for a fixed time,
     /// with a latency histogram and errors by status. Stops by itself.
     Load(load::LoadArgs),
+    /// Backfill a deployed stack's table between stages 2 and 3 of its move from the first
+    /// table design (docs/table-design.md): shard keys on every old order, and a message for
+    /// every order it left unpublished. Reads ORDERS_TABLE and ORDERS_QUEUE_URL; safe to run
+    /// again. Needs the aws feature.
+    MigrateTable,
 }
 
 impl Cli {
@@ -70,6 +75,12 @@ impl Cli {
             Command::Alarms(args) => print_out(&report::alarms(args).await?),
             Command::Metrics(args) => print_out(&report::metrics(args).await?),
             Command::Traces { command } => print_out(&traces::traces(command).await?),
+            Command::MigrateTable => {
+                let out = workshop::aws::migrate_table()
+                    .await
+                    .map_err(|e| e as Error)?;
+                print_out(&out)
+            }
         }
     }
 }
