@@ -5,12 +5,12 @@
 //! listing resumes from the last key it returned: each shard's position is "the first key
 //! beyond it". The public cursor stays one key long, however many shards there are.
 //!
-//! Reads are lazy: the first round asks every shard at once for three times its even share of
-//! the page, plus two, and only shards that run dry while the page is still short are asked
-//! again, each for all the page could still need from it (so a shard is asked at most twice).
-//! With ids spread at random a shard holds more than that of a page of 100 about once in
-//! ten thousand pages, so a page is one round of queries; a skewed spread takes a round per shard that
-//! runs dry. On DynamoDB the generous first ask costs nothing: a keys-only entry is about
+//! Reads are lazy: the first round asks every shard (a bounded number of queries in flight at
+//! a time) for three times its even share of the page, plus two, and only shards that run dry
+//! while the page is still short are asked again, each for all the page could still need from
+//! it (so a shard is asked at most twice). With ids spread at random a shard holds more than
+//! that of a page of 100 about once in ten thousand pages, so a page is one round of queries;
+//! a skewed spread takes a round per shard that runs dry. On DynamoDB the generous first ask costs nothing: a keys-only entry is about
 //! 150 bytes, and a query is billed per 4 KB read.
 
 use crate::ports::SortOrder;
@@ -45,9 +45,11 @@ struct Shard<T, K> {
 ///
 /// `fetch(shard, after, limit)` returns up to `limit` items of `shard` strictly beyond
 /// `after` (or from the start), in `sort` order; `key` gives an item's sort key, which must
-/// be unique across shards. The caller's cursor is the `after` of the first round.
+/// be unique across shards. The caller's cursor is the `after` of the first round. At most
+/// `at_once` fetches are in flight (at least one).
 pub async fn merge<T, K, E, F, Fut>(
     shards: usize,
+    at_once: usize,
     sort: SortOrder,
     want: usize,
     cursor: Option<K>,
@@ -84,10 +86,16 @@ where
         if !dry.is_empty() {
             let ask = if rounds == 0 { share } else { goal - out.len() };
             rounds += 1;
-            let pages = futures::future::try_join_all(
-                dry.iter().map(|&i| fetch(i, state[i].after.clone(), ask)),
-            )
-            .await?;
+            // In waves of `at_once`: a plain join per wave keeps the future `Send` for the
+            // stores' async traits, where a buffered stream of these closures is not.
+            let mut pages: Vec<ShardPage<T>> = Vec::with_capacity(dry.len());
+            for wave in dry.chunks(at_once.max(1)) {
+                let fetched = futures::future::try_join_all(
+                    wave.iter().map(|&i| fetch(i, state[i].after.clone(), ask)),
+                )
+                .await?;
+                pages.extend(fetched);
+            }
             for (&i, page) in dry.iter().zip(pages) {
                 let shard = &mut state[i];
                 if let Some(last) = page.items.last() {
@@ -129,12 +137,15 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::cell::RefCell;
+    use std::cell::{Cell, RefCell};
 
     /// Shards as sorted vectors, and a log of the calls the merge made.
     struct Shards {
         data: Vec<Vec<u32>>,
         calls: RefCell<Vec<(usize, Option<u32>, usize)>>,
+        in_flight: Cell<usize>,
+        most_in_flight: Cell<usize>,
+        at_once: usize,
     }
 
     impl Shards {
@@ -151,6 +162,9 @@ mod tests {
             Shards {
                 data,
                 calls: RefCell::new(Vec::new()),
+                in_flight: Cell::new(0),
+                most_in_flight: Cell::new(0),
+                at_once: shards,
             }
         }
 
@@ -162,6 +176,12 @@ mod tests {
             limit: usize,
         ) -> Result<ShardPage<u32>, String> {
             self.calls.borrow_mut().push((shard, after, limit));
+            // Suspends once, as a query does, so fetches started together overlap.
+            let now = self.in_flight.get() + 1;
+            self.in_flight.set(now);
+            self.most_in_flight.set(self.most_in_flight.get().max(now));
+            tokio::task::yield_now().await;
+            self.in_flight.set(self.in_flight.get() - 1);
             let mut keys: Vec<u32> = self.data[shard]
                 .iter()
                 .copied()
@@ -182,6 +202,7 @@ mod tests {
         async fn page(&self, sort: SortOrder, want: usize, cursor: Option<u32>) -> Merged<u32> {
             merge(
                 self.data.len(),
+                self.at_once,
                 sort,
                 want,
                 cursor,
@@ -273,6 +294,19 @@ mod tests {
         assert_eq!(page.rounds, 2);
     }
 
+    #[test]
+    fn no_more_fetches_in_flight_than_allowed_and_the_same_page() {
+        let all = Shards::spread(0..3200, 32, |k| (k % 32) as usize);
+        let page = run(all.page(SortOrder::Desc, 100, None));
+        assert_eq!(all.most_in_flight.get(), 32, "one round, all at once");
+
+        let mut bounded = Shards::spread(0..3200, 32, |k| (k % 32) as usize);
+        bounded.at_once = 8;
+        assert_eq!(run(bounded.page(SortOrder::Desc, 100, None)), page);
+        assert_eq!(bounded.most_in_flight.get(), 8);
+        assert_eq!(bounded.calls.borrow().len(), 32);
+    }
+
     /// splitmix64's finaliser: keys scattered over 32 shards the way random order ids are.
     fn scatter(k: u32) -> usize {
         let mut x = u64::from(k) ^ 0x9E37_79B9_7F4A_7C15;
@@ -344,6 +378,7 @@ mod tests {
     #[test]
     fn a_failed_shard_fails_the_page() {
         let out = run(merge(
+            3,
             3,
             SortOrder::Asc,
             10,

@@ -300,6 +300,11 @@ pub mod table {
     /// a key can take. Changing it re-keys every order: it is part of the table's layout.
     pub const SHARDS: u32 = 32;
 
+    /// Shard queries a listing keeps in flight. Each holds a connection of the SDK's pool
+    /// for as long as the function lives: all 32 at once cost list-orders 1.9 MiB of peak
+    /// memory (BENCHMARKS.md, table 2); 8 make a page's round four waves of queries.
+    pub const SHARD_QUERIES_AT_ONCE: usize = 8;
+
     /// The shard of an order: from the random bits of its (v4) id, so orders spread evenly
     /// and an order never moves.
     pub fn shard_of(id: Uuid) -> u32 {

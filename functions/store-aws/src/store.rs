@@ -603,6 +603,7 @@ impl OrderStore for DynamoDbOrderStore {
         };
         let page = merge::merge(
             shards,
+            table::SHARD_QUERIES_AT_ONCE,
             query.sort,
             want,
             after,
